@@ -1,0 +1,64 @@
+// The access catalog's documents, as stored under the reserved `.pkgate/` prefix of the
+// store (see catalog.ts). Plain data: JSON in the store, JSON in the cache.
+
+export type Privacy = "public" | "private";
+export type Permission = "read" | "write" | "admin";
+
+export interface Group {
+  name: string;
+  permission: Permission;
+  /** Normalized package names, or "*" for every package of the organization's channel. */
+  packages: string[] | "*";
+  members: string[];
+}
+
+export interface Account {
+  /** Lower-case, channel-safe; it is also the account's channel name. */
+  name: string;
+  kind: "user" | "org";
+  createdAt: string;
+  /** users */
+  email?: string;
+  passwordHash?: string;
+  serverAdmin?: boolean;
+  /** orgs: user names owning the organization */
+  admins?: string[];
+  groups?: Group[];
+  /** The channel's default privacy for packages without their own setting. */
+  defaultPrivacy: Privacy;
+  /** Per-package privacy, keyed by normalized package name (conda and PyPI alike). */
+  packages: Record<string, Privacy>;
+  /** Bumped on every change; part of every cache key derived from this document. */
+  revision: number;
+}
+
+export interface TokenRecord {
+  /** Public identifier for logs and listings: the first 12 hex chars of the hash. */
+  id: string;
+  /** Unique among the account's live tokens. */
+  name: string;
+  account: string;
+  /** The user who created it (for org tokens, an admin); equals account for self-issued. */
+  createdBy: string;
+  scopes: string[];
+  createdAt: string;
+  expiresAt: string;
+  revokedAt?: string;
+}
+
+/** Who is asking: the result of identifying a request. */
+export interface Principal {
+  /** null for anonymous callers. */
+  token: { id: string; name: string; expiresAt: string } | null;
+  /** The account the token acts as; null for anonymous. */
+  account: string | null;
+  accountKind: "user" | "org" | null;
+  scopes: string[];
+}
+
+export const ANONYMOUS: Principal = Object.freeze({
+  token: null,
+  account: null,
+  accountKind: null,
+  scopes: [],
+}) as Principal;

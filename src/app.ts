@@ -1,0 +1,97 @@
+// The Hono app: middleware and routes, nothing else. The request path itself reads top
+// to bottom in http/gate.ts.
+import { Hono, type Context } from "hono";
+import { randomUUID } from "node:crypto";
+import type { Logger } from "./log.js";
+import { redactPath } from "./log.js";
+import { GateError } from "./errors.js";
+import { handleGate, VAR_TOKEN_ID, VAR_PRINCIPAL, type GateDeps } from "./http/gate.js";
+import type { NodeBindings } from "./http/send.js";
+import { BYTES } from "./http/send.js";
+import type { Principal } from "./access/model.js";
+import { isTrustedProxy } from "./http/proxy.js";
+
+export interface AppDeps extends GateDeps {
+  logger: Logger;
+  trustProxy: string[];
+  /** Readiness of the parts: name → error message, or null when fine. */
+  readiness: () => Promise<Record<string, string | null>>;
+}
+
+export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
+  const app = new Hono<{ Bindings: NodeBindings }>();
+  const base = deps.basePath;
+
+  app.use("*", async (c, next) => {
+    const started = process.hrtime.bigint();
+    const peer = c.env?.incoming?.socket?.remoteAddress ?? "unknown";
+    let client = peer;
+    const fwd = c.req.header("x-forwarded-for");
+    if (fwd && isTrustedProxy(peer, deps.trustProxy)) client = fwd.split(",")[0]!.trim();
+    c.set("clientAddress" as never, client as never);
+    const reqId = sanitizeRequestId(c.req.header("x-request-id")) ?? randomUUID();
+    c.header("x-request-id", reqId);
+    await next();
+    const log = () => {
+      const principal = c.get(VAR_PRINCIPAL as never) as Principal | undefined;
+      const tokenId = c.get(VAR_TOKEN_ID as never) as string | undefined;
+      const status = c.env?.outgoing?.statusCode ?? c.res.status;
+      deps.logger.info({
+        msg: "request",
+        reqId,
+        method: c.req.method,
+        path: redactPath(new URL(c.req.url).pathname, tokenId, base),
+        status,
+        bytes: (c.get(BYTES as never) as number | undefined) ?? 0,
+        ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
+        client,
+        tokenId,
+        tokenName: principal?.token?.name,
+        account: principal?.account ?? undefined,
+        aborted: c.env?.outgoing ? !c.env.outgoing.writableFinished : undefined,
+        ua: c.req.header("user-agent")?.slice(0, 200),
+      });
+    };
+    const out = c.env?.outgoing;
+    if (out && !out.writableFinished) out.once("close", log);
+    else log();
+  });
+
+  app.onError((err, c) => errorResponse(err, c, deps.logger));
+  app.notFound((c) => errorResponse(new GateError("not_found", "not found"), c, deps.logger));
+
+  app.get(`${base}/healthz`, (c) => c.json({ status: "ok" }));
+  app.get(`${base}/readyz`, async (c) => {
+    const parts = await deps.readiness();
+    const failed = Object.entries(parts).filter(([, v]) => v !== null);
+    return c.json({ status: failed.length ? "unavailable" : "ok", parts }, failed.length ? 503 : 200);
+  });
+
+  app.on(["GET", "HEAD", "POST"], "*", (c) => handleGate(c, deps));
+  app.all("*", () => {
+    throw new GateError("method_not_allowed", "only GET, HEAD and POST (uploads) are supported");
+  });
+  return app;
+}
+
+function sanitizeRequestId(id: string | undefined): string | undefined {
+  return id && /^[A-Za-z0-9._:-]{1,128}$/.test(id) ? id : undefined;
+}
+
+/** GateError → JSON body with `error` (stable code) and `message` (conda prints it). */
+export function errorResponse(err: unknown, c: Context, logger: Logger): Response {
+  let e: GateError;
+  if (err instanceof GateError) e = err;
+  else if (err instanceof Error && (err.name === "StoreUnavailable" || err.name === "CacheUnavailable")) {
+    logger.warn({ msg: "backend unavailable", err: err.message });
+    e = new GateError("unavailable", "the package store is unavailable, retry later", { "retry-after": "5" });
+  } else {
+    logger.error({ msg: "internal error", err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) });
+    e = new GateError("internal", "internal error");
+  }
+  const headers: Record<string, string> = { "cache-control": "no-store", ...e.headers };
+  if (e.status === 401) headers["www-authenticate"] = 'Basic realm="pkgate", charset="UTF-8"';
+  if (e.status === 405) headers["allow"] = "GET, HEAD, POST";
+  const body = c.req.method === "HEAD" ? null : JSON.stringify({ error: e.code, message: e.message });
+  return new Response(body, { status: e.status, headers: { "content-type": "application/json", ...headers } });
+}

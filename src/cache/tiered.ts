@@ -1,0 +1,108 @@
+// A read-through lookup over three tiers: an in-process map (fastest, trusted for `localTtl`
+// seconds), the shared Cache (Redis across replicas, or memory), and the loader (the store).
+// Misses are cached too ("negative" entries), so a flood of unknown keys reaches the store
+// once per key and TTL. Concurrent lookups of one key share a single load.
+import type { Cache } from "./cache.js";
+
+export interface TierCounters {
+  local: number;
+  shared: number;
+  loaded: number;
+  sharedErrors: number;
+}
+
+interface LocalEntry<T> {
+  value: T | null;
+  expires: number;
+}
+
+export interface TieredLookupOptions {
+  /** Namespace of this lookup's keys in the shared cache. */
+  prefix: string;
+  localTtlMs: () => number;
+  sharedTtlSeconds: number;
+  negativeTtlSeconds: number;
+  /** Bound on in-process entries (oldest dropped first). */
+  maxLocal?: number;
+}
+
+export class TieredLookup<T> {
+  private readonly local = new Map<string, LocalEntry<T>>();
+  private readonly inflight = new Map<string, Promise<T | null>>();
+  readonly counters: TierCounters = { local: 0, shared: 0, loaded: 0, sharedErrors: 0 };
+
+  constructor(
+    private readonly cache: Cache,
+    private readonly load: (key: string) => Promise<T | null>,
+    private readonly opts: TieredLookupOptions,
+  ) {}
+
+  async get(key: string): Promise<T | null> {
+    const hit = this.local.get(key);
+    if (hit && hit.expires > Date.now()) {
+      this.counters.local++;
+      return hit.value;
+    }
+    const running = this.inflight.get(key);
+    if (running) return running;
+    const p = this.fetch(key).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  /** Drop a key from this process and the shared tier (after a write). */
+  async invalidate(key: string): Promise<void> {
+    this.local.delete(key);
+    try {
+      await this.cache.del(this.opts.prefix + key);
+    } catch {
+      this.counters.sharedErrors++;
+    }
+  }
+
+  /** Drop a key from this process only (another replica announced a change). */
+  forgetLocal(key: string): void {
+    this.local.delete(key);
+  }
+
+  forgetAllLocal(): void {
+    this.local.clear();
+  }
+
+  private remember(key: string, value: T | null): void {
+    const ttl = this.opts.localTtlMs();
+    if (ttl <= 0) return;
+    const max = this.opts.maxLocal ?? 100_000;
+    if (this.local.size >= max) {
+      const oldest = this.local.keys().next().value;
+      if (oldest !== undefined) this.local.delete(oldest);
+    }
+    this.local.set(key, { value, expires: Date.now() + ttl });
+  }
+
+  private async fetch(key: string): Promise<T | null> {
+    const sharedKey = this.opts.prefix + key;
+    let sharedUp = true;
+    try {
+      const raw = await this.cache.get(sharedKey);
+      if (raw) {
+        this.counters.shared++;
+        const parsed = JSON.parse(raw.toString("utf8")) as { v: T | null };
+        this.remember(key, parsed.v);
+        return parsed.v;
+      }
+    } catch {
+      // a broken shared cache degrades to the store, it never fails the request
+      this.counters.sharedErrors++;
+      sharedUp = false;
+    }
+    this.counters.loaded++;
+    const value = await this.load(key);
+    this.remember(key, value);
+    if (sharedUp) {
+      const ttl = value === null ? this.opts.negativeTtlSeconds : this.opts.sharedTtlSeconds;
+      this.cache.set(sharedKey, JSON.stringify({ v: value }), ttl).catch(() => this.counters.sharedErrors++);
+    }
+    return value;
+  }
+}

@@ -1,0 +1,116 @@
+// The one place that reads the environment. Everything else receives a Config.
+// Invalid configuration stops start-up with a message naming the variable.
+import path from "node:path";
+import { GateError } from "./errors.js";
+
+export interface S3Config {
+  endpoint: string;
+  bucket: string;
+  accessKey: string;
+  secretKey: string;
+  region: string;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Local-directory store, used when no S3 endpoint is configured. */
+  dataDir: string;
+  s3: S3Config | null;
+  /** null → in-process cache. */
+  redisUrl: string | null;
+  redisSentinels: { host: string; port: number }[] | null;
+  redisSentinelName: string;
+  /** How long a replica trusts its in-process token and catalog entries (seconds). */
+  tokenCacheTtl: number;
+  logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  /** Path prefix the gateway is mounted under, '' or '/conda'. */
+  basePath: string;
+  /** Proxies whose X-Forwarded-* headers are believed. */
+  trustProxy: string[];
+  /** Seconds in-flight requests get after SIGTERM. */
+  shutdownTimeout: number;
+  /** Failed token lookups per client address per minute before 429. */
+  authFailureLimit: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function bad(name: string, why: string): GateError {
+  return new GateError("bad_config", `invalid configuration: ${name} ${why}`);
+}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return def;
+  if (!/^\d+$/.test(raw)) throw bad(name, `must be a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw bad(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function url(env: Env, name: string, protocols: string[]): string | null {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return null;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    // never echo the value: it may carry a password
+    throw bad(name, `must be a URL (${protocols.join(" or ")})`);
+  }
+  if (!protocols.includes(u.protocol)) throw bad(name, `must start with ${protocols.join(" or ")}`);
+  return raw;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const s3Endpoint = url(env, "S3_ENDPOINT", ["http:", "https:"]);
+  let s3: S3Config | null = null;
+  if (s3Endpoint) {
+    const accessKey = env.S3_ACCESS_KEY ?? "";
+    const secretKey = env.S3_SECRET_KEY ?? "";
+    if (!accessKey) throw bad("S3_ACCESS_KEY", "is required when S3_ENDPOINT is set");
+    if (!secretKey) throw bad("S3_SECRET_KEY", "is required when S3_ENDPOINT is set");
+    const bucket = env.S3_BUCKET || "pkgate";
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw bad("S3_BUCKET", `is not a valid bucket name: "${bucket}"`);
+    s3 = { endpoint: s3Endpoint, bucket, accessKey, secretKey, region: env.S3_REGION || "us-east-1" };
+  }
+
+  const redisUrl = url(env, "REDIS_URL", ["redis:", "rediss:"]);
+  let redisSentinels: Config["redisSentinels"] = null;
+  if (env.REDIS_SENTINELS) {
+    redisSentinels = env.REDIS_SENTINELS.split(",").map((hp) => {
+      const m = /^([^:\s]+):(\d{1,5})$/.exec(hp.trim());
+      if (!m) throw bad("REDIS_SENTINELS", `must be host:port[,host:port...], got "${hp}"`);
+      return { host: m[1]!, port: Number(m[2]) };
+    });
+  }
+
+  const logLevel = (env.LOG_LEVEL || "info") as Config["logLevel"];
+  if (!["debug", "info", "warn", "error", "silent"].includes(logLevel)) {
+    throw bad("LOG_LEVEL", `must be one of debug, info, warn, error, silent, got "${logLevel}"`);
+  }
+
+  let basePath = env.BASE_PATH ?? "";
+  if (basePath !== "") {
+    if (!/^(\/[A-Za-z0-9._~-]+)+\/?$/.test(basePath)) throw bad("BASE_PATH", `must look like /prefix, got "${basePath}"`);
+    basePath = basePath.replace(/\/$/, "");
+  }
+
+  const host = env.HOST || "0.0.0.0";
+  return {
+    port: int(env, "PORT", 8080, 0, 65535),
+    host,
+    dataDir: path.resolve(env.DATA_DIR || "./data"),
+    s3,
+    redisUrl,
+    redisSentinels,
+    redisSentinelName: env.REDIS_SENTINEL_NAME || "mymaster",
+    tokenCacheTtl: int(env, "TOKEN_CACHE_TTL", 5, 0, 3600),
+    logLevel,
+    basePath,
+    trustProxy: (env.TRUST_PROXY ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+    shutdownTimeout: int(env, "SHUTDOWN_TIMEOUT", 30, 0, 3600),
+    authFailureLimit: int(env, "AUTH_FAILURE_LIMIT", 30, 1, 1_000_000),
+  };
+}

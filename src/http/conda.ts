@@ -1,0 +1,154 @@
+// Serving a conda channel: index files filtered to what the caller may see (or passed
+// through byte for byte when nothing is hidden from them), CEP-16 shards, and artifacts.
+import { createHash } from "node:crypto";
+import type { Context } from "hono";
+import type { Target } from "./target.js";
+import type { Account, Principal } from "../access/model.js";
+import type { Store, ObjectInfo } from "../store/store.js";
+import { GateError, notFound } from "../errors.js";
+import { send, type Body } from "./send.js";
+import { decide as decideAccess, visibility } from "../access/policy.js";
+import { filterRepodata } from "../conda/repodata.js";
+import { filterShardIndex, shardOwners } from "../conda/shards.js";
+import { filterChanneldata } from "../conda/channeldata.js";
+import { zstdCompress, zstdDecompress, bz2Compress } from "../conda/compress.js";
+import type { ViewCache } from "../cache/views.js";
+
+export interface CondaDeps {
+  store: Store;
+  views: ViewCache;
+}
+
+type CondaTarget = Extract<Target, { kind: "conda-index" | "conda-shard" | "conda-artifact" | "channeldata" }>;
+
+const INDEX_MAX_AGE = 30;
+const ARTIFACT_MAX_AGE = 86400;
+
+export function channelPrefix(t: { channel: string; label?: string }): string {
+  return t.label ? `${t.channel}/label/${t.label}/` : `${t.channel}/`;
+}
+
+function cacheControl(c: Context, maxAge: number): string {
+  // anything reached with credentials may differ per caller: never in a shared cache
+  const scope = c.get("authenticated" as never) ? "private" : "public";
+  return `${scope}, max-age=${maxAge}`;
+}
+
+function contentTypeOf(file: string): string {
+  if (file.endsWith(".json")) return "application/json";
+  if (file.endsWith(".zst")) return "application/zstd";
+  if (file.endsWith(".bz2")) return "application/x-bzip2";
+  return "application/octet-stream";
+}
+
+function streamBody(store: Store, key: string, info: ObjectInfo): Body {
+  return {
+    kind: "stream",
+    info,
+    open: (range, signal) => store.read(key, range, signal),
+  };
+}
+
+async function statOr404(store: Store, key: string): Promise<ObjectInfo> {
+  const info = await store.stat(key);
+  if (!info) throw notFound();
+  return info;
+}
+
+export async function serveConda(c: Context, deps: CondaDeps, t: CondaTarget, principal: Principal, account: Account): Promise<Response> {
+  switch (t.kind) {
+    case "conda-index":
+      return serveIndex(c, deps, t, principal, account);
+    case "channeldata":
+      return serveIndex(c, deps, { ...t, kind: "conda-index", subdir: "", file: "channeldata.json" as never }, principal, account);
+    case "conda-shard":
+      return serveShard(c, deps, t, principal, account);
+    case "conda-artifact": {
+      const verdict = decideAccess(principal, "conda:download", account, t.package);
+      if (!verdict.allow) throw new GateError(verdict.code as never, verdict.message);
+      const key = `${channelPrefix(t)}${t.subdir}/${t.file}`;
+      const info = await statOr404(deps.store, key);
+      return send(c, streamBody(deps.store, key, info), {
+        contentType: "application/octet-stream",
+        cacheControl: cacheControl(c, ARTIFACT_MAX_AGE),
+      });
+    }
+  }
+}
+
+type IndexTarget = Extract<Target, { kind: "conda-index" }>;
+
+async function serveIndex(c: Context, deps: CondaDeps, t: IndexTarget, principal: Principal, account: Account): Promise<Response> {
+  const { store, views } = deps;
+  const dir = t.subdir ? `${channelPrefix(t)}${t.subdir}/` : channelPrefix(t);
+  const key = dir + t.file;
+  const info = await statOr404(store, key);
+  const opts = { contentType: contentTypeOf(t.file), cacheControl: cacheControl(c, INDEX_MAX_AGE) };
+  const vis = visibility(principal, account, "conda:download");
+  if (vis.all) return send(c, streamBody(store, key, info), opts);
+
+  // the uncompressed twin, when there is one, is cheaper to filter than the compressed file
+  const twinKey = /\.(zst|bz2)$/.test(t.file) && !t.file.endsWith(".msgpack.zst") ? key.replace(/\.(zst|bz2)$/, "") : null;
+  const twin = twinKey ? await store.stat(twinKey) : null;
+  const viewKey = `${key}|${info.etag}|${twin?.etag ?? ""}|${vis.key}`;
+  const filtered = await views.get(viewKey, async () => {
+    const out = await computeView(store, t.file, key, twin ? twinKey : null, vis.visible);
+    // an empty buffer means "nothing hidden here": pass the stored bytes through
+    return out ?? Buffer.alloc(0);
+  });
+  if (filtered.length === 0) return send(c, streamBody(store, key, info), opts);
+  const etag = `v-${createHash("sha256").update(viewKey).digest("hex").slice(0, 32)}`;
+  return send(c, { kind: "buffer", info: { size: filtered.length, etag, lastModified: info.lastModified }, buffer: filtered }, opts);
+}
+
+async function readWhole(store: Store, key: string): Promise<Buffer> {
+  const got = await store.get(key);
+  if (!got) throw notFound();
+  return got.body;
+}
+
+/** The filtered bytes of one index file for one view, or null when nothing is hidden. */
+async function computeView(store: Store, file: string, key: string, twinKey: string | null, visible: (name: string) => boolean): Promise<Buffer | null> {
+  if (file === "repodata_shards.msgpack.zst") return filterShardIndex(await readWhole(store, key), visible);
+  if (file === "channeldata.json") return filterChanneldata(await readWhole(store, key), visible);
+  if (file.endsWith(".json")) return filterRepodata(await readWhole(store, key), visible);
+  const json = twinKey ? await readWhole(store, twinKey) : await decompress(file, await readWhole(store, key));
+  const filtered = filterRepodata(json, visible);
+  if (!filtered) return null;
+  return file.endsWith(".zst") ? zstdCompress(filtered) : bz2Compress(filtered);
+}
+
+async function decompress(file: string, body: Buffer): Promise<Buffer> {
+  if (file.endsWith(".zst")) return zstdDecompress(body);
+  throw notFound(); // a .bz2 without its .json twin: conda-index always writes both
+}
+
+type ShardTarget = Extract<Target, { kind: "conda-shard" }>;
+
+const ownersByIndex = new Map<string, Map<string, string>>();
+
+async function serveShard(c: Context, deps: CondaDeps, t: ShardTarget, principal: Principal, account: Account): Promise<Response> {
+  const { store } = deps;
+  const dir = `${channelPrefix(t)}${t.subdir}/`;
+  const key = dir + t.file;
+  const vis = visibility(principal, account, "conda:download");
+  if (!vis.all) {
+    // a shard holds one package name's records: serve it only if that name is visible
+    const indexKey = `${dir}repodata_shards.msgpack.zst`;
+    const index = await statOr404(store, indexKey);
+    const cacheKey = `${indexKey}|${index.etag}`;
+    let owners = ownersByIndex.get(cacheKey);
+    if (!owners) {
+      owners = shardOwners(await readWhole(store, indexKey));
+      if (ownersByIndex.size >= 64) ownersByIndex.delete(ownersByIndex.keys().next().value!);
+      ownersByIndex.set(cacheKey, owners);
+    }
+    const name = owners.get(t.sha256);
+    if (name === undefined || !vis.visible(name)) throw notFound();
+  }
+  const info = await statOr404(store, key);
+  return send(c, streamBody(store, key, info), {
+    contentType: "application/octet-stream",
+    cacheControl: cacheControl(c, ARTIFACT_MAX_AGE),
+  });
+}

@@ -1,0 +1,28 @@
+// Which peers may speak for a client through X-Forwarded-*: only the configured proxies
+// (TRUST_PROXY: addresses or IPv4/IPv6 CIDRs). Everyone else could forge the header.
+import { BlockList, isIP } from "node:net";
+
+const lists = new Map<string, BlockList>();
+
+function blockListOf(trusted: string[]): BlockList {
+  const key = trusted.join(",");
+  let list = lists.get(key);
+  if (list) return list;
+  list = new BlockList();
+  for (const entry of trusted) {
+    const [addr, bits] = entry.split("/");
+    const family = isIP(addr ?? "") === 6 ? "ipv6" : "ipv4";
+    if (!addr || !isIP(addr)) continue;
+    if (bits !== undefined) list.addSubnet(addr, Number(bits), family);
+    else list.addAddress(addr, family);
+  }
+  lists.set(key, list);
+  return list;
+}
+
+export function isTrustedProxy(peer: string, trusted: string[]): boolean {
+  if (trusted.length === 0 || !isIP(peer)) return false;
+  const mapped = peer.startsWith("::ffff:") && isIP(peer.slice(7)) === 4 ? peer.slice(7) : peer;
+  const family = isIP(mapped) === 6 ? "ipv6" : "ipv4";
+  return blockListOf(trusted).check(mapped, family);
+}

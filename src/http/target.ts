@@ -1,0 +1,180 @@
+// The path grammar of the gateway: a pure parse of a URL path into a Target, with no I/O
+// and no Hono. Hostile input ends here with a GateError (400 or 404) before anything
+// touches the store.
+//
+//   /t/<token>/<channel>[/label/<label>]/<subdir>/<file>    conda index, shard or artifact
+//   /t/<token>/<channel>[/label/<label>]/channeldata.json
+//   /t/<token>/<channel>/simple/                              PyPI root (PEP 503/691)
+//   /t/<token>/<channel>/simple/<project>/                    PyPI project page
+//   /t/<token>/<channel>/simple/<project>/<file>[.metadata]   PyPI file or its core metadata
+//   POST /t/<token>/<channel>/  (or /<channel>/)              twine upload
+//   the same without /t/<token> for anonymous callers (or Bearer / Basic credentials)
+
+export type CondaIndexFile =
+  | "repodata.json"
+  | "repodata.json.zst"
+  | "repodata.json.bz2"
+  | "current_repodata.json"
+  | "current_repodata.json.zst"
+  | "repodata_from_packages.json"
+  | "repodata_from_packages.json.zst"
+  | "repodata_shards.msgpack.zst";
+
+interface Base {
+  /** The token found in the path (`/t/<token>/`), already checked against the alphabet. */
+  pathToken?: string;
+  channel: string;
+}
+
+export type Target =
+  | (Base & { kind: "conda-index"; label?: string; subdir: string; file: CondaIndexFile })
+  | (Base & { kind: "conda-jlap"; label?: string; subdir: string })
+  | (Base & { kind: "conda-shard"; label?: string; subdir: string; file: string; sha256: string })
+  | (Base & { kind: "conda-artifact"; label?: string; subdir: string; file: string; package: string })
+  | (Base & { kind: "channeldata"; label?: string })
+  | (Base & { kind: "pypi-root" })
+  | (Base & { kind: "pypi-project"; project: string; normalized: string })
+  | (Base & { kind: "pypi-file"; project: string; normalized: string; file: string; metadata: boolean })
+  | (Base & { kind: "pypi-upload" });
+
+import { GateError, badRequest, notFound } from "../errors.js";
+import { parseCondaFilename, isCondaSubdir } from "../conda/filename.js";
+import { normalizeProjectName, isValidProjectName } from "../pypi/names.js";
+
+/** A parse that answers with a redirect instead of a Target (PEP 503 normalization). */
+export interface Redirect {
+  kind: "redirect";
+  /** Relative to the request URL, so a path token and Basic credentials carry over. */
+  location: string;
+}
+
+export const MAX_PATH_LENGTH = 2048;
+export const MAX_SEGMENT_LENGTH = 255;
+const TOKEN_SEGMENT = /^[A-Za-z0-9-]{1,128}$/;
+const CHANNEL = /^[a-z0-9][a-z0-9_-]*(?:\.[a-z0-9_-]+)*$/;
+const LABEL = /^[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$/;
+const SHARD = /^([0-9a-f]{64})\.msgpack\.zst$/;
+/** Names no channel can take: they are the gateway's own routes. */
+export const RESERVED_CHANNELS = new Set(["t", "api", "healthz", "readyz", "metrics", "simple", "label", "static"]);
+
+const CONDA_INDEX_FILES = new Set<string>([
+  "repodata.json",
+  "repodata.json.zst",
+  "repodata.json.bz2",
+  "current_repodata.json",
+  "current_repodata.json.zst",
+  "repodata_from_packages.json",
+  "repodata_from_packages.json.zst",
+  "repodata_shards.msgpack.zst",
+]);
+
+export function isChannelName(s: string): boolean {
+  return s.length <= 64 && CHANNEL.test(s) && !RESERVED_CHANNELS.has(s);
+}
+
+/** Split a raw (still percent-encoded) path into decoded segments, refusing every trick that
+ * could make a segment mean something else than it says: encoded slashes and backslashes,
+ * NUL and control characters, '.' and '..', over-long input. */
+export function splitPath(rawPath: string): string[] {
+  if (rawPath.length > MAX_PATH_LENGTH) throw badRequest("the URL path is too long");
+  if (!rawPath.startsWith("/")) throw badRequest("the URL path must start with /");
+  const raw = rawPath.slice(1).split("/");
+  return raw.map((seg, i) => {
+    if (seg === "" && i !== raw.length - 1) throw badRequest("empty path segment (//) in URL");
+    if (seg.length > MAX_SEGMENT_LENGTH) throw badRequest("a path segment is too long");
+    if (/%(2f|5c|00)/i.test(seg)) throw badRequest("encoded slash, backslash or NUL in URL path");
+    let dec: string;
+    try {
+      dec = decodeURIComponent(seg);
+    } catch {
+      throw badRequest("malformed percent-encoding in URL path");
+    }
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f\\]/.test(dec)) throw badRequest("control character or backslash in URL path");
+    if (dec === "." || dec === "..") throw badRequest("relative segment (. or ..) in URL path");
+    return dec;
+  });
+}
+
+/** Parse a request path (already stripped of BASE_PATH) into what it asks for. */
+export function parseTarget(method: string, rawPath: string): Target | Redirect {
+  const seg = splitPath(rawPath);
+  let pathToken: string | undefined;
+  if (seg[0] === "t") {
+    const tok = seg[1];
+    if (tok === undefined || tok === "") throw notFound("missing token after /t/");
+    if (!TOKEN_SEGMENT.test(tok)) throw badRequest("malformed token in URL: tokens use only letters, digits and '-'");
+    pathToken = tok;
+    seg.splice(0, 2);
+  }
+  // Nothing whose name starts with a dot is served: conda-index keeps its SQLite cache in
+  // <subdir>/.cache/, and the catalog lives under the reserved .pkgate/ prefix.
+  if (seg.some((s) => s.startsWith("."))) throw notFound();
+
+  const channel = seg[0] ?? "";
+  if (!isChannelName(channel)) throw notFound(channel === "" ? "not found" : "no such channel");
+  const base = { pathToken, channel };
+  const rest = seg.slice(1);
+  if (rest.length > 0 && rest[rest.length - 1] === "" && rest.length > 1 && rest[0] !== "simple") {
+    // trailing slash on a conda path: nothing there is a directory we list
+    throw notFound();
+  }
+
+  if (method === "POST") {
+    if (rest.length === 0 || (rest.length === 1 && rest[0] === "")) return { ...base, kind: "pypi-upload" };
+    throw new GateError("method_not_allowed", "uploads go to the channel URL: POST /<channel>/");
+  }
+
+  if (rest.length === 0 || (rest.length === 1 && rest[0] === "")) throw notFound();
+  if (rest[0] === "simple") return parsePypi(base, rest.slice(1));
+
+  let label: string | undefined;
+  let conda = rest;
+  if (conda[0] === "label") {
+    const l = conda[1];
+    if (l === undefined || !LABEL.test(l) || l.length > 64) throw notFound("no such label");
+    // anaconda.org serves the `main` label at the channel root
+    label = l === "main" ? undefined : l;
+    conda = conda.slice(2);
+  }
+  if (conda.length === 1 && conda[0] === "channeldata.json") return { ...base, kind: "channeldata", label };
+  const [subdir, file, extra] = conda;
+  if (subdir === undefined || !isCondaSubdir(subdir) || file === undefined || file === "") throw notFound();
+  if (extra !== undefined) {
+    // shards may live in a shards/ folder beside the shard index
+    const m = file === "shards" && conda.length === 3 ? SHARD.exec(extra) : null;
+    if (!m) throw notFound();
+    return { ...base, kind: "conda-shard", label, subdir, file: `shards/${extra}`, sha256: m[1]! };
+  }
+  if (CONDA_INDEX_FILES.has(file)) return { ...base, kind: "conda-index", label, subdir, file: file as CondaIndexFile };
+  if (file === "repodata.jlap") return { ...base, kind: "conda-jlap", label, subdir };
+  const shard = SHARD.exec(file);
+  if (shard) return { ...base, kind: "conda-shard", label, subdir, file, sha256: shard[1]! };
+  const parsed = parseCondaFilename(file);
+  if (!parsed) throw notFound();
+  return { ...base, kind: "conda-artifact", label, subdir, file, package: parsed.name };
+}
+
+function parsePypi(base: { pathToken?: string; channel: string }, rest: string[]): Target | Redirect {
+  // rest is what follows /simple
+  if (rest.length === 0) return { kind: "redirect", location: "simple/" };
+  if (rest.length === 1 && rest[0] === "") return { ...base, kind: "pypi-root" };
+  const project = rest[0]!;
+  if (!isValidProjectName(project)) throw notFound("no such project");
+  const normalized = normalizeProjectName(project);
+  if (rest.length === 1) return { kind: "redirect", location: `${encodeURIComponent(normalized)}/` };
+  if (project !== normalized) {
+    // /simple/Foo_Bar/ → ../foo-bar/ (files under a non-normalized name do not exist)
+    if (rest.length === 2 && rest[1] === "") return { kind: "redirect", location: `../${encodeURIComponent(normalized)}/` };
+    throw notFound();
+  }
+  if (rest.length === 2 && rest[1] === "") return { ...base, kind: "pypi-project", project, normalized };
+  if (rest.length === 2) {
+    let file = rest[1]!;
+    const metadata = file.endsWith(".metadata");
+    if (metadata) file = file.slice(0, -".metadata".length);
+    if (file === "") throw notFound();
+    return { ...base, kind: "pypi-file", project, normalized, file, metadata };
+  }
+  throw notFound();
+}

@@ -1,0 +1,28 @@
+// Structured JSON logs (pino). Tokens never reach a log line: paths are logged with the
+// `/t/<token>/` segment replaced by the token's public id, and no header is logged whole.
+import { pino, type Logger } from "pino";
+
+export type { Logger };
+
+export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: "pkgate" },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      // defence in depth: if a field with one of these names is ever logged, it is censored
+      redact: { paths: ["token", "password", "authorization", "*.token", "*.password", "*.authorization", "secretKey", "*.secretKey"], censor: "[redacted]" },
+    },
+    destination ?? pino.destination({ dest: 1, sync: false }),
+  );
+}
+
+/** The path as it may be logged: `/t/<token>/…` becomes `/t/<id:abc123…>/…`. */
+export function redactPath(rawPath: string, tokenId: string | undefined, basePath = ""): string {
+  const prefix = `${basePath}/t/`;
+  if (!rawPath.startsWith(prefix)) return rawPath;
+  const end = rawPath.indexOf("/", prefix.length);
+  const rest = end === -1 ? "" : rawPath.slice(end);
+  return `${prefix}<${tokenId ? `id:${tokenId}` : "token"}>${rest}`;
+}

@@ -1,0 +1,48 @@
+// The gateway process: read the configuration, wire the parts, listen, and shut down
+// gracefully on SIGTERM/SIGINT.
+import { loadConfig } from "./config.js";
+import { createLogger } from "./log.js";
+import { createRuntime } from "./runtime.js";
+import { startGateway } from "./server.js";
+import { GateError } from "./errors.js";
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof GateError) {
+      console.error(`pkgate: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  const rt = await createRuntime(config);
+  const gw = await startGateway(rt, logger);
+  logger.info({
+    msg: "listening",
+    url: gw.url,
+    store: config.s3 ? `s3 bucket ${config.s3.bucket}` : `directory ${config.dataDir}`,
+    cache: config.redisUrl ? "redis" : "in-process",
+    basePath: config.basePath || "/",
+  });
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ msg: "shutting down", signal, deadlineSeconds: config.shutdownTimeout });
+    await gw.stop();
+    await rt.close();
+    logger.info({ msg: "stopped" });
+    logger.flush();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((err) => {
+  console.error(`pkgate: failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

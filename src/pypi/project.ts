@@ -1,0 +1,162 @@
+// The per-project index document the gateway keeps beside a project's files
+// (`<channel>/pypi/<normalized>/`): what it knows of each file (hashes, size, upload time,
+// requires-python, yanked, core metadata) so pages render without opening any archive.
+// Pure functions over plain data; the gateway reads and writes the document.
+import { GateError, badRequest } from "../errors.js";
+import { isValidProjectName, normalizeProjectName, parseDistFilename } from "./names.js";
+import { compareVersions, normalizeVersion } from "./version.js";
+
+export interface FileEntry {
+  filename: string;
+  size: number;
+  /** Lowercase hex. */
+  sha256: string;
+  blake2b_256?: string;
+  /** ISO 8601, UTC. */
+  uploadTime: string;
+  requiresPython?: string;
+  /** PEP 592: false (or absent) when not yanked; the reason ("" for none) when yanked. */
+  yanked?: false | string;
+  /** PEP 658: present when `<filename>.metadata` is served; the hash of those bytes. */
+  coreMetadata?: { sha256: string };
+}
+
+export interface ProjectIndex {
+  /** The display name, as the first upload's metadata spelled it. */
+  name: string;
+  normalized: string;
+  files: FileEntry[];
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+export function emptyProjectIndex(name: string): ProjectIndex {
+  if (!isValidProjectName(name)) throw badRequest(`invalid project name: ${JSON.stringify(name.slice(0, 100))}`);
+  return { name, normalized: normalizeProjectName(name), files: [] };
+}
+
+/**
+ * The file's identity within a project: two files that pip would see as the same
+ * distribution (Foo-1.0.tar.gz and foo-1.0.0.tar.gz) cannot both be there.
+ */
+function distributionKey(filename: string): string {
+  const d = parseDistFilename(filename);
+  if (!d) return `file:${filename}`;
+  const version = normalizeVersion(d.version) ?? d.version;
+  return d.kind === "wheel"
+    ? `wheel:${d.name}:${version}:${d.buildTag ?? ""}:${d.pythonTag}-${d.abiTag}-${d.platformTag}`
+    : `sdist:${d.name}:${version}:${d.extension}`;
+}
+
+/**
+ * A new index with the file added. Refuses (409) a file that is already there under the
+ * same or an equivalent name, and (400) a file that is not a distribution of this project.
+ */
+export function addFile(index: ProjectIndex, entry: FileEntry): ProjectIndex {
+  const dist = parseDistFilename(entry.filename);
+  if (!dist) throw badRequest(`${JSON.stringify(entry.filename.slice(0, 255))} is not a wheel or sdist file name`);
+  if (dist.name !== index.normalized) {
+    throw badRequest(`${entry.filename} belongs to project ${dist.name}, not ${index.normalized}`);
+  }
+  if (!SHA256_HEX.test(entry.sha256)) throw badRequest(`the sha256 of ${entry.filename} is not 64 lowercase hex digits`);
+  if (!Number.isSafeInteger(entry.size) || entry.size < 0) throw badRequest(`the size of ${entry.filename} is invalid`);
+  const key = distributionKey(entry.filename);
+  const existing = index.files.find((f) => f.filename === entry.filename || distributionKey(f.filename) === key);
+  if (existing) {
+    throw new GateError(
+      "conflict",
+      `${existing.filename} already exists in ${index.name}; files cannot be replaced, upload a new version instead`,
+    );
+  }
+  return { ...index, files: sortFiles([...index.files, entry]) };
+}
+
+/** Marks a file yanked (PEP 592) with a reason ("" for none), or un-yanks it with false. */
+export function setYanked(index: ProjectIndex, filename: string, yanked: false | string): ProjectIndex {
+  if (!index.files.some((f) => f.filename === filename)) throw new GateError("not_found", `no file ${filename} in ${index.name}`);
+  return {
+    ...index,
+    files: index.files.map((f) => {
+      if (f.filename !== filename) return f;
+      const { yanked: _, ...rest } = f;
+      return yanked === false ? rest : { ...rest, yanked };
+    }),
+  };
+}
+
+export function findFile(index: ProjectIndex, filename: string): FileEntry | undefined {
+  return index.files.find((f) => f.filename === filename);
+}
+
+/** Files in release order (PEP 440), then by file name; a new array. */
+export function sortFiles(files: readonly FileEntry[]): FileEntry[] {
+  const version = (f: FileEntry) => parseDistFilename(f.filename)?.version ?? "";
+  return [...files].sort(
+    (a, b) => compareVersions(version(a), version(b)) || (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0),
+  );
+}
+
+/** PEP 700 `versions`: every version with a file, canonical spelling, in release order. */
+export function projectVersions(index: ProjectIndex): string[] {
+  const seen = new Map<string, string>();
+  for (const f of index.files) {
+    const v = parseDistFilename(f.filename)?.version;
+    if (v === undefined) continue;
+    const canonical = normalizeVersion(v) ?? v;
+    if (!seen.has(canonical)) seen.set(canonical, canonical);
+  }
+  return [...seen.keys()].sort(compareVersions);
+}
+
+// ---------------------------------------------------------------------------------------
+// The stored form: JSON, checked on the way in, since a bucket can be edited by hand.
+
+export function serializeProjectIndex(index: ProjectIndex): Buffer {
+  return Buffer.from(JSON.stringify({ ...index, files: sortFiles(index.files) }, null, 1));
+}
+
+/** Reads a stored index document; throws an Error naming the first thing wrong with it. */
+export function parseProjectIndex(bytes: Buffer | string): ProjectIndex {
+  const doc: unknown = JSON.parse(typeof bytes === "string" ? bytes : bytes.toString("utf8"));
+  const fail = (why: string): never => {
+    throw new Error(`invalid PyPI project index: ${why}`);
+  };
+  if (!isRecord(doc)) return fail("not an object");
+  const { name, normalized, files } = doc;
+  if (typeof name !== "string" || !isValidProjectName(name)) return fail("bad name");
+  if (normalized !== normalizeProjectName(name)) return fail("normalized does not match name");
+  if (!Array.isArray(files)) return fail("files is not a list");
+  const out: FileEntry[] = files.map((f: unknown, i): FileEntry => {
+    if (!isRecord(f)) return fail(`files[${i}] is not an object`);
+    const { filename, size, sha256, blake2b_256, uploadTime, requiresPython, yanked, coreMetadata } = f;
+    if (typeof filename !== "string" || !parseDistFilename(filename)) return fail(`files[${i}].filename`);
+    if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) return fail(`files[${i}].size`);
+    if (typeof sha256 !== "string" || !SHA256_HEX.test(sha256)) return fail(`files[${i}].sha256`);
+    if (typeof uploadTime !== "string" || Number.isNaN(Date.parse(uploadTime))) return fail(`files[${i}].uploadTime`);
+    const entry: FileEntry = { filename, size, sha256, uploadTime };
+    if (blake2b_256 !== undefined) {
+      if (typeof blake2b_256 !== "string" || !SHA256_HEX.test(blake2b_256)) return fail(`files[${i}].blake2b_256`);
+      entry.blake2b_256 = blake2b_256;
+    }
+    if (requiresPython !== undefined) {
+      if (typeof requiresPython !== "string") return fail(`files[${i}].requiresPython`);
+      entry.requiresPython = requiresPython;
+    }
+    if (yanked !== undefined && yanked !== false) {
+      if (typeof yanked !== "string") return fail(`files[${i}].yanked`);
+      entry.yanked = yanked;
+    }
+    if (coreMetadata !== undefined) {
+      if (!isRecord(coreMetadata) || typeof coreMetadata.sha256 !== "string" || !SHA256_HEX.test(coreMetadata.sha256)) {
+        return fail(`files[${i}].coreMetadata`);
+      }
+      entry.coreMetadata = { sha256: coreMetadata.sha256 };
+    }
+    return entry;
+  });
+  return { name, normalized, files: sortFiles(out) };
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}

@@ -1,0 +1,52 @@
+// Wiring: the configured Store and Cache, and the catalog over them. Shared by the
+// gateway process and the command line, so both act on the same data.
+import type { Config } from "./config.js";
+import type { Store } from "./store/store.js";
+import type { Cache } from "./cache/cache.js";
+import { FsStore } from "./store/fs.js";
+import { S3Store } from "./store/s3.js";
+import { MemoryCache } from "./cache/memory.js";
+import { RedisCache } from "./cache/redis.js";
+import { Catalog } from "./access/catalog.js";
+
+export interface Runtime {
+  config: Config;
+  store: Store;
+  cache: Cache;
+  catalog: Catalog;
+  close(): Promise<void>;
+}
+
+export async function createRuntime(config: Config): Promise<Runtime> {
+  let store: Store;
+  if (config.s3) {
+    const s3 = new S3Store({
+      endPoint: config.s3.endpoint,
+      bucket: config.s3.bucket,
+      accessKey: config.s3.accessKey,
+      secretKey: config.s3.secretKey,
+      region: config.s3.region,
+    });
+    try {
+      await s3.ensureBucket();
+    } catch {
+      // the gateway starts anyway and answers 503 until the store is reachable (/readyz says so)
+    }
+    store = s3;
+  } else {
+    store = new FsStore(config.dataDir);
+  }
+  const cache: Cache = config.redisUrl ? new RedisCache(config.redisUrl) : new MemoryCache();
+  const catalog = new Catalog(store, cache, { localTtlSeconds: config.tokenCacheTtl });
+  return {
+    config,
+    store,
+    cache,
+    catalog,
+    async close() {
+      await catalog.close().catch(() => undefined);
+      await cache.close().catch(() => undefined);
+      await store.close().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,61 @@
+// A running gateway: the app on a Node HTTP server, with readiness, and a graceful stop
+// that lets in-flight downloads finish up to a deadline.
+import { createAdaptorServer } from "@hono/node-server";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createApp } from "./app.js";
+import type { Runtime } from "./runtime.js";
+import { Identifier } from "./auth/identify.js";
+import { ViewCache } from "./cache/views.js";
+import { AuthFailures } from "./http/auth-failures.js";
+import type { Logger } from "./log.js";
+
+export interface Gateway {
+  port: number;
+  url: string;
+  server: Server;
+  /** Stop accepting, wait for in-flight requests up to the deadline, then close. */
+  stop(deadlineMs?: number): Promise<void>;
+}
+
+export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway> {
+  const { config, store, cache, catalog } = rt;
+  await catalog.listen().catch((err) => logger.warn({ msg: "cache subscribe failed; replicas converge by TTL", err: String(err) }));
+  const views = new ViewCache(cache, { maxLocalBytes: 1024 * 1024 * 1024, maxSharedBytes: 32 * 1024 * 1024, sharedTtlSeconds: 3600 });
+  const app = createApp({
+    store,
+    views,
+    catalog,
+    identifier: new Identifier(catalog),
+    failures: new AuthFailures(config.authFailureLimit),
+    basePath: config.basePath,
+    logger,
+    trustProxy: config.trustProxy,
+    readiness: async () => ({
+      store: await store.ping().then(() => null, (e: Error) => e.message),
+      cache: await cache.ping().then(() => null, (e: Error) => e.message),
+    }),
+  });
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 0; // never cut a long download; idle sockets are bounded below
+  server.keepAliveTimeout = 65_000;
+  server.maxHeadersCount = 100;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    url: `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`,
+    server,
+    async stop(deadlineMs = config.shutdownTimeout * 1000) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), deadlineMs);
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,68 @@
+// The Store port: where everything durable lives (packages, index files, the access
+// catalog). Two adapters implement it: fs.ts (a local directory, the embedded default) and
+// s3.ts (any S3-compatible server through the minio client). Keys are '/'-separated paths
+// relative to the store root, already validated by the caller (no '..', no leading '/').
+import type { Readable } from "node:stream";
+
+export interface ObjectInfo {
+  size: number;
+  /** Strong validator of the stored bytes, without quotes (S3 ETag or fs size+mtime hash). */
+  etag: string;
+  lastModified: Date;
+}
+
+export interface ListedObject extends ObjectInfo {
+  key: string;
+}
+
+export interface ReadRange {
+  /** First byte, inclusive. */
+  start: number;
+  /** Last byte, inclusive. */
+  end: number;
+}
+
+export interface PutOptions {
+  contentType?: string;
+  /** Fail with StoreConflict when the key already exists (create-only). */
+  ifNotExists?: boolean;
+}
+
+export interface Store {
+  readonly kind: "fs" | "s3";
+  /** Metadata of one object, or null when it does not exist. */
+  stat(key: string): Promise<ObjectInfo | null>;
+  /** Whole object in memory (index files, catalog documents), or null when missing. */
+  get(key: string): Promise<{ body: Buffer; info: ObjectInfo } | null>;
+  /** A stream of the object's bytes (or of one range). Null when missing. Destroying the
+   * stream, or aborting the signal, stops the read at the store. */
+  read(key: string, range?: ReadRange, signal?: AbortSignal): Promise<Readable | null>;
+  /** Write a whole object atomically: readers see the old bytes or the new ones, never part. */
+  put(key: string, body: Buffer | Readable, opts?: PutOptions): Promise<ObjectInfo>;
+  /** Remove an object; removing a missing one is not an error. */
+  delete(key: string): Promise<void>;
+  /** Every object whose key starts with prefix, in key order. */
+  list(prefix: string): AsyncIterable<ListedObject>;
+  /** Cheap reachability check for /readyz; throws when the store cannot be reached. */
+  ping(): Promise<void>;
+  /** For the fs adapter: the absolute file path of a key, so artifacts can be streamed
+   * straight from disk. Undefined for remote stores. */
+  localPath?(key: string): string;
+  close(): Promise<void>;
+}
+
+/** Raised by put(..., {ifNotExists}) when the key exists. */
+export class StoreConflict extends Error {
+  constructor(readonly key: string) {
+    super(`object already exists: ${key}`);
+    this.name = "StoreConflict";
+  }
+}
+
+/** Raised for technical failures (network, permissions, timeouts): maps to 503. */
+export class StoreUnavailable extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "StoreUnavailable";
+  }
+}

@@ -1,0 +1,94 @@
+// The path grammar as a table: every input and what it must parse to, or the status it
+// must be refused with before anything touches the store.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { parseTarget } from "../../src/http/target.js";
+import { GateError } from "../../src/errors.js";
+
+const TOK = "pkg-abcDEF0123456789abcdefghijABCDEFGHIJ01";
+
+const accepted: [string, string, Record<string, unknown>][] = [
+  ["GET", "/acme/linux-64/repodata.json", { kind: "conda-index", channel: "acme", subdir: "linux-64", file: "repodata.json" }],
+  ["GET", `/t/${TOK}/acme/noarch/repodata.json.zst`, { kind: "conda-index", pathToken: TOK, channel: "acme", subdir: "noarch", file: "repodata.json.zst" }],
+  ["GET", "/acme/linux-64/repodata_shards.msgpack.zst", { kind: "conda-index", file: "repodata_shards.msgpack.zst" }],
+  ["GET", "/acme/linux-64/current_repodata.json", { kind: "conda-index", file: "current_repodata.json" }],
+  ["GET", "/acme/linux-64/repodata.json.bz2", { kind: "conda-index", file: "repodata.json.bz2" }],
+  ["GET", "/acme/osx-arm64/repodata.jlap", { kind: "conda-jlap", subdir: "osx-arm64" }],
+  ["GET", `/acme/linux-64/${"a".repeat(64)}.msgpack.zst`, { kind: "conda-shard", sha256: "a".repeat(64), file: `${"a".repeat(64)}.msgpack.zst` }],
+  ["GET", `/acme/linux-64/shards/${"b".repeat(64)}.msgpack.zst`, { kind: "conda-shard", sha256: "b".repeat(64), file: `shards/${"b".repeat(64)}.msgpack.zst` }],
+  ["GET", "/acme/linux-64/numpy-1.26.4-py312h1_0.conda", { kind: "conda-artifact", package: "numpy", file: "numpy-1.26.4-py312h1_0.conda" }],
+  ["GET", "/acme/noarch/my-pkg-2.0-pyhd8ed1ab_0.tar.bz2", { kind: "conda-artifact", package: "my-pkg", subdir: "noarch" }],
+  ["GET", "/acme/label/dev/linux-64/repodata.json", { kind: "conda-index", label: "dev", subdir: "linux-64" }],
+  ["GET", "/acme/label/main/linux-64/repodata.json", { kind: "conda-index", label: undefined }],
+  ["GET", "/acme/channeldata.json", { kind: "channeldata", channel: "acme" }],
+  ["GET", "/acme/label/dev/channeldata.json", { kind: "channeldata", label: "dev" }],
+  ["GET", "/acme/simple/", { kind: "pypi-root", channel: "acme" }],
+  ["GET", `/t/${TOK}/acme/simple/requests/`, { kind: "pypi-project", project: "requests", normalized: "requests", pathToken: TOK }],
+  ["GET", "/acme/simple/foo-bar/foo_bar-1.0-py3-none-any.whl", { kind: "pypi-file", file: "foo_bar-1.0-py3-none-any.whl", metadata: false }],
+  ["GET", "/acme/simple/foo-bar/foo_bar-1.0-py3-none-any.whl.metadata", { kind: "pypi-file", file: "foo_bar-1.0-py3-none-any.whl", metadata: true }],
+  ["POST", "/acme/", { kind: "pypi-upload", channel: "acme" }],
+  ["POST", "/acme", { kind: "pypi-upload", channel: "acme" }],
+  ["POST", `/t/${TOK}/acme/`, { kind: "pypi-upload", pathToken: TOK }],
+  // redirects are relative so the token and Basic credentials carry over
+  ["GET", "/acme/simple", { kind: "redirect", location: "simple/" }],
+  ["GET", "/acme/simple/Foo_Bar", { kind: "redirect", location: "foo-bar/" }],
+  ["GET", "/acme/simple/Foo_Bar/", { kind: "redirect", location: "../foo-bar/" }],
+  ["GET", "/acme/simple/foo-bar", { kind: "redirect", location: "foo-bar/" }],
+];
+
+const refused: [string, string, number][] = [
+  ["GET", "/acme/../etc/passwd", 400],
+  ["GET", "/acme/linux-64/%2e%2e/x.conda", 400],
+  ["GET", "/acme/linux-64%2f..%2fsecret/repodata.json", 400],
+  ["GET", "/acme/linux-64/repodata.json%00", 400],
+  ["GET", "/acme/linux-64/a%5cb.conda", 400],
+  ["GET", "/acme//linux-64/repodata.json", 400],
+  ["GET", "/acme/linux-64/%E0%A4%A", 400],
+  ["GET", `/acme/linux-64/${"x".repeat(300)}.conda`, 400],
+  ["GET", `/${"a/".repeat(1100)}`, 400],
+  ["GET", "/t/bad_token!/acme/linux-64/repodata.json", 400],
+  ["GET", "/t/tok.en/acme/linux-64/repodata.json", 400],
+  ["GET", "/t/", 404],
+  ["GET", "/acme/linux-64/.cache/cache.db", 404],
+  ["GET", "/.pkgate/tokens/x.json", 404],
+  ["GET", "/acme/.pkgate", 404],
+  ["GET", "/acme/linux-64/index.html", 404],
+  ["GET", "/acme/rss.xml", 404],
+  ["GET", "/acme/linux-64/", 404],
+  ["GET", "/acme/", 404],
+  ["GET", "/", 404],
+  ["GET", "/ACME/linux-64/repodata.json", 404],
+  ["GET", "/api/linux-64/repodata.json", 404],
+  ["GET", "/acme/Linux-64/repodata.json", 404],
+  ["GET", "/acme/linux-64/notapackage.zip", 404],
+  ["GET", "/acme/linux-64/shards/notasha.msgpack.zst", 404],
+  ["GET", "/acme/simple/foo/bar/baz", 404],
+  ["GET", "/acme/simple/Foo/Foo-1.0.tar.gz", 404],
+  ["GET", "/acme/simple/-bad-/", 404],
+  ["POST", "/acme/linux-64/x.conda", 405],
+];
+
+describe("parseTarget", () => {
+  for (const [method, path, want] of accepted) {
+    test(`${method} ${path.slice(0, 80)}`, () => {
+      const got = parseTarget(method, path) as unknown as Record<string, unknown>;
+      for (const [k, v] of Object.entries(want)) assert.deepEqual(got[k], v, `field ${k}`);
+    });
+  }
+  for (const [method, path, status] of refused) {
+    test(`${method} ${path.slice(0, 80)} → ${status}`, () => {
+      assert.throws(
+        () => parseTarget(method, path),
+        (err: unknown) => err instanceof GateError && err.status === status,
+      );
+    });
+  }
+  test("an error never echoes the token", () => {
+    try {
+      parseTarget("GET", "/t/secret_value/acme/x");
+      assert.fail("should throw");
+    } catch (err) {
+      assert.ok(!String((err as Error).message).includes("secret_value"));
+    }
+  });
+});
