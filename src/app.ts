@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "./log.js";
 import { redactPath } from "./log.js";
 import { GateError } from "./errors.js";
-import { handleGate, VAR_TOKEN_ID, VAR_PRINCIPAL, type GateDeps } from "./http/gate.js";
+import { handleGate, rawPath, VAR_TOKEN_ID, VAR_PRINCIPAL, type GateDeps } from "./http/gate.js";
 import type { NodeBindings } from "./http/send.js";
 import { BYTES } from "./http/send.js";
 import type { Principal } from "./access/model.js";
@@ -40,7 +40,7 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
         msg: "request",
         reqId,
         method: c.req.method,
-        path: redactPath(new URL(c.req.url).pathname, tokenId, base),
+        path: redactPath(rawPath(c), tokenId, base),
         status,
         bytes: (c.get(BYTES as never) as number | undefined) ?? 0,
         ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,

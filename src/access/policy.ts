@@ -106,7 +106,7 @@ function effectiveFor(principal: Principal, action: DownloadAction): Principal {
 /** The answer for what does not exist and for what the principal may not see: identical,
  * so existence never leaks. It depends only on `pkg` and on whether a token was given, never
  * on the account document (which is null when the channel does not exist). */
-function notFound(principal: Principal, pkg: string | null): Decision {
+export function notFound(principal: Principal, pkg: string | null): Extract<Decision, { allow: false }> {
   const what = pkg === null ? "this channel was not found" : `package "${pkg}" was not found in this channel`;
   const hint = principal.account === null ? " (private packages need a token: /t/<token>/<channel>/)" : "";
   return { allow: false, status: 404, code: "not_found", message: what + hint };

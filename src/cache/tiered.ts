@@ -81,6 +81,14 @@ export class TieredLookup<T> {
   }
 
   private async fetch(key: string): Promise<T | null> {
+    // an in-process Cache is no shared tier: it would only outlive the local TTL that bounds
+    // how long a replica without Redis may act on a revoked token
+    if (this.cache.kind === "memory") {
+      this.counters.loaded++;
+      const value = await this.load(key);
+      this.remember(key, value);
+      return value;
+    }
     const sharedKey = this.opts.prefix + key;
     let sharedUp = true;
     try {

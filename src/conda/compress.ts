@@ -2,14 +2,16 @@
 // rattler ask for, and the CEP-16 shard files) and bzip2 (`.bz2`, asked for only by old clients and
 // by rattler's JS build after a 404 on `.zst`).
 //
-// Costs measured on a 240 MB repodata.json (2-core machine; see test/bench/repodata.ts):
-// zstd is native (zstd-napi) and fast, about half a second at the default level. bzip2 is pure
-// JavaScript (compressjs, so no binary is needed on the host) and slow: several MB/s to compress,
-// minutes for a conda-forge sized file. Serve `.bz2` views of large filtered indexes only if a
-// client needs them, and never compute them on the request path.
+// Costs measured on a 258 MB repodata.json on the 2-core dev machine (test/bench/repodata.ts):
+// zstd is native (zstd-napi): 1.7-4 s at level 3, i.e. 0.1-0.2x a JSON.parse+stringify of the file.
+// bzip2 is pure JavaScript (compressjs, so no binary is needed on the host) and very slow to compress:
+// 0.3-0.5 MB/s, about 10-15 minutes for such a file, ~30x slower than the `bzip2` binary (decompress
+// is ~8 MB/s). Do not build `.bz2` views of large filtered indexes on the request path; 404 them
+// (conda and mamba never ask, rattler's JS build then falls back to `.json`) or build them offline.
 //
 // The *Async variants run in one lazily started worker thread, so a big (de)compression does not
-// stall the event loop; the input is copied to the worker and the result transferred back.
+// stall the event loop: the input is copied into shared memory a few MB per event-loop turn, and the
+// result is transferred back without a copy. Jobs run one after the other.
 
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
@@ -124,14 +126,28 @@ function failAll(err: Error): void {
   pending.clear();
 }
 
-function inWorker(op: Operation, buf: Uint8Array, level: number): Promise<Buffer> {
+async function inWorker(op: Operation, buf: Uint8Array, level: number): Promise<Buffer> {
+  const data = await sharedCopy(buf);
   const w = codecWorker();
   const id = nextId++;
-  // A copy the worker owns: the caller's buffer may be a slice of a pool or still in use.
-  const data = Uint8Array.prototype.slice.call(buf) as Uint8Array;
   return new Promise<Buffer>((resolve, reject) => {
     pending.set(id, { resolve, reject });
     w.ref(); // keep the process alive while a job is out
-    w.postMessage({ id, op, data, level }, [data.buffer as ArrayBuffer]);
+    w.postMessage({ id, op, data, level });
   });
+}
+
+const COPY_STEP = 4 << 20;
+
+/**
+ * The input in memory the worker can read without another copy. Copying (and first-touching) a
+ * 240 MB buffer takes most of a second here, so it is done a few MB per event-loop turn.
+ */
+async function sharedCopy(buf: Uint8Array): Promise<Uint8Array> {
+  const shared = new Uint8Array(new SharedArrayBuffer(buf.byteLength));
+  for (let at = 0; at < buf.byteLength; at += COPY_STEP) {
+    if (at > 0) await new Promise((resolve) => setImmediate(resolve));
+    shared.set(buf.subarray(at, Math.min(at + COPY_STEP, buf.byteLength)), at);
+  }
+  return shared;
 }

@@ -97,6 +97,10 @@ const CLOSE_BRACKET = 0x5d;
 
 const utf8 = new TextDecoder("utf-8", { fatal: false });
 
+/** 1 for the bytes the record scanner must look at outside strings: quote and brackets. */
+const TOKEN = new Uint8Array(256);
+for (const b of [QUOTE, OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET]) TOKEN[b] = 1;
+
 class IndexScanner {
   private readonly buf: Uint8Array;
   private readonly end: number;
@@ -217,6 +221,11 @@ class IndexScanner {
     this.nameStart = -1;
     while (p < end) {
       const c = buf[p]!;
+      const cls = TOKEN[c]!;
+      if (cls === 0) {
+        p++;
+        continue;
+      }
       if (c === QUOTE) {
         const s = p++;
         let escaped = false;

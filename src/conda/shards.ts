@@ -42,7 +42,7 @@ export function decodeShardIndex(buf: Uint8Array): ShardIndex {
   const shards = new Map<string, Uint8Array>();
   for (const entry of names) {
     if (entry.hash.length !== 32) throw new Error(`shard index: hash of ${entry.name} is not 32 bytes`);
-    shards.set(entry.name, entry.hash);
+    shards.set(entry.name, new Uint8Array(entry.hash)); // a copy, not a view pinning the whole index
   }
   return { version: typeof version === "bigint" ? Number(version) : typeof version === "number" ? version : 1, info, shards };
 }

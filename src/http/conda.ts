@@ -7,11 +7,12 @@ import type { Account, Principal } from "../access/model.js";
 import type { Store, ObjectInfo } from "../store/store.js";
 import { GateError, notFound } from "../errors.js";
 import { send, type Body } from "./send.js";
-import { decide as decideAccess, visibility } from "../access/policy.js";
+import { decide as decideAccess, notFound as hiddenOrMissing, visibility } from "../access/policy.js";
 import { filterRepodata } from "../conda/repodata.js";
 import { filterShardIndex, shardOwners } from "../conda/shards.js";
 import { filterChanneldata } from "../conda/channeldata.js";
-import { zstdCompress, zstdDecompress, bz2Compress } from "../conda/compress.js";
+import { zstdCompressAsync, zstdDecompressAsync } from "../conda/compress.js";
+import { bzip2 } from "../conda/bzip2.js";
 import type { ViewCache } from "../cache/views.js";
 
 export interface CondaDeps {
@@ -67,7 +68,9 @@ export async function serveConda(c: Context, deps: CondaDeps, t: CondaTarget, pr
       const verdict = decideAccess(principal, "conda:download", account, t.package);
       if (!verdict.allow) throw new GateError(verdict.code as never, verdict.message);
       const key = `${channelPrefix(t)}${t.subdir}/${t.file}`;
-      const info = await statOr404(deps.store, key);
+      const info = await deps.store.stat(key);
+      // a missing file answers exactly like a hidden one, so existence never leaks
+      if (!info) throw new GateError("not_found", hiddenOrMissing(principal, t.package).message);
       return send(c, streamBody(deps.store, key, info), {
         contentType: "application/octet-stream",
         cacheControl: cacheControl(c, ARTIFACT_MAX_AGE),
@@ -101,6 +104,9 @@ async function serveIndex(c: Context, deps: CondaDeps, t: IndexTarget, principal
   return send(c, { kind: "buffer", info: { size: filtered.length, etag, lastModified: info.lastModified }, buffer: filtered }, opts);
 }
 
+/** `removed` lists file names: a hidden package's must go too, or its existence leaks. */
+const FILTER = { hideRemoved: true };
+
 async function readWhole(store: Store, key: string): Promise<Buffer> {
   const got = await store.get(key);
   if (!got) throw notFound();
@@ -111,15 +117,24 @@ async function readWhole(store: Store, key: string): Promise<Buffer> {
 async function computeView(store: Store, file: string, key: string, twinKey: string | null, visible: (name: string) => boolean): Promise<Buffer | null> {
   if (file === "repodata_shards.msgpack.zst") return filterShardIndex(await readWhole(store, key), visible);
   if (file === "channeldata.json") return filterChanneldata(await readWhole(store, key), visible);
-  if (file.endsWith(".json")) return filterRepodata(await readWhole(store, key), visible);
+  if (file.endsWith(".json")) return filterRepodata(await readWhole(store, key), visible, FILTER);
   const json = twinKey ? await readWhole(store, twinKey) : await decompress(file, await readWhole(store, key));
-  const filtered = filterRepodata(json, visible);
+  const filtered = filterRepodata(json, visible, FILTER);
   if (!filtered) return null;
-  return file.endsWith(".zst") ? zstdCompress(filtered) : bz2Compress(filtered);
+  return file.endsWith(".zst") ? zstdCompressAsync(filtered) : bz2View(filtered);
+}
+
+/** bzip2 in pure JS runs at ~0.3 MB/s, far too slow for a filtered view: use the system's
+ * bzip2 and, without one, answer 404 (conda and mamba never ask for .bz2; rattler then
+ * takes repodata.json). */
+async function bz2View(json: Buffer): Promise<Buffer> {
+  const out = await bzip2(json);
+  if (!out) throw notFound();
+  return out;
 }
 
 async function decompress(file: string, body: Buffer): Promise<Buffer> {
-  if (file.endsWith(".zst")) return zstdDecompress(body);
+  if (file.endsWith(".zst")) return zstdDecompressAsync(body);
   throw notFound(); // a .bz2 without its .json twin: conda-index always writes both
 }
 

@@ -24,8 +24,7 @@ export const VAR_TOKEN_ID = "tokenId";
 export const VAR_PRINCIPAL = "principal";
 
 export async function handleGate(c: Context, deps: GateDeps): Promise<Response> {
-  const url = new URL(c.req.url);
-  let path = url.pathname;
+  let path = rawPath(c);
   if (deps.basePath) {
     if (path !== deps.basePath && !path.startsWith(deps.basePath + "/")) throw notFound();
     path = path.slice(deps.basePath.length) || "/";
@@ -74,6 +73,15 @@ export async function handleGate(c: Context, deps: GateDeps): Promise<Response> 
       if (!deps.pypi) throw notFound();
       return deps.pypi(c, target, principal);
   }
+}
+
+/** The path exactly as the client sent it: the WHATWG URL parser would resolve `%2e%2e`
+ * and `..` before we could refuse them. */
+export function rawPath(c: Context): string {
+  const raw = (c.env as { incoming?: { url?: string } } | undefined)?.incoming?.url;
+  if (!raw || !raw.startsWith("/")) return new URL(c.req.url).pathname;
+  const q = raw.indexOf("?");
+  return q === -1 ? raw : raw.slice(0, q);
 }
 
 /** The client's address for rate limits: the socket peer (X-Forwarded-For only from trusted proxies, see app.ts). */

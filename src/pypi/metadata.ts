@@ -3,11 +3,12 @@
 // archives that nobody has vouched for. Every read is bounded: a file that declares or
 // inflates past the limits is refused before it costs memory or time.
 import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import yauzl from "yauzl";
 import { GateError, badRequest } from "../errors.js";
-import { isValidProjectName } from "./names.js";
+import { isValidProjectName, parseDistFilename } from "./names.js";
 
 export interface ArchiveLimits {
   /** Largest METADATA / PKG-INFO accepted, in bytes. */
@@ -149,7 +150,6 @@ export async function readSdistMetadata(
 
 async function leadingBytes(source: Buffer | string, n: number): Promise<Buffer> {
   if (typeof source !== "string") return source.subarray(0, n);
-  const { open } = await import("node:fs/promises");
   const fh = await open(source, "r");
   try {
     const buf = Buffer.alloc(n);
@@ -338,6 +338,17 @@ function paxPath(buf: Buffer): string | undefined {
     off += len;
   }
   return path;
+}
+
+/** METADATA of a wheel or PKG-INFO of an sdist, chosen by the distribution's file name. */
+export async function readDistMetadata(
+  filename: string,
+  source: Buffer | string,
+  limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
+): Promise<Buffer> {
+  const dist = parseDistFilename(filename);
+  if (!dist) throw badRequest(`${JSON.stringify(filename.slice(0, 255))} is not a wheel or sdist file name`);
+  return dist.kind === "wheel" ? readWheelMetadata(source, limits) : readSdistMetadata(source, limits);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 // Pure functions over plain data; the gateway reads and writes the document.
 import { GateError, badRequest } from "../errors.js";
 import { isValidProjectName, normalizeProjectName, parseDistFilename } from "./names.js";
-import { compareVersions, normalizeVersion } from "./version.js";
+import { canonicalizeVersion, compareVersions, normalizeVersion } from "./version.js";
 
 export interface FileEntry {
   filename: string;
@@ -42,7 +42,7 @@ export function emptyProjectIndex(name: string): ProjectIndex {
 function distributionKey(filename: string): string {
   const d = parseDistFilename(filename);
   if (!d) return `file:${filename}`;
-  const version = normalizeVersion(d.version) ?? d.version;
+  const version = canonicalizeVersion(d.version) ?? d.version;
   return d.kind === "wheel"
     ? `wheel:${d.name}:${version}:${d.buildTag ?? ""}:${d.pythonTag}-${d.abiTag}-${d.platformTag}`
     : `sdist:${d.name}:${version}:${d.extension}`;
@@ -98,14 +98,15 @@ export function sortFiles(files: readonly FileEntry[]): FileEntry[] {
 
 /** PEP 700 `versions`: every version with a file, canonical spelling, in release order. */
 export function projectVersions(index: ProjectIndex): string[] {
+  // One entry per release (1.0 and 1.0.0 are one), spelled in normal form.
   const seen = new Map<string, string>();
   for (const f of index.files) {
     const v = parseDistFilename(f.filename)?.version;
     if (v === undefined) continue;
-    const canonical = normalizeVersion(v) ?? v;
-    if (!seen.has(canonical)) seen.set(canonical, canonical);
+    const key = canonicalizeVersion(v) ?? v;
+    if (!seen.has(key)) seen.set(key, normalizeVersion(v) ?? v);
   }
-  return [...seen.keys()].sort(compareVersions);
+  return [...seen.values()].sort(compareVersions);
 }
 
 // ---------------------------------------------------------------------------------------

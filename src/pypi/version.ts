@@ -74,6 +74,18 @@ export function normalizeVersion(text: string): string | null {
   return out;
 }
 
+/**
+ * packaging's canonicalize_version: the normal form without trailing zero release segments
+ * ("1.0.0" → "1"), so two spellings of one release share a key. Null when invalid.
+ */
+export function canonicalizeVersion(text: string): string | null {
+  const v = parseVersion(text);
+  if (!v) return null;
+  const release = [...v.release];
+  while (release.length > 1 && release[release.length - 1] === 0n) release.pop();
+  return normalizeVersion(text)!.replace(/^(\d+!)?\d+(?:\.\d+)*/, (_, epoch: string | undefined) => `${epoch ?? ""}${release.join(".")}`);
+}
+
 const PRE_ORDER = { a: 0, b: 1, rc: 2 } as const;
 
 function cmp(a: bigint | number, b: bigint | number): number {

@@ -68,14 +68,14 @@ export function generateRepodataSet(shape: RepodataShape): GeneratedRepodata {
     const name = names[Math.floor((r / shape.records) * nameCount)]!;
     const version = `${Math.floor(rand() * 5)}.${Math.floor(rand() * 20)}.${r % 7}`;
     const build = `py${310 + (r % 4)}h${hex(7)}_${r % 3}`;
-    const depends = Array.from({ length: 2 + Math.floor(rand() * 8) }, () => {
+    const depends = Array.from({ length: Math.floor(rand() * 6) }, () => {
       const dep = names[Math.floor(rand() * nameCount)]!;
       return rand() < 0.5 ? `${dep} >=${Math.floor(rand() * 4)}.${Math.floor(rand() * 10)}` : dep;
     });
     const record: Record<string, unknown> = {
       build,
       build_number: r % 3,
-      ...(rand() < 0.2 ? { constrains: [`${names[Math.floor(rand() * nameCount)]} <2`] } : {}),
+      ...(rand() < 0.1 ? { constrains: [`${names[Math.floor(rand() * nameCount)]} <2`] } : {}),
       depends,
       license: LICENSES[Math.floor(rand() * LICENSES.length)],
       license_family: "MIT",

@@ -119,9 +119,14 @@ describe("filterRepodata on hand-written cases", () => {
     },
     {
       why: "`name` nested deeper or as a value does not count",
-      doc: { packages: { "foo-1.0-0.tar.bz2": { info: { name: "bar" }, license: "name", name: "foo" }, "bar-1.0-0.tar.bz2": { about: { name: "foo" }, name: "bar" } } },
+      doc: {
+        packages: {
+          "foo-1.0-0.tar.bz2": { info: { name: "bar" }, license: "name", name: "foo", z: [{ name: "bar" }] },
+          "bar-1.0-0.tar.bz2": { about: { name: "foo" }, name: "bar", run_exports: { name: "foo" }, z: ["name", "foo"] },
+        },
+      },
       visible: hide("foo"),
-      expected: { packages: { "bar-1.0-0.tar.bz2": { about: { name: "foo" }, name: "bar" } } },
+      expected: { packages: { "bar-1.0-0.tar.bz2": { about: { name: "foo" }, name: "bar", run_exports: { name: "foo" }, z: ["name", "foo"] } } },
     },
     {
       why: "`packages` inside info is not filtered",

@@ -2,7 +2,16 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { decode, encode } from "@msgpack/msgpack";
-import { zstdCompress, zstdDecompress } from "../../src/conda/compress.js";
+import {
+  bz2Compress,
+  bz2CompressAsync,
+  bz2Decompress,
+  bz2DecompressAsync,
+  zstdCompress,
+  zstdCompressAsync,
+  zstdDecompress,
+  zstdDecompressAsync,
+} from "../../src/conda/compress.js";
 import { decodeShardIndex, filterShardIndex, shardOwners } from "../../src/conda/shards.js";
 import { generateShardIndex, packageName } from "./generate.js";
 
@@ -38,7 +47,7 @@ describe("filterShardIndex", () => {
       const doc = decode(zstdDecompress(out!)) as Record<string, unknown>;
       const before = decode(zstdDecompress(input)) as Record<string, unknown>;
       assert.deepEqual(Object.keys(doc["shards"] as object), expected);
-      for (const n of expected) assert.deepEqual((doc["shards"] as Record<string, Uint8Array>)[n], sha(n));
+      for (const n of expected) assert.equal(hex((doc["shards"] as Record<string, Uint8Array>)[n]!), hex(sha(n)));
       assert.deepEqual({ ...doc, shards: null }, { ...before, shards: null }, "everything but shards kept");
     });
   }
@@ -81,5 +90,35 @@ describe("shardOwners", () => {
       [...owners].sort(),
       [[hex(sha("foo")), "foo"], [hex(sha("foo-bar")), "foo-bar"]].sort(),
     );
+  });
+});
+
+describe("compress (the codecs shards and index views are served in)", () => {
+  const inputs: Array<[string, Buffer]> = [
+    ["empty", Buffer.alloc(0)],
+    ["text", Buffer.from('{"packages":{"café-1-0.conda":{}}}'.repeat(500))],
+    ["binary", Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 31 + (i >> 7)) & 0xff))],
+  ];
+  for (const [what, input] of inputs) {
+    test(`zstd and bzip2 round trips, sync and async: ${what}`, async () => {
+      assert.deepEqual(zstdDecompress(zstdCompress(input)), input);
+      assert.deepEqual(zstdDecompress(zstdCompress(input, 19)), input);
+      assert.deepEqual(bz2Decompress(bz2Compress(input)), input);
+      assert.deepEqual(zstdDecompress(await zstdCompressAsync(input)), input);
+      assert.deepEqual(await zstdDecompressAsync(zstdCompress(input)), input);
+      assert.deepEqual(await bz2DecompressAsync(await bz2CompressAsync(input)), input);
+    });
+  }
+  test("bzip2 output is standard bzip2 (magic BZh9)", () => {
+    assert.equal(bz2Compress(Buffer.from("x")).subarray(0, 4).toString("latin1"), "BZh9");
+  });
+  test("async jobs run concurrently from the caller's view and keep their order", async () => {
+    const many = inputs.map(([, b]) => zstdCompressAsync(b));
+    const out = await Promise.all(many);
+    out.forEach((c, i) => assert.deepEqual(zstdDecompress(c), inputs[i]![1]));
+  });
+  test("a corrupt input rejects", async () => {
+    await assert.rejects(zstdDecompressAsync(Buffer.from("not zstd")));
+    assert.throws(() => zstdDecompress(Buffer.from("not zstd")));
   });
 });

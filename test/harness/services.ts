@@ -1,0 +1,174 @@
+// Real services for integration tests, each on a free loopback port and torn down by its
+// stop(): a redis-server child process and an in-process s3rver. Tests never mock the
+// Redis or S3 clients; they talk to these.
+import { spawn, type ChildProcess } from "node:child_process";
+import { accessSync, constants as fsc } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createConnection, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import { createRequire } from "node:module";
+
+export interface TempDir {
+  path: string;
+  remove(): Promise<void>;
+}
+
+/** A fresh directory under the system temp dir; remove() deletes it with its contents. */
+export async function tempDir(prefix = "pkgate-"): Promise<TempDir> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (the OS picked it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RedisService {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+const REDIS_MISSING = "redis-server not found: install it (Debian: apt-get install -y redis-server); .ci/run does this";
+
+/** Start redis-server without persistence. Pass a port to restart one on the port it had. */
+export async function startRedis(opts: { port?: number } = {}): Promise<RedisService> {
+  if (!onPath("redis-server")) throw new Error(REDIS_MISSING);
+  const dir = await tempDir("pkgate-redis-");
+  const port = opts.port ?? (await freePort());
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.path, "--loglevel", "warning"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+
+  const stop = async () => {
+    process.off("exit", killOnExit);
+    await stopChild(child);
+    await dir.remove();
+  };
+  try {
+    await waitFor(() => redisPing(port), child, 10_000, () => output);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `redis://127.0.0.1:${port}`, port, stop };
+}
+
+export interface S3Service {
+  endpoint: string;
+  bucket: string;
+  accessKey: string;
+  secretKey: string;
+  stop(): Promise<void>;
+}
+
+interface S3rverInstance {
+  /** Resolves with the listening server's address(). */
+  run(): Promise<{ port: number } | string | null>;
+  close(): Promise<void>;
+  httpServer?: { closeAllConnections?(): void };
+}
+type S3rverClass = new (opts: Record<string, unknown>) => S3rverInstance;
+
+/** Start s3rver in this process with one empty bucket; credentials S3RVER/S3RVER. */
+export async function startS3(opts: { bucket?: string } = {}): Promise<S3Service> {
+  const bucket = opts.bucket ?? "pkgate-test";
+  const dir = await tempDir("pkgate-s3-");
+  // s3rver is CommonJS without types.
+  const S3rver = createRequire(import.meta.url)("s3rver") as S3rverClass;
+  const server = new S3rver({
+    port: 0,
+    address: "127.0.0.1",
+    silent: true,
+    directory: dir.path,
+    configureBuckets: [{ name: bucket }],
+  });
+  let port: number;
+  try {
+    const addr = await server.run();
+    if (!addr || typeof addr === "string") throw new Error("s3rver did not report its port");
+    port = addr.port;
+  } catch (err) {
+    await dir.remove();
+    throw err;
+  }
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    bucket,
+    accessKey: "S3RVER",
+    secretKey: "S3RVER",
+    async stop() {
+      // Clients keep idle keep-alive sockets; close() alone would wait for them.
+      server.httpServer?.closeAllConnections?.();
+      await server.close().catch(() => undefined);
+      await dir.remove();
+    },
+  };
+}
+
+function onPath(cmd: string): boolean {
+  for (const d of (process.env.PATH ?? "").split(delimiter)) {
+    if (!d) continue;
+    try {
+      accessSync(join(d, cmd), fsc.X_OK);
+      return true;
+    } catch {
+      // not in this directory
+    }
+  }
+  return false;
+}
+
+/** One PING over a raw socket: true on +PONG. */
+function redisPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createConnection({ port, host: "127.0.0.1" });
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(500, () => done(false));
+    sock.once("error", () => done(false));
+    sock.once("connect", () => sock.write("PING\r\n"));
+    sock.once("data", (d) => done(d.toString().startsWith("+PONG")));
+  });
+}
+
+async function waitFor(ready: () => Promise<boolean>, child: ChildProcess, timeoutMs: number, output: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`redis-server exited (${child.exitCode ?? child.signalCode}):\n${output()}`);
+    }
+    if (await ready()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`redis-server did not answer within ${timeoutMs} ms:\n${output()}`);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(timer);
+}
