@@ -5,6 +5,9 @@ import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readdir, writeFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
 import { FsStore } from "../src/store/fs.js";
 import { S3Store } from "../src/store/s3.js";
 import { StoreConflict, StoreUnavailable } from "../src/store/store.js";
@@ -96,7 +99,7 @@ describe("FsStore", () => {
   test("a failed streamed put leaves the old object in place", async () => {
     const store = new FsStore(join(dir.path, "failed"));
     await store.put("obj", Buffer.from("old"));
-    const broken = new (await import("node:stream")).Readable({
+    const broken = new Readable({
       read() {
         this.push(Buffer.from("partial"));
         this.destroy(new Error("client went away"));
@@ -127,7 +130,7 @@ describe("S3Store", () => {
   test("an unreachable endpoint is StoreUnavailable, and the message leaks no key or secret", async () => {
     const port = await freePort(); // nothing listens there
     const secretKey = "very-secret-key-123";
-    const store = new S3Store({ endPoint: `http://127.0.0.1:${port}`, bucket: "b", accessKey: "AKIDEXAMPLE", secretKey });
+    const store = new S3Store({ endPoint: `http://127.0.0.1:${port}`, bucket: "pkgate", accessKey: "AKIDEXAMPLE", secretKey });
     try {
       const ops: [string, () => Promise<unknown>][] = [
         ["ping", () => store.ping()],
@@ -156,16 +159,37 @@ describe("S3Store", () => {
     }
   });
 
-  test("wrong credentials are StoreUnavailable that says access was denied", async () => {
+  test("an unknown access key is StoreUnavailable that says access was denied", async () => {
+    // s3rver does not verify V4 signatures, so a wrong secret would pass: use an unknown key id.
     const s3 = await startS3();
-    const store = new S3Store({ endPoint: s3.endpoint, bucket: s3.bucket, accessKey: "S3RVER", secretKey: "wrong-secret" });
+    const store = new S3Store({ endPoint: s3.endpoint, bucket: s3.bucket, accessKey: "WRONG-KEY-ID", secretKey: "wrong-secret" });
     try {
       await assert.rejects(store.get("k"), (err: unknown) => {
         assert.ok(err instanceof StoreUnavailable);
-        assert.match(err.message, /access denied|SignatureDoesNotMatch/);
-        assert.ok(!err.message.includes("wrong-secret"));
+        assert.match(err.message, /access denied \(InvalidAccessKeyId\)/);
+        assert.ok(!err.message.includes("wrong-secret") && !err.message.includes("WRONG-KEY-ID"));
         return true;
       });
+    } finally {
+      await store.close();
+      await s3.stop();
+    }
+  });
+
+  test("a streamed body over the in-memory limit is spooled to disk and stored whole", async () => {
+    const s3 = await startS3();
+    const store = new S3Store({ endPoint: s3.endpoint, bucket: s3.bucket, accessKey: s3.accessKey, secretKey: s3.secretKey });
+    const spools = async () => (await readdir(tmpdir())).filter((n) => n.startsWith("pkgate-s3-put-")).length;
+    try {
+      const before = await spools();
+      const body = randomBytes(17 * 1024 * 1024);
+      const parts = [];
+      for (let i = 0; i < body.length; i += 1 << 20) parts.push(body.subarray(i, i + (1 << 20)));
+      const info = await store.put("big/seventeen.bin", Readable.from(parts));
+      assert.equal(info.size, body.length);
+      const got = await store.get("big/seventeen.bin");
+      assert.ok(got?.body.equals(body));
+      assert.equal(await spools(), before, "the spool file is removed");
     } finally {
       await store.close();
       await s3.stop();

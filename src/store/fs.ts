@@ -8,7 +8,6 @@ import { link, mkdir, open, readdir, rename, stat, unlink, access } from "node:f
 import type { Stats } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { addAbortSignal, type Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import {
   StoreConflict,
   StoreUnavailable,
@@ -106,7 +105,7 @@ export class FsStore implements Store {
       const fh = await open(tmp, "wx");
       try {
         if (Buffer.isBuffer(body)) await fh.writeFile(body);
-        else await pipeline(body, fh.createWriteStream({ autoClose: false }));
+        else for await (const chunk of body) await fh.write(chunk as Buffer);
         await fh.sync();
         // rename and link keep the inode and mtime, so this is the info of the stored object.
         info = infoOf(await fh.stat());

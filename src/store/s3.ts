@@ -5,6 +5,10 @@
 import http from "node:http";
 import https from "node:https";
 import { Readable, addAbortSignal } from "node:stream";
+import { createReadStream } from "node:fs";
+import { mkdtemp, open, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Client } from "minio";
 import {
   StoreConflict,
@@ -160,11 +164,18 @@ export class S3Store implements Store {
     }
     const meta: Record<string, string> = {};
     if (opts.contentType) meta["Content-Type"] = opts.contentType;
+    let sized: SizedBody;
     try {
-      if (Buffer.isBuffer(body)) await this.client.putObject(this.bucket, key, body, body.length, meta);
-      else await this.client.putObject(this.bucket, key, body, undefined, meta);
+      sized = Buffer.isBuffer(body) ? { body, size: body.length, discard: async () => undefined } : await measure(body);
     } catch (err) {
       throw unavailable("put", err);
+    }
+    try {
+      await this.client.putObject(this.bucket, key, sized.body, sized.size, meta);
+    } catch (err) {
+      throw unavailable("put", err);
+    } finally {
+      await sized.discard();
     }
     // S3 answers a PUT with the ETag only; size and Last-Modified come from a HEAD.
     const info = await this.stat(key);
@@ -218,6 +229,56 @@ export class S3Store implements Store {
 
   async close(): Promise<void> {
     this.agent.destroy();
+  }
+}
+
+interface SizedBody {
+  body: Buffer | Readable;
+  size: number;
+  discard(): Promise<void>;
+}
+
+/** Bodies up to this size are held in memory and sent in one PUT. */
+const IN_MEMORY_PUT = 16 * 1024 * 1024;
+
+/** Give a stream of unknown length a known size. Without one, minio assumes the largest
+ * possible object: it sizes its multipart parts for 5 TiB (over 500 MiB each, buffered in
+ * memory) and uses multipart even for a few bytes, which some servers (s3rver) lack. Small
+ * bodies are buffered; larger ones are spooled to a temp file and streamed from there. */
+async function measure(body: Readable): Promise<SizedBody> {
+  const it = body[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let size = 0;
+  for (;;) {
+    const next = await it.next();
+    if (next.done) {
+      const buf = Buffer.concat(head, size);
+      return { body: buf, size, discard: async () => undefined };
+    }
+    const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as Uint8Array);
+    head.push(chunk);
+    size += chunk.length;
+    if (size > IN_MEMORY_PUT) break;
+  }
+  const dir = await mkdtemp(join(tmpdir(), "pkgate-s3-put-"));
+  const discard = () => rm(dir, { recursive: true, force: true });
+  try {
+    const file = join(dir, "body");
+    const fh = await open(file, "w");
+    try {
+      for (const chunk of head) await fh.write(chunk);
+      for (let next = await it.next(); !next.done; next = await it.next()) {
+        const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as Uint8Array);
+        await fh.write(chunk);
+        size += chunk.length;
+      }
+    } finally {
+      await fh.close();
+    }
+    return { body: createReadStream(file), size, discard };
+  } catch (err) {
+    await discard();
+    throw err;
   }
 }
 
