@@ -5,14 +5,16 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "./log.js";
 import { redactPath } from "./log.js";
 import { GateError } from "./errors.js";
-import { handleGate, rawPath, VAR_TOKEN_ID, VAR_PRINCIPAL, type GateDeps } from "./http/gate.js";
+import { handleGate, rawPath, VAR_TOKEN_ID, VAR_PRINCIPAL, VAR_ROUTE, type GateDeps } from "./http/gate.js";
 import type { NodeBindings } from "./http/send.js";
 import { BYTES } from "./http/send.js";
 import type { Principal } from "./access/model.js";
 import { isTrustedProxy } from "./http/proxy.js";
+import type { Metrics } from "./metrics.js";
 
 export interface AppDeps extends GateDeps {
   logger: Logger;
+  metrics: Metrics;
   trustProxy: string[];
   /** Readiness of the parts: name → error message, or null when fine. */
   readiness: () => Promise<Record<string, string | null>>;
@@ -36,14 +38,20 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
       const principal = c.get(VAR_PRINCIPAL as never) as Principal | undefined;
       const tokenId = c.get(VAR_TOKEN_ID as never) as string | undefined;
       const status = c.env?.outgoing?.statusCode ?? c.res.status;
+      const bytes = (c.get(BYTES as never) as number | undefined) ?? 0;
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = (c.get(VAR_ROUTE as never) as string | undefined) ?? "other";
+      deps.metrics.requests.inc({ route, status: String(status) });
+      deps.metrics.latency.observe({ route }, seconds);
+      if (bytes) deps.metrics.bytes.inc({ route }, bytes);
       deps.logger.info({
         msg: "request",
         reqId,
         method: c.req.method,
         path: redactPath(rawPath(c), tokenId, base),
         status,
-        bytes: (c.get(BYTES as never) as number | undefined) ?? 0,
-        ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
+        bytes,
+        ms: Math.round(seconds * 1e6) / 1000,
         client,
         tokenId,
         tokenName: principal?.token?.name,
@@ -57,11 +65,19 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
     else log();
   });
 
-  app.onError((err, c) => errorResponse(err, c, deps.logger));
-  app.notFound((c) => errorResponse(new GateError("not_found", "not found"), c, deps.logger));
+  app.onError((err, c) => errorResponse(err, c, deps.logger, deps.metrics));
+  app.notFound((c) => errorResponse(new GateError("not_found", "not found"), c, deps.logger, deps.metrics));
 
-  app.get(`${base}/healthz`, (c) => c.json({ status: "ok" }));
+  app.get(`${base}/healthz`, (c) => {
+    c.set(VAR_ROUTE as never, "health" as never);
+    return c.json({ status: "ok" });
+  });
+  app.get(`${base}/metrics`, (c) => {
+    c.set(VAR_ROUTE as never, "metrics" as never);
+    return c.body(deps.metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" });
+  });
   app.get(`${base}/readyz`, async (c) => {
+    c.set(VAR_ROUTE as never, "health" as never);
     const parts = await deps.readiness();
     const failed = Object.entries(parts).filter(([, v]) => v !== null);
     return c.json({ status: failed.length ? "unavailable" : "ok", parts }, failed.length ? 503 : 200);
@@ -79,16 +95,18 @@ function sanitizeRequestId(id: string | undefined): string | undefined {
 }
 
 /** GateError → JSON body with `error` (stable code) and `message` (conda prints it). */
-export function errorResponse(err: unknown, c: Context, logger: Logger): Response {
+export function errorResponse(err: unknown, c: Context, logger: Logger, metrics?: Metrics): Response {
   let e: GateError;
   if (err instanceof GateError) e = err;
   else if (err instanceof Error && (err.name === "StoreUnavailable" || err.name === "CacheUnavailable")) {
+    metrics?.storeErrors.inc({ kind: err.name === "StoreUnavailable" ? "store" : "cache" });
     logger.warn({ msg: "backend unavailable", err: err.message });
     e = new GateError("unavailable", "the package store is unavailable, retry later", { "retry-after": "5" });
   } else {
     logger.error({ msg: "internal error", err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) });
     e = new GateError("internal", "internal error");
   }
+  if (e.status === 401 && e.code.startsWith("token_")) metrics?.authFailures.inc({ reason: e.code });
   const headers: Record<string, string> = { "cache-control": "no-store", ...e.headers };
   if (e.status === 401) headers["www-authenticate"] = 'Basic realm="pkgate", charset="UTF-8"';
   if (e.status === 405) headers["allow"] = "GET, HEAD, POST";

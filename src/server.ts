@@ -9,18 +9,30 @@ import { Identifier } from "./auth/identify.js";
 import { ViewCache } from "./cache/views.js";
 import { AuthFailures } from "./http/auth-failures.js";
 import type { Logger } from "./log.js";
+import { Metrics } from "./metrics.js";
 
 export interface Gateway {
   port: number;
+  metrics: Metrics;
+  views: ViewCache;
   url: string;
   server: Server;
   /** Stop accepting, wait for in-flight requests up to the deadline, then close. */
   stop(deadlineMs?: number): Promise<void>;
 }
 
+function tierSamples(c: { local: number; shared: number; loaded: number }): [Record<string, string>, number][] {
+  return [
+    [{ tier: "local" }, c.local],
+    [{ tier: "shared" }, c.shared],
+    [{ tier: "store" }, c.loaded],
+  ];
+}
+
 export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway> {
   const { config, store, cache, catalog } = rt;
   await catalog.listen().catch((err) => logger.warn({ msg: "cache subscribe failed; replicas converge by TTL", err: String(err) }));
+  const metrics = new Metrics();
   const views = new ViewCache(cache, { maxLocalBytes: 1024 * 1024 * 1024, maxSharedBytes: 32 * 1024 * 1024, sharedTtlSeconds: 3600 });
   const app = createApp({
     store,
@@ -30,11 +42,36 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
     failures: new AuthFailures(config.authFailureLimit),
     basePath: config.basePath,
     logger,
+    metrics,
     trustProxy: config.trustProxy,
     readiness: async () => ({
       store: await store.ping().then(() => null, (e: Error) => e.message),
       cache: await cache.ping().then(() => null, (e: Error) => e.message),
     }),
+  });
+  metrics.addSampled({
+    name: "pkgate_token_lookups_total",
+    help: "Token lookups by the tier that answered (local = in-process, shared = Redis, store = the catalog)",
+    type: "counter",
+    sample: () => tierSamples(catalog.tokens.counters),
+  });
+  metrics.addSampled({
+    name: "pkgate_account_lookups_total",
+    help: "Account (channel policy) lookups by the tier that answered",
+    type: "counter",
+    sample: () => tierSamples(catalog.accounts.counters),
+  });
+  metrics.addSampled({
+    name: "pkgate_index_views_total",
+    help: "Filtered index views by where they came from (computed = filtered now)",
+    type: "counter",
+    sample: () => Object.entries(views.counters).map(([source, n]) => [{ source }, n]),
+  });
+  metrics.addSampled({
+    name: "pkgate_cache_errors_total",
+    help: "Shared-cache (Redis) operations that failed and fell back to the store",
+    type: "counter",
+    sample: () => [[{}, catalog.tokens.counters.sharedErrors + catalog.accounts.counters.sharedErrors]],
   });
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   server.headersTimeout = 30_000;
@@ -48,6 +85,8 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
   const port = (server.address() as AddressInfo).port;
   return {
     port,
+    metrics,
+    views,
     url: `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`,
     server,
     async stop(deadlineMs = config.shutdownTimeout * 1000) {

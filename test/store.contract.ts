@@ -28,7 +28,14 @@ function chunked(body: Buffer, size = 64 * 1024): Readable {
   return Readable.from(parts);
 }
 
-export function storeContract(name: string, make: () => Promise<StoreFixture>): void {
+export interface StoreTraits {
+  /** Readers racing an overwrite see whole versions. Every S3 service guarantees it, but
+   * s3rver (the test stand-in) writes in place, so its suite leaves that test out. */
+  atomicOverwrite?: boolean;
+}
+
+export function storeContract(name: string, make: () => Promise<StoreFixture>, traits: StoreTraits = {}): void {
+  const { atomicOverwrite = true } = traits;
   describe(`Store contract: ${name}`, () => {
     let store: Store;
     let fixture: StoreFixture;
@@ -110,7 +117,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
       assert.equal(got?.info.etag, b.etag);
     });
 
-    test("readers during overwrites see the old bytes or the new ones, never a mix", async () => {
+    if (atomicOverwrite) test("readers during overwrites see the old bytes or the new ones, never a mix", async () => {
       const size = 1024 * 1024;
       const bodies = [Buffer.alloc(size, "a"), Buffer.alloc(size, "b")];
       await store.put("atomic/blob", bodies[0]!);

@@ -20,6 +20,8 @@ storeContract("fs", async () => {
   return { store, stop: () => store.close().then(() => dir.remove()) };
 });
 
+// s3rver writes objects in place (a reader racing a PUT gets a torn body or a reset), which
+// real S3 services never do, so the concurrent-overwrite case is left to the fs suite.
 storeContract("s3 (s3rver)", async () => {
   const s3 = await startS3();
   const store = new S3Store({ endPoint: s3.endpoint, bucket: s3.bucket, accessKey: s3.accessKey, secretKey: s3.secretKey });
@@ -30,7 +32,7 @@ storeContract("s3 (s3rver)", async () => {
       await s3.stop();
     },
   };
-});
+}, { atomicOverwrite: false });
 
 describe("FsStore", () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;

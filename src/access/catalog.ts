@@ -6,7 +6,7 @@
 import type { Store } from "../store/store.js";
 import type { Cache } from "../cache/cache.js";
 import { GateError } from "../errors.js";
-import type { Account, Privacy, TokenRecord } from "./model.js";
+import type { Account, Group, Permission, Privacy, TokenRecord } from "./model.js";
 import { TieredLookup } from "../cache/tiered.js";
 import { generateToken, hashToken, tokenId } from "../auth/token.js";
 import { isChannelName } from "../http/target.js";
@@ -85,7 +85,7 @@ export class Catalog {
 
   // ---- writes -------------------------------------------------------------------------
 
-  async createAccount(input: { name: string; kind: "user" | "org"; email?: string; passwordHash?: string; admins?: string[] }): Promise<Account> {
+  async createAccount(input: { name: string; kind: "user" | "org"; email?: string; passwordHash?: string; admins?: string[]; serverAdmin?: boolean }): Promise<Account> {
     const name = input.name;
     if (!isChannelName(name)) {
       throw new GateError("bad_request", `invalid account name "${name}": use lower-case letters, digits, '-', '_' and '.', at most 64 characters; not a reserved name`);
@@ -99,7 +99,9 @@ export class Catalog {
         defaultPrivacy: "public",
         packages: {},
         revision: 1,
-        ...(input.kind === "user" ? { email: input.email, passwordHash: input.passwordHash } : { admins: input.admins ?? [], groups: [] }),
+        ...(input.kind === "user"
+          ? { email: input.email, passwordHash: input.passwordHash, ...(input.serverAdmin ? { serverAdmin: true } : {}) }
+          : { admins: input.admins ?? [], groups: [] }),
       };
       await this.writeJson(accountKey(name), account);
       await this.announce({ type: "account", name });
@@ -115,10 +117,11 @@ export class Catalog {
     return acc;
   }
 
-  /** Read-modify-write of one account under its lock. */
-  async updateAccount(name: string, change: (acc: Account) => void): Promise<Account> {
+  /** Read-modify-write of one account under its lock. `change` may throw (a GateError) to
+   * refuse the change; nothing is written then. */
+  async updateAccount(name: string, change: (acc: Account) => void, kind?: "user" | "org"): Promise<Account> {
     return this.withLock(`account:${name}`, async () => {
-      const acc = await this.requireAccount(name);
+      const acc = await this.requireAccount(name, kind);
       change(acc);
       acc.revision += 1;
       await this.writeJson(accountKey(name), acc);
@@ -138,6 +141,93 @@ export class Catalog {
       acc.packages[pkg] = privacy;
     });
   }
+
+  /** Drop a package's own setting: it follows the channel's default again. */
+  clearPackagePrivacy(channel: string, pkg: string): Promise<Account> {
+    return this.updateAccount(channel, (acc) => {
+      delete acc.packages[pkg];
+    });
+  }
+
+  // ---- users --------------------------------------------------------------------------
+
+  setPasswordHash(user: string, passwordHash: string): Promise<Account> {
+    return this.updateAccount(user, (acc) => {
+      acc.passwordHash = passwordHash;
+    }, "user");
+  }
+
+  updateUser(user: string, change: { email?: string; serverAdmin?: boolean }): Promise<Account> {
+    return this.updateAccount(user, (acc) => {
+      if (change.email !== undefined) acc.email = change.email;
+      if (change.serverAdmin === true) acc.serverAdmin = true;
+      if (change.serverAdmin === false) delete acc.serverAdmin;
+    }, "user");
+  }
+
+  // ---- organizations: admins and groups -------------------------------------------------
+  // Membership lives in the organization's document, so each change is one locked
+  // read-modify-write of that document and one announcement: every replica enforces it as
+  // soon as it drops its cached copy.
+
+  async addOrgAdmin(org: string, user: string): Promise<Account> {
+    await this.requireAccount(user, "user");
+    return this.updateAccount(org, (acc) => {
+      const admins = (acc.admins ??= []);
+      if (!admins.includes(user)) admins.push(user);
+    }, "org");
+  }
+
+  /** The last admin cannot leave: an organization without admins could not be managed. */
+  removeOrgAdmin(org: string, user: string): Promise<Account> {
+    return this.updateAccount(org, (acc) => {
+      const admins = acc.admins ?? [];
+      if (!admins.includes(user)) throw new GateError("not_found", `${user} is not an admin of ${org}`);
+      if (admins.length === 1) throw new GateError("conflict", `${user} is the last admin of ${org}; add another admin first`);
+      acc.admins = admins.filter((a) => a !== user);
+    }, "org");
+  }
+
+  createGroup(org: string, group: { name: string; permission: Permission; packages: string[] | "*" }): Promise<Account> {
+    return this.updateAccount(org, (acc) => {
+      const groups = (acc.groups ??= []);
+      if (groups.some((g) => g.name === group.name)) throw new GateError("conflict", `the group "${group.name}" already exists in ${org}`);
+      groups.push({ name: group.name, permission: group.permission, packages: group.packages, members: [] });
+    }, "org");
+  }
+
+  updateGroup(org: string, name: string, change: { permission?: Permission; packages?: string[] | "*" }): Promise<Account> {
+    return this.updateAccount(org, (acc) => {
+      const group = findGroup(acc, name);
+      if (change.permission !== undefined) group.permission = change.permission;
+      if (change.packages !== undefined) group.packages = change.packages;
+    }, "org");
+  }
+
+  deleteGroup(org: string, name: string): Promise<Account> {
+    return this.updateAccount(org, (acc) => {
+      findGroup(acc, name);
+      acc.groups = (acc.groups ?? []).filter((g) => g.name !== name);
+    }, "org");
+  }
+
+  async addGroupMember(org: string, name: string, user: string): Promise<Account> {
+    await this.requireAccount(user, "user");
+    return this.updateAccount(org, (acc) => {
+      const group = findGroup(acc, name);
+      if (!group.members.includes(user)) group.members.push(user);
+    }, "org");
+  }
+
+  removeGroupMember(org: string, name: string, user: string): Promise<Account> {
+    return this.updateAccount(org, (acc) => {
+      const group = findGroup(acc, name);
+      if (!group.members.includes(user)) throw new GateError("not_found", `${user} is not a member of ${org}/${name}`);
+      group.members = group.members.filter((m) => m !== user);
+    }, "org");
+  }
+
+  // ---- tokens -------------------------------------------------------------------------
 
   /** Issue a token; the secret is returned once and stored only as its hash. */
   async createToken(input: { account: string; name: string; scopes: string[]; maxAgeSeconds?: number; createdBy?: string }): Promise<{ token: string; record: TokenRecord }> {
@@ -184,12 +274,21 @@ export class Catalog {
   }
 
   /** Revoke by name: the token record stays (so a later use says "revoked"), the name is freed. */
-  async revokeToken(account: string, name: string): Promise<TokenRecord> {
+  revokeToken(account: string, name: string): Promise<TokenRecord> {
+    return this.revokeWhere(account, (t) => t.name === name, `no token named "${name}" for ${account}`);
+  }
+
+  /** Revoke by public id (logout revokes exactly the token it was called with). */
+  revokeTokenById(account: string, id: string): Promise<TokenRecord> {
+    return this.revokeWhere(account, (t) => t.id === id, `no live token with id ${id} for ${account}`);
+  }
+
+  private async revokeWhere(account: string, match: (t: TokenRecord) => boolean, missing: string): Promise<TokenRecord> {
     await this.requireAccount(account);
     return this.withLock(`account:${account}`, async () => {
       const list = (await this.readJson<ListedToken[]>(accountTokensKey(account))) ?? [];
-      const found = list.find((t) => t.name === name);
-      if (!found) throw new GateError("not_found", `no token named "${name}" for ${account}`);
+      const found = list.find(match);
+      if (!found) throw new GateError("not_found", missing);
       const { hash, ...record } = found;
       const revoked: TokenRecord = { ...record, revokedAt: new Date().toISOString() };
       await this.writeJson(tokenKey(hash), revoked);
@@ -241,4 +340,10 @@ export class Catalog {
       await release().catch(() => undefined);
     }
   }
+}
+
+function findGroup(acc: Account, name: string): Group {
+  const group = (acc.groups ?? []).find((g) => g.name === name);
+  if (!group) throw new GateError("not_found", `no group "${name}" in ${acc.name}`);
+  return group;
 }

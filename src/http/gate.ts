@@ -22,6 +22,8 @@ export interface GateDeps extends CondaDeps {
 /** Context variables the access log reads. */
 export const VAR_TOKEN_ID = "tokenId";
 export const VAR_PRINCIPAL = "principal";
+/** The kind of route (target kind), for metrics. */
+export const VAR_ROUTE = "route";
 
 export async function handleGate(c: Context, deps: GateDeps): Promise<Response> {
   let path = rawPath(c);
@@ -32,6 +34,7 @@ export async function handleGate(c: Context, deps: GateDeps): Promise<Response> 
 
   // 1 route: pure, hostile input ends here
   const target = parseTarget(c.req.method, path);
+  c.set(VAR_ROUTE as never, target.kind as never);
   if (target.kind === "redirect") {
     return new Response(null, { status: 301, headers: { location: target.location, "cache-control": "public, max-age=300" } });
   }

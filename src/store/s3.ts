@@ -59,7 +59,8 @@ export class S3Store implements Store {
     this.region = opts.region || "us-east-1";
     // One bounded keep-alive pool: artifact streams of many clients share a few sockets
     // instead of opening one connection per request.
-    const agentOpts = { keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: 60_000 };
+    // Idle sockets are dropped after 15 s, before servers commonly close them on their side.
+    const agentOpts = { keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: 15_000 };
     this.agent = useSSL ? new https.Agent(agentOpts) : new http.Agent(agentOpts);
     this.client = new Client({
       endPoint: url.hostname.replace(/^\[(.*)\]$/, "$1"),
@@ -91,7 +92,7 @@ export class S3Store implements Store {
 
   async stat(key: string): Promise<ObjectInfo | null> {
     try {
-      const st = await this.client.statObject(this.bucket, key);
+      const st = await idempotent(() => this.client.statObject(this.bucket, key));
       return { size: st.size, etag: unquote(st.etag), lastModified: st.lastModified };
     } catch (err) {
       if (MISSING.has(s3Code(err) ?? "")) return null;
@@ -102,7 +103,7 @@ export class S3Store implements Store {
   async get(key: string): Promise<{ body: Buffer; info: ObjectInfo } | null> {
     let res: Readable;
     try {
-      res = await this.client.getObject(this.bucket, key);
+      res = await idempotent(() => this.client.getObject(this.bucket, key));
     } catch (err) {
       if (MISSING.has(s3Code(err) ?? "")) return null;
       throw unavailable("get", err);
@@ -133,9 +134,11 @@ export class S3Store implements Store {
     signal?.throwIfAborted();
     let res: Readable;
     try {
-      res = range
-        ? await this.client.getPartialObject(this.bucket, key, range.start, range.end - range.start + 1)
-        : await this.client.getObject(this.bucket, key);
+      res = await idempotent(() =>
+        range
+          ? this.client.getPartialObject(this.bucket, key, range.start, range.end - range.start + 1)
+          : this.client.getObject(this.bucket, key),
+      );
     } catch (err) {
       const code = s3Code(err);
       if (MISSING.has(code ?? "")) return null;
@@ -185,7 +188,7 @@ export class S3Store implements Store {
 
   async delete(key: string): Promise<void> {
     try {
-      await this.client.removeObject(this.bucket, key);
+      await idempotent(() => this.client.removeObject(this.bucket, key));
     } catch (err) {
       if (MISSING.has(s3Code(err) ?? "")) return;
       throw unavailable("delete", err);
@@ -201,7 +204,7 @@ export class S3Store implements Store {
     for (;;) {
       let page;
       try {
-        page = await this.client.listObjectsV2Query(this.bucket, prefix, token, "", LIST_PAGE, "");
+        page = await idempotent(() => this.client.listObjectsV2Query(this.bucket, prefix, token, "", LIST_PAGE, ""));
       } catch (err) {
         throw unavailable("list", err);
       }
@@ -220,7 +223,7 @@ export class S3Store implements Store {
   async ping(): Promise<void> {
     let exists: boolean;
     try {
-      exists = await this.client.bucketExists(this.bucket);
+      exists = await idempotent(() => this.client.bucketExists(this.bucket));
     } catch (err) {
       throw unavailable("ping", err);
     }
@@ -336,6 +339,18 @@ function firstBytes(src: Readable, n: number): Readable {
     if (left > 0) out.destroy(err);
   });
   return out;
+}
+
+/** Run a request that is safe to repeat, once more if it failed on a reused keep-alive socket
+ * the server had just closed: that is a race of the pool, not an outage. */
+async function idempotent<T>(request: () => Promise<T>): Promise<T> {
+  try {
+    return await request();
+  } catch (err) {
+    const code = s3Code(err);
+    if (code !== "ECONNRESET" && code !== "EPIPE") throw err;
+    return request();
+  }
 }
 
 function unquote(etag: string): string {

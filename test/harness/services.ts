@@ -37,6 +37,10 @@ export async function freePort(): Promise<number> {
 export interface RedisService {
   url: string;
   port: number;
+  /** Freeze the server (SIGSTOP): connections stay open but nothing is answered. */
+  freeze(): void;
+  /** Let a frozen server run again (SIGCONT). */
+  thaw(): void;
   stop(): Promise<void>;
 }
 
@@ -69,7 +73,13 @@ export async function startRedis(opts: { port?: number } = {}): Promise<RedisSer
     await stop();
     throw err;
   }
-  return { url: `redis://127.0.0.1:${port}`, port, stop };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    freeze: () => void child.kill("SIGSTOP"),
+    thaw: () => void child.kill("SIGCONT"),
+    stop,
+  };
 }
 
 export interface S3Service {
@@ -168,6 +178,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   child.kill("SIGTERM");
+  child.kill("SIGCONT"); // a frozen process handles SIGTERM only once it runs
   const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
   await exited;
   clearTimeout(timer);

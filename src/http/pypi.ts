@@ -1,0 +1,183 @@
+// Serving a channel's PyPI index: the Simple API root and project pages (PEP 503 HTML and
+// PEP 691 JSON, negotiated on Accept), distribution files and their core metadata
+// (streamed with Range, ETag, 304, HEAD), and twine uploads. A private project the caller
+// may not see answers exactly like one that does not exist, for pages, files and metadata.
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import type { Context } from "hono";
+import type { Target } from "./target.js";
+import type { Account, Principal } from "../access/model.js";
+import type { ObjectInfo, Store } from "../store/store.js";
+import { GateError, badRequest } from "../errors.js";
+import { send, type Body, type NodeBindings } from "./send.js";
+import { decide, notFound as hiddenOrMissing, visibility } from "../access/policy.js";
+import type { ViewCache } from "../cache/views.js";
+import { negotiateMediaType, renderProjectHtml, renderProjectJson, renderRootHtml, renderRootJson, type Negotiated } from "../pypi/simple.js";
+import { parseDistFilename } from "../pypi/names.js";
+import { distContentType, fileKey, metadataKey, type PypiRegistry } from "../pypi/registry.js";
+import { discardUpload, parseUpload, validateUpload, type ParsedUpload } from "../pypi/upload.js";
+import { parseCoreMetadata, readDistMetadata } from "../pypi/metadata.js";
+
+/** Largest distribution file an upload may carry (PyPI's own limit is in this range). */
+export const MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
+
+export interface PypiDeps {
+  store: Store;
+  views: ViewCache;
+  registry: PypiRegistry;
+  maxUploadBytes: number;
+  /** Where uploads are spooled while they are hashed and checked; the OS temp dir by default. */
+  uploadTmpDir?: string;
+}
+
+type PypiTarget = Extract<Target, { kind: `pypi-${string}` }>;
+
+/** Short, so a new upload shows up soon for clients that obey it (pip 26.2+, uv). */
+const PAGE_MAX_AGE = 60;
+/** Files are never replaced (a new version is a new file name). */
+const FILE_MAX_AGE = 86400;
+
+function cacheControl(c: Context, maxAge: number): string {
+  // anything reached with credentials may differ per caller: never in a shared cache
+  const scope = c.get("authenticated" as never) ? "private" : "public";
+  return `${scope}, max-age=${maxAge}`;
+}
+
+export async function servePypi(c: Context, deps: PypiDeps, t: PypiTarget, principal: Principal, account: Account): Promise<Response> {
+  switch (t.kind) {
+    case "pypi-root":
+      return serveRoot(c, deps, principal, account);
+    case "pypi-project":
+      return serveProject(c, deps, t.normalized, principal, account);
+    case "pypi-file":
+      return serveFile(c, deps, t, principal, account);
+    case "pypi-upload":
+      return serveUpload(c, deps, principal, account);
+    default:
+      throw new GateError("not_found", "not found");
+  }
+}
+
+function negotiated(c: Context): Negotiated {
+  const n = negotiateMediaType(c.req.header("accept"));
+  if (!n) {
+    throw new GateError(
+      "not_acceptable",
+      "this index serves application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html and text/html",
+    );
+  }
+  return n;
+}
+
+/** Throws the policy's refusal; a package the caller may not see is a plain 404. */
+function requireDownload(principal: Principal, account: Account, project: string): void {
+  const verdict = decide(principal, "pypi:download", account, project);
+  if (!verdict.allow) throw new GateError(verdict.code, verdict.message);
+}
+
+const missing = (principal: Principal, project: string) => new GateError("not_found", hiddenOrMissing(principal, project).message);
+
+async function sendPage(c: Context, body: Buffer, etag: string, lastModified: Date, n: Negotiated): Promise<Response> {
+  return send(c, { kind: "buffer", info: { size: body.length, etag, lastModified }, buffer: body }, {
+    contentType: n.contentType,
+    cacheControl: cacheControl(c, PAGE_MAX_AGE),
+    headers: { vary: "Accept" },
+  });
+}
+
+async function serveRoot(c: Context, deps: PypiDeps, principal: Principal, account: Account): Promise<Response> {
+  // negotiated before anything is looked up, so a 406 says nothing about what exists
+  const n = negotiated(c);
+  const vis = visibility(principal, account, "pypi:download");
+  const { names, lastModified } = await deps.registry.projectNames(account.name);
+  const shown = (vis.all ? names : names.filter((name) => vis.visible(name))).map((name) => deps.registry.displayName(account.name, name));
+  const body = Buffer.from(n.format === "json" ? renderRootJson(shown) : renderRootHtml(shown));
+  const etag = `r-${createHash("sha256").update(n.contentType).update("\0").update(body).digest("hex").slice(0, 32)}`;
+  return sendPage(c, body, etag, lastModified, n);
+}
+
+async function serveProject(c: Context, deps: PypiDeps, project: string, principal: Principal, account: Account): Promise<Response> {
+  const n = negotiated(c);
+  requireDownload(principal, account, project);
+  const resolved = await deps.registry.project(account.name, project);
+  if (!resolved) throw missing(principal, project);
+  // every caller who may see the project sees the same page: one rendering per state
+  const viewKey = `pypi|${account.name}/${project}|${resolved.signature}|${n.format}`;
+  const body = await deps.views.get(viewKey, async () =>
+    Buffer.from(n.format === "json" ? renderProjectJson(resolved.index) : renderProjectHtml(resolved.index)),
+  );
+  const etag = `p-${createHash("sha256").update(viewKey).update(n.contentType).digest("hex").slice(0, 32)}`;
+  return sendPage(c, body, etag, resolved.lastModified, n);
+}
+
+type FileTarget = Extract<Target, { kind: "pypi-file" }>;
+
+async function serveFile(c: Context, deps: PypiDeps, t: FileTarget, principal: Principal, account: Account): Promise<Response> {
+  requireDownload(principal, account, t.normalized);
+  const dist = parseDistFilename(t.file);
+  if (!dist || dist.name !== t.normalized) throw missing(principal, t.normalized);
+  const key = t.metadata ? metadataKey(account.name, t.normalized, t.file) : fileKey(account.name, t.normalized, t.file);
+  const info = await deps.store.stat(key);
+  // a missing file answers exactly like a hidden one, so existence never leaks
+  if (!info) throw missing(principal, t.normalized);
+  return send(c, streamBody(deps.store, key, info), {
+    contentType: t.metadata ? "text/plain; charset=utf-8" : distContentType(t.file),
+    cacheControl: cacheControl(c, FILE_MAX_AGE),
+  });
+}
+
+function streamBody(store: Store, key: string, info: ObjectInfo): Body {
+  return { kind: "stream", info, open: (range, signal) => store.read(key, range, signal) };
+}
+
+// ---- uploads ----------------------------------------------------------------------------
+
+/** The request body was not read to its end: the connection cannot carry another request. */
+function closing(err: unknown): unknown {
+  if (!(err instanceof GateError)) return err;
+  return new GateError(err.code, err.message, { ...err.headers, connection: "close" });
+}
+
+function requestBody(c: Context): Readable {
+  const incoming = (c.env as Partial<NodeBindings> | undefined)?.incoming;
+  if (incoming) return incoming;
+  const body = c.req.raw.body;
+  if (!body) throw badRequest("the upload has no body");
+  return Readable.fromWeb(body as import("node:stream/web").ReadableStream);
+}
+
+async function serveUpload(c: Context, deps: PypiDeps, principal: Principal, account: Account): Promise<Response> {
+  // anonymous or without the scope: refused before a byte of the file is read. "forbidden"
+  // waits for the project name, since a group may give write on some packages only.
+  const early = decide(principal, "pypi:upload", account, null);
+  if (!early.allow && early.code !== "forbidden") throw closing(new GateError(early.code, early.message));
+
+  let parsed: ParsedUpload;
+  try {
+    parsed = await parseUpload(
+      { contentType: c.req.header("content-type") ?? "", body: requestBody(c) },
+      { maxFileBytes: deps.maxUploadBytes, tmpDir: deps.uploadTmpDir },
+    );
+  } catch (err) {
+    throw closing(err);
+  }
+  try {
+    const { file } = parsed;
+    const dist = parseDistFilename(file.filename);
+    if (!dist) {
+      // validateUpload words this best; it needs no metadata to refuse the name
+      const verdict = validateUpload(parsed, { metadataVersion: "", name: "", version: "", requiresDist: [] });
+      throw badRequest(verdict.ok ? `${file.filename} is not a wheel or sdist file name` : verdict.error);
+    }
+    const metadataRaw = await readDistMetadata(file.filename, file.tmpPath);
+    const metadata = parseCoreMetadata(metadataRaw);
+    const verdict = validateUpload(parsed, metadata);
+    if (!verdict.ok) throw badRequest(verdict.error);
+    const allowed = decide(principal, "pypi:upload", account, dist.name);
+    if (!allowed.allow) throw new GateError(allowed.code, allowed.message);
+    const entry = await deps.registry.addUpload(account.name, { file, metadataRaw, metadata });
+    return new Response(`OK: ${entry.filename} stored\n`, { status: 200, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });
+  } finally {
+    await discardUpload(parsed.file).catch(() => undefined);
+  }
+}

@@ -1,0 +1,85 @@
+// Prometheus metrics in the text exposition format, without a dependency: a few counters
+// and one latency histogram, plus values read from the caches' own counters at scrape time.
+
+type Labels = Record<string, string>;
+
+const key = (labels: Labels) =>
+  Object.entries(labels)
+    .map(([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`)
+    .join(",");
+
+export class Counter {
+  private readonly values = new Map<string, number>();
+  constructor(readonly name: string, readonly help: string) {}
+  inc(labels: Labels = {}, by = 1): void {
+    const k = key(labels);
+    this.values.set(k, (this.values.get(k) ?? 0) + by);
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
+    for (const [k, v] of this.values) lines.push(`${this.name}${k ? `{${k}}` : ""} ${v}`);
+    return lines.join("\n");
+  }
+}
+
+export class Histogram {
+  private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
+  constructor(readonly name: string, readonly help: string, readonly buckets: number[]) {}
+  observe(labels: Labels, value: number): void {
+    const k = key(labels);
+    let s = this.series.get(k);
+    if (!s) {
+      s = { counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      this.series.set(k, s);
+    }
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]!++;
+    s.sum += value;
+    s.count++;
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    for (const [k, s] of this.series) {
+      const sep = k ? `${k},` : "";
+      this.buckets.forEach((b, i) => lines.push(`${this.name}_bucket{${sep}le="${b}"} ${s.counts[i]}`));
+      lines.push(`${this.name}_bucket{${sep}le="+Inf"} ${s.count}`);
+      lines.push(`${this.name}_sum${k ? `{${k}}` : ""} ${s.sum}`);
+      lines.push(`${this.name}_count${k ? `{${k}}` : ""} ${s.count}`);
+    }
+    return lines.join("\n");
+  }
+}
+
+/** A value read when scraped (cache tiers keep their own counters). */
+export interface Sampled {
+  name: string;
+  help: string;
+  type: "counter" | "gauge";
+  sample: () => [Labels, number][];
+}
+
+export class Metrics {
+  readonly requests = new Counter("pkgate_requests_total", "HTTP requests by route kind and status");
+  readonly bytes = new Counter("pkgate_bytes_served_total", "Response body bytes sent, by route kind");
+  readonly latency = new Histogram("pkgate_request_duration_seconds", "Time to the response head (downloads: to the last byte), by route kind", [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
+  ]);
+  readonly storeErrors = new Counter("pkgate_store_errors_total", "Requests that failed because the store was unreachable");
+  readonly authFailures = new Counter("pkgate_auth_failures_total", "Requests refused for an invalid, expired or revoked token, by reason");
+  private readonly sampled: Sampled[] = [];
+
+  addSampled(s: Sampled): void {
+    this.sampled.push(s);
+  }
+
+  render(): string {
+    const parts = [this.requests, this.bytes, this.latency, this.storeErrors, this.authFailures].map((m) => m.render());
+    for (const s of this.sampled) {
+      const lines = [`# HELP ${s.name} ${s.help}`, `# TYPE ${s.name} ${s.type}`];
+      for (const [labels, v] of s.sample()) lines.push(`${s.name}${Object.keys(labels).length ? `{${key(labels)}}` : ""} ${v}`);
+      parts.push(lines.join("\n"));
+    }
+    const mem = process.memoryUsage();
+    parts.push(`# HELP pkgate_resident_memory_bytes Resident set size\n# TYPE pkgate_resident_memory_bytes gauge\npkgate_resident_memory_bytes ${mem.rss}`);
+    return parts.join("\n") + "\n";
+  }
+}
