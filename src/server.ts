@@ -9,6 +9,8 @@ import { Identifier } from "./auth/identify.js";
 import { ViewCache } from "./cache/views.js";
 import { AuthFailures } from "./http/auth-failures.js";
 import type { Logger } from "./log.js";
+import { servePypi, MAX_UPLOAD_BYTES } from "./http/pypi.js";
+import { PypiRegistry } from "./pypi/registry.js";
 import { Metrics } from "./metrics.js";
 
 export interface Gateway {
@@ -34,7 +36,9 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
   await catalog.listen().catch((err) => logger.warn({ msg: "cache subscribe failed; replicas converge by TTL", err: String(err) }));
   const metrics = new Metrics();
   const views = new ViewCache(cache, { maxLocalBytes: 1024 * 1024 * 1024, maxSharedBytes: 32 * 1024 * 1024, sharedTtlSeconds: 3600 });
+  const pypiDeps = { store, views, registry: new PypiRegistry(store, cache), maxUploadBytes: MAX_UPLOAD_BYTES };
   const app = createApp({
+    pypi: (c, t, p, a) => servePypi(c, pypiDeps, t, p, a),
     store,
     views,
     catalog,

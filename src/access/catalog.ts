@@ -14,6 +14,8 @@ import { isChannelName } from "../http/target.js";
 export const CATALOG_PREFIX = ".pkgate/";
 export const CATALOG_EVENTS = "pkgate:catalog";
 export const DEFAULT_TOKEN_MAX_AGE = 365 * 24 * 3600;
+/** Delay of the second invalidation after a write (see announce). */
+const REANNOUNCE_MS = 400;
 
 const accountKey = (name: string) => `${CATALOG_PREFIX}accounts/${name}.json`;
 const accountTokensKey = (name: string) => `${CATALOG_PREFIX}accounts/${name}.tokens.json`;
@@ -34,6 +36,7 @@ export class Catalog {
   readonly tokens: TieredLookup<TokenRecord>;
   readonly accounts: TieredLookup<Account>;
   private unsubscribe: (() => Promise<void>) | null = null;
+  private readonly pending = new Map<string, { timer: NodeJS.Timeout; ev: CatalogEvent }>();
   private localTtlMs: number;
 
   constructor(
@@ -72,6 +75,13 @@ export class Catalog {
   }
 
   async close(): Promise<void> {
+    // a short-lived process (the CLI) sends its second announcements now rather than never
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) {
+      clearTimeout(p.timer);
+      await this.broadcast(p.ev);
+    }
     await this.unsubscribe?.();
   }
 
@@ -311,8 +321,28 @@ export class Catalog {
     await this.store.put(key, Buffer.from(JSON.stringify(value, null, 1) + "\n"), { contentType: "application/json" });
   }
 
+  /** Drop the changed document from every tier here and tell the other replicas to drop
+   * their in-process copies. Then once more, REANNOUNCE_MS later: a replica that was
+   * reading the old document from the store while we wrote can put it back into the shared
+   * cache after our first invalidation (a read-through race); the second invalidation bounds
+   * how long such a stale copy can live, so a removed permission is enforced everywhere
+   * within a second even then. */
   private async announce(ev: CatalogEvent): Promise<void> {
+    await this.broadcast(ev);
+    const key = ev.type === "account" ? `a:${ev.name}` : `t:${ev.hash}`;
+    const previous = this.pending.get(key);
+    if (previous) clearTimeout(previous.timer);
+    const timer = setTimeout(() => {
+      this.pending.delete(key);
+      void this.broadcast(ev);
+    }, REANNOUNCE_MS);
+    timer.unref();
+    this.pending.set(key, { timer, ev });
+  }
+
+  private async broadcast(ev: CatalogEvent): Promise<void> {
     if (ev.type === "account") await this.accounts.invalidate(ev.name);
+    else await this.tokens.invalidate(ev.hash);
     try {
       await this.cache.publish(CATALOG_EVENTS, JSON.stringify(ev));
     } catch {

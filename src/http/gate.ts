@@ -6,7 +6,7 @@ import { parseTarget, type Target } from "./target.js";
 import { extractToken, type Identifier } from "../auth/identify.js";
 import { covers } from "../auth/scopes.js";
 import type { Catalog } from "../access/catalog.js";
-import type { Principal } from "../access/model.js";
+import type { Account, Principal } from "../access/model.js";
 import { serveConda, type CondaDeps } from "./conda.js";
 import type { AuthFailures } from "./auth-failures.js";
 
@@ -16,7 +16,7 @@ export interface GateDeps extends CondaDeps {
   failures: AuthFailures;
   basePath: string;
   /** PyPI serving, wired in by the PyPI module. */
-  pypi?: (c: Context, t: Extract<Target, { kind: `pypi-${string}` }>, principal: Principal) => Promise<Response>;
+  pypi?: (c: Context, t: Extract<Target, { kind: `pypi-${string}` }>, principal: Principal, account: Account) => Promise<Response>;
 }
 
 /** Context variables the access log reads. */
@@ -74,7 +74,7 @@ export async function handleGate(c: Context, deps: GateDeps): Promise<Response> 
       return serveConda(c, deps, target, principal, account);
     default:
       if (!deps.pypi) throw notFound();
-      return deps.pypi(c, target, principal);
+      return deps.pypi(c, target, principal, account);
   }
 }
 

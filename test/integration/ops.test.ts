@@ -65,7 +65,7 @@ describe("behind a prefix and a trusted proxy", () => {
   });
 
   test("X-Forwarded-For from a trusted proxy names the client in the log; the token is redacted under the prefix", async () => {
-    await fetch(`${s.url}/conda/t/${token}/acme/linux-64/repodata.json`, { headers: { "x-forwarded-for": "203.0.113.7, 10.0.0.1" } });
+    await fetch(`${s.url}/conda/t/${token}/acme/linux-64/repodata.json`, { headers: { "x-forwarded-for": "203.0.113.7, 10.0.0.1" } }).then((r) => r.arrayBuffer());
     await new Promise((r) => setTimeout(r, 50));
     const line = s.logs.map((l) => JSON.parse(l)).reverse().find((l) => l.msg === "request" && l.client === "203.0.113.7");
     assert.ok(line, "the forwarded client is logged");

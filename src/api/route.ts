@@ -1,0 +1,89 @@
+// The shape of one API operation. Each resource file exports a table of these; index.ts
+// registers them in the router and openapi.ts describes them, both from the same table, so
+// the published document and the server cannot drift apart.
+import type { Catalog } from "../access/catalog.js";
+import type { Identifier } from "../auth/identify.js";
+import type { AuthFailures } from "../http/auth-failures.js";
+import type { Need } from "../auth/scopes.js";
+import type { Account, Group, TokenRecord } from "../access/model.js";
+import { GateError } from "../errors.js";
+import type { Actor } from "./rights.js";
+import type { PasswordThrottle } from "./throttle.js";
+
+export interface ApiDeps {
+  catalog: Catalog;
+  identifier: Identifier;
+  failures: AuthFailures;
+  throttle: PasswordThrottle;
+  basePath: string;
+}
+
+/** One request as a handler sees it: parsed, identified, scope-checked. */
+export interface ApiCall {
+  deps: ApiDeps;
+  params: Record<string, string>;
+  body: unknown;
+  /** The client's address (for rate limits). */
+  client: string;
+  /** The caller, when a token was given. */
+  actor: Actor | null;
+  /** HTTP Basic credentials (the login operation only). */
+  basic?: { username: string; password: string };
+}
+
+export type Schema = Record<string, unknown>;
+
+export interface ApiRoute {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** OpenAPI form, relative to /api: `/orgs/{org}/groups`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  tag: string;
+  /** token: a Bearer token is required; optional: used when given; basic: HTTP Basic
+   * username and password (login). */
+  auth: "token" | "optional" | "basic";
+  /** The API scope the token needs; null when the handler decides (or none is needed). */
+  need: Need | null;
+  request?: Schema;
+  response: { status: 200 | 201 | 204; description: string; schema?: Schema };
+  /** Error statuses this operation can answer besides 400/401/403 (which most can). */
+  errors: number[];
+  handle(call: ApiCall): Promise<unknown>;
+}
+
+/** The caller, or 401 when the request carried no token. */
+export function me(call: ApiCall): Actor {
+  if (!call.actor) throw new GateError("auth_required", "this needs a token: 'Authorization: Bearer <token>' (pkgate login gives one)");
+  return call.actor;
+}
+
+export function param(call: ApiCall, name: string): string {
+  const v = call.params[name];
+  if (v === undefined) throw new GateError("internal", `missing path parameter ${name}`);
+  return v;
+}
+
+// ---- views: what the API shows of the catalog's documents (never a password hash) -------
+
+export function userView(acc: Account, full: boolean): Record<string, unknown> {
+  if (!full) return { name: acc.name, kind: acc.kind };
+  return { name: acc.name, kind: acc.kind, email: acc.email ?? null, serverAdmin: acc.serverAdmin === true, createdAt: acc.createdAt };
+}
+
+export function orgView(acc: Account): Record<string, unknown> {
+  return { name: acc.name, kind: acc.kind, createdAt: acc.createdAt, admins: acc.admins ?? [], groups: (acc.groups ?? []).map(groupView), defaultPrivacy: acc.defaultPrivacy };
+}
+
+export function groupView(g: Group): Group {
+  return { name: g.name, permission: g.permission, packages: g.packages, members: g.members };
+}
+
+export function tokenView(t: TokenRecord): Record<string, unknown> {
+  return { id: t.id, name: t.name, account: t.account, createdBy: t.createdBy, scopes: t.scopes, createdAt: t.createdAt, expiresAt: t.expiresAt, ...(t.revokedAt ? { revokedAt: t.revokedAt } : {}) };
+}
+
+// ---- schema fragments for the OpenAPI document -----------------------------------------
+
+export const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+export const arrayOf = (items: Schema): Schema => ({ type: "array", items });

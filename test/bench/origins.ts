@@ -1,0 +1,229 @@
+// The baselines pkgate is measured against, each serving the same files on a free loopback
+// port: Debian's nginx with sendfile (a child process with a generated config), a bare
+// node:http server piping fs.createReadStream (the limit of this runtime), and s3rver in a
+// process of its own (so it never shares the gateway's event loop).
+//
+// Run as a program, this file is the bare pipe server in a child process:
+//   node --import tsx test/bench/origins.ts pipe <root>    → prints {"msg":"listening","url":...}
+import { spawn, type ChildProcess } from "node:child_process";
+import { createReadStream } from "node:fs";
+import { mkdir, stat, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import { createConnection, type AddressInfo } from "node:net";
+import { join, normalize } from "node:path";
+import { pipeline } from "node:stream";
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
+import { freePort, tempDir } from "../harness/services.js";
+
+export interface Origin {
+  url: string;
+  pid?: number;
+  stop(): Promise<void>;
+}
+
+// ---- bare node:http ----------------------------------------------------------------------
+
+/** The least a Node server can do to serve a file: stat, one header block, pipe. */
+export function createPipeServer(root: string): Server {
+  return createServer((req, res) => {
+    const path = normalize(join(root, decodeURIComponent((req.url ?? "/").split("?")[0]!)));
+    if (!path.startsWith(root)) {
+      res.writeHead(404).end();
+      return;
+    }
+    stat(path).then(
+      (st) => {
+        const etag = `"${st.size.toString(16)}-${st.mtimeMs.toString(16)}"`;
+        if (req.headers["if-none-match"] === etag) {
+          res.writeHead(304, { etag }).end();
+          return;
+        }
+        res.writeHead(200, { "content-length": st.size, "content-type": "application/octet-stream", etag });
+        pipeline(createReadStream(path), res, () => undefined);
+      },
+      () => res.writeHead(404).end(),
+    );
+  });
+}
+
+export async function startPipeServer(root: string): Promise<Origin> {
+  const server = createPipeServer(root);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+/** The pipe server in its own process (for RSS measurements of the server alone). */
+export async function spawnPipeServer(root: string): Promise<Origin> {
+  const file = new URL(import.meta.url).pathname;
+  const child = spawn(process.execPath, ["--import", "tsx", file, "pipe", root], { stdio: ["ignore", "pipe", "pipe"] });
+  const url = await listeningUrl(child, "pipe server");
+  return { url, pid: child.pid!, stop: () => stopChild(child) };
+}
+
+// ---- nginx -------------------------------------------------------------------------------
+
+/** nginx serving `root` with sendfile, one worker (pkgate is one Node process). */
+export async function startNginx(root: string): Promise<Origin> {
+  const dir = await tempDir("pkgate-bench-nginx-");
+  const port = await freePort();
+  const conf = join(dir.path, "nginx.conf");
+  const tmp = (name: string) => join(dir.path, name);
+  for (const d of ["body", "proxy", "fastcgi", "uwsgi", "scgi", "logs"]) await mkdir(tmp(d));
+  await writeFile(
+    conf,
+    `daemon off;
+master_process off;
+worker_processes 1;
+pid ${tmp("nginx.pid")};
+error_log ${tmp("logs/error.log")} warn;
+events { worker_connections 4096; }
+http {
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  keepalive_timeout 65s;
+  access_log ${tmp("logs/access.log")} combined buffer=64k;
+  client_body_temp_path ${tmp("body")};
+  proxy_temp_path ${tmp("proxy")};
+  fastcgi_temp_path ${tmp("fastcgi")};
+  uwsgi_temp_path ${tmp("uwsgi")};
+  scgi_temp_path ${tmp("scgi")};
+  types { application/json json; application/zstd zst; }
+  default_type application/octet-stream;
+  server {
+    listen 127.0.0.1:${port};
+    root ${root};
+    location / { }
+  }
+}
+`,
+  );
+  const child = spawn("nginx", ["-p", dir.path, "-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+  try {
+    await waitForPort(port, child, () => output);
+  } catch (err) {
+    await stopChild(child);
+    await dir.remove();
+    throw err;
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    async stop() {
+      await stopChild(child);
+      await dir.remove();
+    },
+  };
+}
+
+// ---- s3rver ------------------------------------------------------------------------------
+
+export interface S3Origin extends Origin {
+  endpoint: string;
+  bucket: string;
+  accessKey: string;
+  secretKey: string;
+}
+
+/** s3rver in a child process with one bucket; GETs of objects need no signature. */
+export async function startS3rverProcess(bucket = "pkgate-bench"): Promise<S3Origin> {
+  const dir = await tempDir("pkgate-bench-s3-");
+  const port = await freePort();
+  const bin = createRequire(import.meta.url).resolve("s3rver/bin/s3rver.js");
+  const child = spawn(process.execPath, [bin, "-d", dir.path, "-a", "127.0.0.1", "-p", String(port), "-s", "--configure-bucket", bucket], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+  try {
+    await waitForPort(port, child, () => output);
+  } catch (err) {
+    await stopChild(child);
+    await dir.remove();
+    throw err;
+  }
+  const endpoint = `http://127.0.0.1:${port}`;
+  return {
+    url: endpoint,
+    endpoint,
+    bucket,
+    accessKey: "S3RVER",
+    secretKey: "S3RVER",
+    pid: child.pid!,
+    async stop() {
+      await stopChild(child);
+      await dir.remove();
+    },
+  };
+}
+
+// ---- process plumbing --------------------------------------------------------------------
+
+/** Waits for a child to print {"msg":"listening","url":...}; the rest of its output is drained. */
+export function listeningUrl(child: ChildProcess, what: string, timeoutMs = 30_000): Promise<string> {
+  let output = "";
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start:\n${output.slice(-2000)}`)), timeoutMs);
+    let found = false;
+    child.stdout?.on("data", (d: Buffer) => {
+      if (found) return; // keep draining so the child never blocks on a full pipe
+      output += d.toString();
+      const m = /"msg":"listening","url":"([^"]+)"/.exec(output);
+      if (m) {
+        found = true;
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      if (!found) reject(new Error(`${what} exited with ${code}:\n${output.slice(-2000)}`));
+    });
+  });
+}
+
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function waitForPort(port: number, child: ChildProcess, output: () => string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`process exited (${child.exitCode ?? child.signalCode}):\n${output()}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const s = createConnection({ port, host: "127.0.0.1" });
+      s.once("connect", () => (s.destroy(), resolve(true)));
+      s.once("error", () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listened on port ${port} within ${timeoutMs} ms:\n${output()}`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === "pipe") {
+  const root = process.argv[3];
+  if (!root) throw new Error("usage: origins.ts pipe <root>");
+  const o = await startPipeServer(root);
+  console.log(JSON.stringify({ msg: "listening", url: o.url }));
+  process.on("SIGTERM", () => void o.stop().then(() => process.exit(0)));
+}
