@@ -48,7 +48,7 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
         msg: "request",
         reqId,
         method: c.req.method,
-        path: redactPath(rawPath(c), tokenId, base),
+        path: redactPath(rawPath(c), tokenId),
         status,
         bytes,
         ms: Math.round(seconds * 1e6) / 1000,

@@ -18,11 +18,8 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
   );
 }
 
-/** The path as it may be logged: `/t/<token>/…` becomes `/t/<id:abc123…>/…`. */
-export function redactPath(rawPath: string, tokenId: string | undefined, basePath = ""): string {
-  const prefix = `${basePath}/t/`;
-  if (!rawPath.startsWith(prefix)) return rawPath;
-  const end = rawPath.indexOf("/", prefix.length);
-  const rest = end === -1 ? "" : rawPath.slice(end);
-  return `${prefix}<${tokenId ? `id:${tokenId}` : "token"}>${rest}`;
+/** The path as it may be logged: every `/t/<token>` segment becomes `/t/<id:abc123…>` —
+ * wherever it stands, so a token sent without the BASE_PATH prefix is redacted too. */
+export function redactPath(rawPath: string, tokenId: string | undefined): string {
+  return rawPath.replace(/(^|\/)t\/[^/]*/g, (_m, lead: string) => `${lead}t/<${tokenId ? `id:${tokenId}` : "token"}>`);
 }

@@ -92,3 +92,16 @@ describe("parseTarget", () => {
     }
   });
 });
+
+import { redactPath } from "../../src/log.js";
+
+describe("redactPath", () => {
+  const cases: [string, string | undefined, string][] = [
+    ["/t/pkg-secret/acme/linux-64/repodata.json", "abc", "/t/<id:abc>/acme/linux-64/repodata.json"],
+    ["/conda/t/pkg-secret/acme/x", "abc", "/conda/t/<id:abc>/acme/x"],
+    ["/t/pkg-secret", undefined, "/t/<token>"],
+    ["/x/t/pkg-secret/t/other/y", "abc", "/x/t/<id:abc>/t/<id:abc>/y"],
+    ["/acme/linux-64/repodata.json", undefined, "/acme/linux-64/repodata.json"],
+  ];
+  for (const [path, id, want] of cases) test(path, () => assert.equal(redactPath(path, id), want));
+});

@@ -1,0 +1,114 @@
+// The OpenAPI 3.1 document of /api, built from the same route table the router is built
+// from (see route.ts), plus the schemas of the bodies. Served at /api/openapi.json.
+import { SCOPES } from "../auth/scopes.js";
+import { MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH } from "../auth/password.js";
+import type { ApiRoute, Schema } from "./route.js";
+import { ref } from "./route.js";
+
+const name = { type: "string", pattern: "^[a-z0-9][a-z0-9._-]{0,63}$", description: "lower-case, channel-safe" };
+const privacy = { type: "string", enum: ["public", "private"] };
+const permission = { type: "string", enum: ["read", "write", "admin"] };
+const scope = { type: "string", enum: [...SCOPES] };
+const dateTime = { type: "string", format: "date-time" };
+const maxAge = { type: "integer", minimum: 1, maximum: 10 * 365 * 24 * 3600, description: "seconds until the token expires" };
+const password = { type: "string", minLength: MIN_PASSWORD_LENGTH, maxLength: MAX_PASSWORD_LENGTH, format: "password" };
+const packages = {
+  oneOf: [
+    { type: "string", const: "*", description: "every package of the organization's channel" },
+    { type: "array", items: { type: "string" }, description: "package names (normalized)" },
+  ],
+};
+const obj = (properties: Record<string, unknown>, required: string[] = []): Schema => ({ type: "object", properties, required, additionalProperties: false });
+
+const token = obj(
+  { id: { type: "string", description: "public id (12 hex characters), safe to log" }, name: { type: "string" }, account: name, createdBy: name, scopes: { type: "array", items: scope }, createdAt: dateTime, expiresAt: dateTime, revokedAt: dateTime },
+  ["id", "name", "account", "createdBy", "scopes", "createdAt", "expiresAt"],
+);
+
+export const SCHEMAS: Record<string, Schema> = {
+  Error: obj({ error: { type: "string", description: "stable code" }, message: { type: "string" } }, ["error", "message"]),
+  User: obj({ name, kind: { type: "string", const: "user" }, email: { type: ["string", "null"] }, serverAdmin: { type: "boolean" }, createdAt: dateTime }, ["name", "kind"]),
+  Signup: obj({ username: name, email: { type: "string", format: "email" }, password, serverAdmin: { type: "boolean" } }, ["username", "email", "password"]),
+  Login: obj({ hostname: { type: "string", description: "names the token: login-<hostname>-<time>" }, maxAgeSeconds: maxAge }),
+  UserPatch: obj({ email: { type: "string", format: "email" }, serverAdmin: { type: "boolean" } }),
+  PasswordChange: obj({ password, currentPassword: { type: "string", format: "password", description: "required to change your own password" } }, ["password"]),
+  Whoami: {
+    type: "object",
+    properties: { name, kind: { type: "string", enum: ["user", "org"] }, email: { type: ["string", "null"] }, serverAdmin: { type: "boolean" }, createdAt: dateTime, token: obj({ id: { type: "string" }, name: { type: "string" }, scopes: { type: "array", items: scope }, expiresAt: dateTime }) },
+    required: ["name", "kind", "token"],
+  },
+  Group: obj({ name: { type: "string" }, permission, packages, members: { type: "array", items: name } }, ["name", "permission", "packages", "members"]),
+  GroupCreate: obj({ name: { type: "string", pattern: "^[a-z0-9][a-z0-9_.-]{0,63}$" }, permission, packages }, ["name", "permission"]),
+  GroupPatch: obj({ permission, packages }),
+  Org: obj({ name, kind: { type: "string", const: "org" }, createdAt: dateTime, admins: { type: "array", items: name }, groups: { type: "array", items: ref("Group") }, defaultPrivacy: privacy }, ["name", "kind", "admins", "groups", "defaultPrivacy"]),
+  OrgCreate: obj({ name }, ["name"]),
+  Channel: obj({ name, kind: { type: "string", enum: ["user", "org"] }, defaultPrivacy: privacy, packages: { type: "object", additionalProperties: privacy } }, ["name", "kind", "defaultPrivacy", "packages"]),
+  ChannelPatch: obj({ defaultPrivacy: privacy }, ["defaultPrivacy"]),
+  Package: obj({ channel: name, package: { type: "string" }, privacy, own: { oneOf: [privacy, { type: "null" }] } }, ["channel", "package", "privacy", "own"]),
+  PackagePrivacy: obj({ privacy }, ["privacy"]),
+  Token: token,
+  TokenCreate: obj({ name: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9 _.:@-]{0,63}$" }, scopes: { oneOf: [{ type: "string", description: "space- or comma-separated" }, { type: "array", items: scope }] }, maxAgeSeconds: maxAge }, ["name", "scopes"]),
+  TokenCreated: { allOf: [token, obj({ token: { type: "string", description: "the secret, shown once" } }, ["token"])] },
+};
+
+const ERROR_TEXT: Record<number, string> = {
+  400: "invalid input; the message names the field",
+  401: "no token, or a bad, expired or revoked one (or wrong credentials on login)",
+  403: "the token lacks the scope, or the account lacks the right",
+  404: "no such resource (or one the caller may not see)",
+  409: "conflict: the name is taken, or the last admin would leave",
+  429: "too many wrong passwords; see Retry-After",
+  503: "the store or cache is unavailable; retry later",
+};
+
+function operation(r: ApiRoute): Record<string, unknown> {
+  const params = [...r.path.matchAll(/\{([^}]+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
+  const statuses = new Set<number>([400, 503, ...r.errors]);
+  if (r.auth !== "optional") statuses.add(401);
+  if (r.auth === "token" || r.need) statuses.add(403);
+  const responses: Record<string, unknown> = {
+    [String(r.response.status)]: {
+      description: r.response.description,
+      ...(r.response.schema ? { content: { "application/json": { schema: r.response.schema } } } : {}),
+    },
+  };
+  for (const s of [...statuses].sort()) {
+    responses[String(s)] = { description: ERROR_TEXT[s] ?? "error", content: { "application/json": { schema: ref("Error") } } };
+  }
+  return {
+    operationId: r.operationId,
+    summary: r.summary,
+    tags: [r.tag],
+    ...(params.length ? { parameters: params } : {}),
+    security: r.auth === "basic" ? [{ basic: [] }] : r.auth === "token" ? [{ bearer: [] }] : [{}, { bearer: [] }],
+    ...(r.need ? { "x-required-scope": r.need } : {}),
+    ...(r.request ? { requestBody: { required: r.auth !== "basic", content: { "application/json": { schema: r.request } } } } : {}),
+    responses,
+  };
+}
+
+/** The document for these routes; `basePath` is where the gateway is mounted. */
+export function openApiDocument(routes: readonly ApiRoute[], basePath: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routes) (paths[`/api${r.path}`] ??= {})[r.method.toLowerCase()] = operation(r);
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "pkgate API",
+      version: "1",
+      description:
+        "Accounts, organizations, groups, package privacy and tokens of a pkgate gateway. " +
+        "Authenticate with 'Authorization: Bearer <token>' (POST /api/login gives one). " +
+        "Reads need the api:read scope, changes api:write, groups and memberships api:modify-group; api and all cover them.",
+    },
+    servers: [{ url: basePath || "/" }],
+    paths,
+    components: {
+      schemas: SCHEMAS,
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", description: "a pkgate token (pkg-…)" },
+        basic: { type: "http", scheme: "basic", description: "user name and password, for POST /api/login only" },
+      },
+    },
+  };
+}

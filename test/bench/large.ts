@@ -1,0 +1,121 @@
+// Benchmark 1, large artifacts: a 1 GiB `.conda` of a private package downloaded with a
+// token by one curl and by 8 in parallel. On the local-directory store pkgate must reach
+// 0.9 × a bare node:http server piping fs.createReadStream (and is reported against nginx
+// with sendfile); on the S3 store 0.9 × fetching the same object from s3rver directly.
+//
+//   node --import tsx test/bench/run.ts --only large [--quick]
+import { createReadStream } from "node:fs";
+import { join } from "node:path";
+import { download, redact, curlArgs } from "./clients.js";
+import { figure, MiB, type BenchOptions, type Figure } from "./figures.js";
+import { startNginx, startPipeServer, startS3rverProcess, type Origin } from "./origins.js";
+import { artifactFile, placeFile, seedAcme, startBenchGateway, warmPageCache } from "./stack.js";
+import { tempDir } from "../harness/services.js";
+
+const KEY = "acme/linux-64/bigpkg-1.0-0.conda";
+
+interface Contender {
+  name: string;
+  url: string;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** Interleaved rounds (a, b, c, a, b, c, ...) so drift of the machine hits every contender alike. */
+async function compare(contenders: Contender[], clients: number, rounds: number, size: number, log: BenchOptions["log"]): Promise<Map<string, number[]>> {
+  const samples = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const c of contenders) {
+      const res = await download(c.url, clients, { expectBytes: size, maxSeconds: 300 });
+      samples.get(c.name)!.push(res.gbPerSecond);
+      log(`  ${clients} client(s) ${c.name}: ${res.gbPerSecond.toFixed(2)} GB/s (${res.seconds.toFixed(2)} s)`);
+    }
+  }
+  return samples;
+}
+
+export default async function run(opts: BenchOptions): Promise<Figure[]> {
+  const { log } = opts;
+  const size = opts.quick ? 16 * MiB : 1024 * MiB;
+  const rounds = (clients: number) => (opts.quick ? 1 : clients === 1 ? 5 : 3);
+  const parallel = [1, 8];
+  const figures: Figure[] = [];
+  const stops: (() => Promise<void>)[] = [];
+  const work = await tempDir("pkgate-bench-large-");
+  stops.push(() => work.remove());
+  try {
+    const file = await artifactFile(size);
+    const dataDir = join(work.path, "data");
+    await placeFile(file, dataDir, KEY);
+    await warmPageCache(file);
+    log(`large: ${size / MiB} MiB artifact ${KEY} (private), rounds interleaved, median reported`);
+
+    // ---- local directory: pkgate vs node pipe vs nginx sendfile
+    const gw = await startBenchGateway({ DATA_DIR: dataDir });
+    stops.push(() => gw.stop());
+    const { token } = await seedAcme(gw.rt.catalog, ["bigpkg"]);
+    const pipe: Origin = await startPipeServer(dataDir);
+    stops.push(() => pipe.stop());
+    const nginx = await startNginx(dataDir);
+    stops.push(() => nginx.stop());
+    const fs: Contender[] = [
+      { name: "pkgate (fs store)", url: `${gw.url}/t/${token}/${KEY}` },
+      { name: "node pipe", url: `${pipe.url}/${KEY}` },
+      { name: "nginx sendfile", url: `${nginx.url}/${KEY}` },
+    ];
+    for (const c of fs) await download(c.url, 1, { expectBytes: size }); // warm-up, and proof of access
+    for (const n of parallel) {
+      const s = await compare(fs, n, rounds(n), size, log);
+      const [pk, np, ng] = fs.map((c) => median(s.get(c.name)!)) as [number, number, number];
+      const detail = { samplesGBps: Object.fromEntries(s), sizeBytes: size, clients: n };
+      const command = `${n} × curl ${curlArgs("<url>", 300).join(" ")} (at once; GB/s = all bytes / wall time) against ${fs.map((c) => redact(c.url)).join(" , ")}`;
+      figures.push(
+        figure({ bench: "large", name: `fs, ${n} client${n > 1 ? "s" : ""}: pkgate`, value: pk, unit: "GB/s", baseline: { name: "node pipe", value: np }, target: { op: ">=", of: "ratio", limit: 0.9 }, detail, command }),
+        figure({ bench: "large", name: `fs, ${n} client${n > 1 ? "s" : ""}: pkgate vs nginx`, value: pk, unit: "GB/s", baseline: { name: "nginx sendfile", value: ng }, command }),
+        figure({ bench: "large", name: `fs, ${n} client${n > 1 ? "s" : ""}: node pipe vs nginx`, value: np, unit: "GB/s", baseline: { name: "nginx sendfile", value: ng }, command }),
+      );
+    }
+    await nginx.stop();
+    await pipe.stop();
+    await gw.stop();
+    stops.length = 1;
+
+    // ---- S3: pkgate on s3rver vs s3rver itself (its own process, so no shared event loop)
+    const s3 = await startS3rverProcess();
+    stops.push(() => s3.stop());
+    const gw3 = await startBenchGateway({ DATA_DIR: dataDir, S3_ENDPOINT: s3.endpoint, S3_BUCKET: s3.bucket, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey });
+    stops.push(() => gw3.stop());
+    const uploadStart = Date.now();
+    await gw3.rt.store.put(KEY, createReadStream(file), { contentType: "application/octet-stream" });
+    log(`  uploaded to s3rver in ${((Date.now() - uploadStart) / 1000).toFixed(1)} s`);
+    const acme3 = await seedAcme(gw3.rt.catalog, ["bigpkg"]);
+    const s3c: Contender[] = [
+      { name: "pkgate (s3 store)", url: `${gw3.url}/t/${acme3.token}/${KEY}` },
+      { name: "s3rver direct", url: `${s3.endpoint}/${s3.bucket}/${KEY}` },
+    ];
+    for (const c of s3c) await download(c.url, 1, { expectBytes: size });
+    for (const n of parallel) {
+      const s = await compare(s3c, n, opts.quick ? 1 : n === 1 ? 3 : 1, size, log);
+      const [pk, direct] = s3c.map((c) => median(s.get(c.name)!)) as [number, number];
+      figures.push(
+        figure({
+          bench: "large",
+          name: `s3, ${n} client${n > 1 ? "s" : ""}: pkgate`,
+          value: pk,
+          unit: "GB/s",
+          baseline: { name: "s3rver direct", value: direct },
+          target: { op: ">=", of: "ratio", limit: 0.9 },
+          detail: { samplesGBps: Object.fromEntries(s), sizeBytes: size, clients: n },
+          command: `${n} × curl ${curlArgs("<url>", 300).join(" ")} against ${s3c.map((c) => redact(c.url)).join(" , ")}`,
+        }),
+      );
+    }
+  } finally {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+  }
+  return figures;
+}
