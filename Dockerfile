@@ -39,7 +39,7 @@ USER 1000:1000
 EXPOSE 8080
 # The slim image has no curl; Node 20's fetch does the probe. /healthz sits under BASE_PATH.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=15s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + (process.env.BASE_PATH || '') + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + (process.env.BASE_PATH || '').replace(/\\/$/, '') + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node is PID 1 and handles SIGTERM itself (graceful shutdown, SHUTDOWN_TIMEOUT), so no shell
 # wrapper that would swallow the signal.
 ENTRYPOINT ["node", "dist/src/main.js"]

@@ -32,6 +32,8 @@ export interface Config {
   shutdownTimeout: number;
   /** Failed token lookups per client address per minute before 429. */
   authFailureLimit: number;
+  /** Bytes of filtered index views each replica keeps in memory. */
+  viewCacheBytes: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -77,6 +79,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const redisUrl = url(env, "REDIS_URL", ["redis:", "rediss:"]);
+  if (env.REDIS_SENTINELS && !redisUrl) throw bad("REDIS_SENTINELS", "needs REDIS_URL too (for the password and database)");
   let redisSentinels: Config["redisSentinels"] = null;
   if (env.REDIS_SENTINELS) {
     redisSentinels = env.REDIS_SENTINELS.split(",").map((hp) => {
@@ -112,5 +115,6 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: (env.TRUST_PROXY ?? "").split(",").map((s) => s.trim()).filter(Boolean),
     shutdownTimeout: int(env, "SHUTDOWN_TIMEOUT", 30, 0, 3600),
     authFailureLimit: int(env, "AUTH_FAILURE_LIMIT", 30, 1, 1_000_000),
+    viewCacheBytes: int(env, "VIEW_CACHE_MB", 256, 0, 1_000_000) * 1024 * 1024,
   };
 }

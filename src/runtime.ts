@@ -36,7 +36,9 @@ export async function createRuntime(config: Config): Promise<Runtime> {
   } else {
     store = new FsStore(config.dataDir);
   }
-  const cache: Cache = config.redisUrl ? new RedisCache(config.redisUrl) : new MemoryCache();
+  const cache: Cache = config.redisUrl
+    ? new RedisCache(config.redisUrl, config.redisSentinels ? { sentinels: config.redisSentinels, sentinelName: config.redisSentinelName } : {})
+    : new MemoryCache();
   const catalog = new Catalog(store, cache, { localTtlSeconds: config.tokenCacheTtl });
   return {
     config,

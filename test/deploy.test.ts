@@ -31,7 +31,7 @@ const FALLBACK_VARIABLES = [
 const NODE_RUNTIME_VARIABLES = new Set(["NODE_ENV"]);
 
 /** The variable names in the first column of README.md's "## Configuration" table. */
-export function documentedVariables(readme: string): Set<string> {
+function documentedVariables(readme: string): Set<string> {
   const start = readme.search(/^## Configuration\s*$/m);
   if (start === -1) return new Set();
   const rest = readme.slice(start).split("\n").slice(1);
@@ -103,7 +103,7 @@ interface ComposeFile {
 }
 
 /** A service's environment as a map, from either compose syntax (map or KEY=value list). */
-export function environmentOf(service: ComposeService): Map<string, string> {
+function environmentOf(service: ComposeService): Map<string, string> {
   const env = new Map<string, string>();
   if (Array.isArray(service.environment)) {
     for (const entry of service.environment) {
@@ -117,7 +117,7 @@ export function environmentOf(service: ComposeService): Map<string, string> {
 }
 
 /** The container ports a service publishes: "8080", "8080:8080", "127.0.0.1:9001:9001/tcp", {target}. */
-export function containerPorts(service: ComposeService): number[] {
+function containerPorts(service: ComposeService): number[] {
   return (service.ports ?? []).map((p) => {
     if (typeof p === "object") return Number(p.target);
     const spec = String(p).split("/")[0]!;
@@ -126,7 +126,7 @@ export function containerPorts(service: ComposeService): number[] {
 }
 
 /** Seconds in a compose duration: "40s", "1m30s", "2m". */
-export function durationSeconds(d: string): number {
+function durationSeconds(d: string): number {
   const m = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?$/.exec(d.trim());
   assert.ok(m && d.trim() !== "", `not a compose duration: ${d}`);
   return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
@@ -241,13 +241,16 @@ describe("docker-compose.yml", () => {
 
 // ---------------------------------------------------------------- Kubernetes
 
+/** Manifests are read field by field and their shapes differ per kind: no point typing them all. */
+type Loose = any;
+
 interface K8sObject {
   apiVersion?: string;
   kind?: string;
   metadata?: { name?: string; labels?: Record<string, string> };
   data?: Record<string, string>;
   stringData?: Record<string, string>;
-  spec?: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- shapes differ per kind
+  spec?: Loose;
   resources?: string[];
 }
 
@@ -274,7 +277,7 @@ function one(kind: string): K8sObject {
 }
 
 /** Bytes in a Kubernetes memory quantity ("256Mi", "1Gi", "512M", "1000"). */
-export function memoryBytes(q: string): number {
+function memoryBytes(q: string): number {
   const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(q);
   assert.ok(m, `not a memory quantity: ${q}`);
   const unit: Record<string, number> = { "": 1, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
@@ -304,14 +307,18 @@ describe("deploy/kubernetes", () => {
   });
 
   const kinds = ["Deployment", "Service", "ConfigMap", "Secret", "PodDisruptionBudget", "HorizontalPodAutoscaler"];
-  for (const kind of kinds) test(`has one ${kind}`, () => one(kind));
+  for (const kind of kinds) {
+    test(`has one ${kind}`, () => {
+      one(kind);
+    });
+  }
 
   const pod = () => one("Deployment").spec.template.spec;
   const container = () => {
     const containers = pod().containers as { name: string }[];
     const c = containers.find((x) => x.name === "pkgate") ?? containers[0];
     assert.ok(c, "the Deployment has no container");
-    return c as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    return c as Loose;
   };
   /** A probe's or Service's port (number or name) as the container port number. */
   const resolvePort = (port: number | string): number | undefined => {
@@ -383,12 +390,12 @@ describe("deploy/kubernetes", () => {
     assert.equal(hpa.apiVersion, "autoscaling/v2");
     assert.deepEqual([hpa.spec.scaleTargetRef.kind, hpa.spec.scaleTargetRef.name], ["Deployment", d.metadata?.name]);
     assert.ok(hpa.spec.minReplicas >= 2);
-    const cpu = hpa.spec.metrics.find((m: any) => m.resource?.name === "cpu"); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const cpu = hpa.spec.metrics.find((m: Loose) => m.resource?.name === "cpu");
     assert.equal(cpu?.resource.target.averageUtilization, 70);
   });
 
   test("the pod takes its environment from the ConfigMap and the Secret", () => {
-    const refs = (container().envFrom ?? []).map((e: any) => e.configMapRef?.name ?? e.secretRef?.name); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const refs = (container().envFrom ?? []).map((e: Loose) => e.configMapRef?.name ?? e.secretRef?.name);
     assert.deepEqual(refs.sort(), [one("ConfigMap").metadata?.name, one("Secret").metadata?.name].sort());
   });
 
@@ -415,7 +422,7 @@ interface Instruction {
 }
 
 /** Dockerfile instructions, with continuation lines joined and comments dropped. */
-export function dockerInstructions(text: string): Instruction[] {
+function dockerInstructions(text: string): Instruction[] {
   const out: Instruction[] = [];
   let pending = "";
   for (const raw of text.split("\n")) {
@@ -435,7 +442,7 @@ export function dockerInstructions(text: string): Instruction[] {
 }
 
 /** Whether .dockerignore lets `path` into the build context (last matching pattern wins). */
-export function inBuildContext(dockerignore: string, path: string): boolean {
+function inBuildContext(dockerignore: string, path: string): boolean {
   const patterns = dockerignore.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
   const segments = path.split("/");
   let included = true;
@@ -667,7 +674,7 @@ describe("deploy/nginx/pkgate.conf", () => {
 // ---------------------------------------------------------------- systemd
 
 /** A unit file's sections: name → [key, value] in order (keys may repeat). Throws on stray lines. */
-export function parseUnit(text: string): Map<string, [string, string][]> {
+function parseUnit(text: string): Map<string, [string, string][]> {
   const sections = new Map<string, [string, string][]>();
   let current: [string, string][] | undefined;
   text.split("\n").forEach((raw, i) => {
@@ -687,7 +694,7 @@ export function parseUnit(text: string): Map<string, [string, string][]> {
 }
 
 /** An environment file's assignments, including commented-out examples (`#NAME=value`). */
-export function envFileNames(text: string): { set: Map<string, string>; mentioned: string[] } {
+function envFileNames(text: string): { set: Map<string, string>; mentioned: string[] } {
   const set = new Map<string, string>();
   const mentioned: string[] = [];
   text.split("\n").forEach((raw, i) => {

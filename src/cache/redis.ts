@@ -11,6 +11,10 @@ export interface RedisCacheOptions {
   keyPrefix?: string;
   /** Longest wait for one command's reply before CacheUnavailable (default 1000 ms). */
   commandTimeoutMs?: number;
+  /** Redis Sentinel: ask these for the current primary of `sentinelName` instead of
+   * connecting to the URL's host (the URL still gives password and database). */
+  sentinels?: { host: string; port: number }[];
+  sentinelName?: string;
 }
 
 /** INCR that starts the expiry on the first increment (or if a key somehow has none). */
@@ -60,6 +64,7 @@ export class RedisCache implements Cache {
       // Reconnect forever, backing off to at most 2 s between attempts.
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100),
       connectionName: "pkgate",
+      ...(opts.sentinels ? { sentinels: opts.sentinels, name: opts.sentinelName ?? "mymaster" } : {}),
     };
     this.client = new Redis(url, { ...common, keyPrefix: opts.keyPrefix });
     // Channels are re-subscribed by our own 'ready' handler, which also covers channels
