@@ -1,0 +1,46 @@
+// Configuration from the environment: defaults, switches, and refusals that name the variable.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { loadConfig } from "../src/config.js";
+import { GateError } from "../src/errors.js";
+
+describe("loadConfig", () => {
+  test("defaults: port 8080, ./data, in-process cache, no prefix", () => {
+    const c = loadConfig({});
+    assert.equal(c.port, 8080);
+    assert.match(c.dataDir, /\/data$/);
+    assert.equal(c.s3, null);
+    assert.equal(c.redisUrl, null);
+    assert.equal(c.basePath, "");
+    assert.equal(c.tokenCacheTtl, 5);
+    assert.equal(c.shutdownTimeout, 30);
+  });
+  test("an S3 endpoint switches the store; REDIS_URL the cache; BASE_PATH loses its trailing slash", () => {
+    const c = loadConfig({ S3_ENDPOINT: "http://minio:9000", S3_ACCESS_KEY: "a", S3_SECRET_KEY: "b", REDIS_URL: "redis://r:6379", BASE_PATH: "/conda/" });
+    assert.deepEqual(c.s3, { endpoint: "http://minio:9000", bucket: "pkgate", accessKey: "a", secretKey: "b", region: "us-east-1" });
+    assert.equal(c.redisUrl, "redis://r:6379");
+    assert.equal(c.basePath, "/conda");
+  });
+  const refused: [Record<string, string>, string][] = [
+    [{ PORT: "eighty" }, "PORT"],
+    [{ PORT: "70000" }, "PORT"],
+    [{ S3_ENDPOINT: "minio:9000" }, "S3_ENDPOINT"],
+    [{ S3_ENDPOINT: "http://minio:9000" }, "S3_ACCESS_KEY"],
+    [{ S3_ENDPOINT: "http://minio:9000", S3_ACCESS_KEY: "a" }, "S3_SECRET_KEY"],
+    [{ S3_ENDPOINT: "http://m:9000", S3_ACCESS_KEY: "a", S3_SECRET_KEY: "b", S3_BUCKET: "Bad_Bucket" }, "S3_BUCKET"],
+    [{ REDIS_URL: "http://redis" }, "REDIS_URL"],
+    [{ REDIS_SENTINELS: "a:1" }, "REDIS_SENTINELS"],
+    [{ REDIS_URL: "redis://r", REDIS_SENTINELS: "a" }, "REDIS_SENTINELS"],
+    [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+    [{ BASE_PATH: "conda" }, "BASE_PATH"],
+    [{ TOKEN_CACHE_TTL: "-1" }, "TOKEN_CACHE_TTL"],
+  ];
+  for (const [env, name] of refused) {
+    test(`refuses ${JSON.stringify(env)} naming ${name}`, () => {
+      assert.throws(() => loadConfig(env), (e: unknown) => e instanceof GateError && e.message.includes(name));
+    });
+  }
+  test("a bad REDIS_URL is refused without echoing it (it may hold a password)", () => {
+    assert.throws(() => loadConfig({ REDIS_URL: "redis//:hunter2@x" }), (e: unknown) => e instanceof Error && !e.message.includes("hunter2"));
+  });
+});
