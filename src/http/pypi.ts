@@ -90,7 +90,8 @@ async function serveRoot(c: Context, deps: PypiDeps, principal: Principal, accou
   const n = negotiated(c);
   const vis = visibility(principal, account, "pypi:download");
   const { names, lastModified } = await deps.registry.projectNames(account.name);
-  const shown = (vis.all ? names : names.filter((name) => vis.visible(name))).map((name) => deps.registry.displayName(account.name, name));
+  // normalized names: the same on every replica, whichever projects it has rendered
+  const shown = vis.all ? names : names.filter((name) => vis.visible(name));
   const body = Buffer.from(n.format === "json" ? renderRootJson(shown) : renderRootHtml(shown));
   const etag = `r-${createHash("sha256").update(n.contentType).update("\0").update(body).digest("hex").slice(0, 32)}`;
   return sendPage(c, body, etag, lastModified, n);

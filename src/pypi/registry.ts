@@ -123,11 +123,6 @@ export class PypiRegistry {
     return { names: [...names].sort(), lastModified };
   }
 
-  /** The display name of a project when this process already knows it, else the normalized one. */
-  displayName(channel: string, normalized: string): string {
-    return this.memo.get(projectPrefix(channel, normalized))?.index.name ?? normalized;
-  }
-
   /**
    * The project's index, reconciled with the files in the store; null when the project has
    * no file. Files not yet indexed are hashed and read now and the document rewritten; when
@@ -155,25 +150,34 @@ export class PypiRegistry {
 
   private async resolve(channel: string, normalized: string, listing: Listing): Promise<ResolvedProject> {
     const stored = await this.readIndex(channel, normalized);
-    let index: ProjectIndex;
     const plan = planReconcile(stored, listing, normalized);
-    if (!plan.changed) {
-      index = plan.base;
-    } else {
-      // learn the new files outside the lock: hashing a large file must not hold it
-      const learnt = new Map<string, Learnt>();
-      for (const filename of plan.missing) learnt.set(filename, await this.learn(channel, normalized, filename, listing.files.get(filename)!));
+    let index = plan.base;
+    let settled = true;
+    if (plan.changed) {
+      const learnt = await this.learnAll(channel, normalized, plan.missing, listing);
       try {
-        // a page waits briefly for the lock; an upload holding it will have written the same
+        // a page waits briefly for the lock; an upload holding it writes the same entries
         index = (await this.persist(channel, normalized, learnt, undefined, 2_000)).index;
       } catch (err) {
         if (!(isGateError(err) && err.code === "unavailable")) throw err;
+        // served all the same, and not remembered, so the next request writes it
         index = mergeLearnt(plan.base, plan.missing, learnt);
+        settled = false;
       }
     }
     const resolved: ResolvedProject = { index, signature: listing.signature, lastModified: listing.lastModified };
-    this.remember(projectPrefix(channel, normalized), resolved);
+    if (settled) this.remember(projectPrefix(channel, normalized), resolved);
     return resolved;
+  }
+
+  /** Learn files outside any lock: hashing a large file must not hold one. */
+  private async learnAll(channel: string, normalized: string, filenames: string[], listing: Listing): Promise<Map<string, Learnt>> {
+    const learnt = new Map<string, Learnt>();
+    for (const filename of filenames) {
+      const l = await this.learn(channel, normalized, filename, listing.files.get(filename)!);
+      if (l) learnt.set(filename, l);
+    }
+    return learnt;
   }
 
   private remember(prefix: string, resolved: ResolvedProject): void {
@@ -186,7 +190,10 @@ export class PypiRegistry {
 
   /** Reconciles one project's document with its files and writes it; what the CLI runs. */
   async reindex(channel: string, normalized: string): Promise<ReindexResult> {
-    const r = await this.persist(channel, normalized, new Map());
+    const listing = await this.list(channel, normalized);
+    const plan = planReconcile(await this.readIndex(channel, normalized), listing, normalized);
+    const learnt = await this.learnAll(channel, normalized, plan.missing, listing);
+    const r = await this.persist(channel, normalized, learnt);
     return { files: r.index.files.length, added: r.added, removed: r.removed };
   }
 
@@ -210,7 +217,8 @@ export class PypiRegistry {
       for (const filename of plan.missing) {
         const obj = listing.files.get(filename)!;
         const prior = learnt.get(filename);
-        fresh.set(filename, prior && prior.etag === obj.etag ? prior : await this.learn(channel, normalized, filename, obj));
+        const l = prior && prior.etag === obj.etag ? prior : await this.learn(channel, normalized, filename, obj);
+        if (l) fresh.set(filename, l);
       }
       let index = mergeLearnt(plan.base, plan.missing, fresh);
       if (ours) {
@@ -226,7 +234,7 @@ export class PypiRegistry {
       for (const filename of listing.metas) {
         if (!listing.files.has(filename)) await this.store.delete(metadataKey(channel, normalized, filename)).catch(() => undefined);
       }
-      return { index, added: plan.missing.length, removed: plan.removed };
+      return { index, added: fresh.size, removed: plan.removed };
     }, { ttlMs: 60_000, waitMs });
   }
 
@@ -318,8 +326,9 @@ export class PypiRegistry {
     }
   }
 
-  /** Hash a stored file and read its core metadata; stores the metadata of wheels. */
-  private async learn(channel: string, normalized: string, filename: string, obj: ListedObject): Promise<Learnt> {
+  /** Hash a stored file and read its core metadata; stores the metadata of wheels. Null
+   * when the file vanished since it was listed. */
+  private async learn(channel: string, normalized: string, filename: string, obj: ListedObject): Promise<Learnt | null> {
     const key = fileKey(channel, normalized, filename);
     const local = this.store.localPath?.(key);
     let path: string;
@@ -327,10 +336,15 @@ export class PypiRegistry {
     let digests: { size: number; sha256: string; blake2b_256: string };
     if (local) {
       path = local;
-      digests = await hashStream(createReadStream(local), null);
+      try {
+        digests = await hashStream(createReadStream(local), null);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+        throw err;
+      }
     } else {
       const stream = await this.store.read(key);
-      if (!stream) throw new GateError("unavailable", "a file vanished while it was indexed, retry", { "retry-after": "1" });
+      if (!stream) return null;
       tmp = join(this.opts.tmpDir ?? tmpdir(), `pkgate-index-${randomUUID()}.part`);
       path = tmp;
       digests = await hashStream(stream, tmp);

@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inflateRawSync } from "node:zlib";
+import http from "node:http";
 import { MATRIX, startStack, lastLine, type Stack } from "../harness/gateway.js";
 import { buildWheel, coreMetadataText, wheelFilename, type DistSpec } from "../pypi/fixtures.js";
 import { indexPypi } from "../../src/cli/index-pypi.js";
@@ -59,8 +60,8 @@ for (const kind of MATRIX) {
     const basic = (token: string) => ({ authorization: `Basic ${Buffer.from(`__token__:${token}`).toString("base64")}` });
     const pip = (index: string, target: string, ...pkgs: string[]) =>
       runClient("python3", ["-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check", "--no-input", "--index-url", index, "--target", target, ...pkgs], CLIENT_ENV);
-    const twine = (token: string, ...files: string[]) =>
-      runClient("/usr/bin/twine", ["upload", "--disable-progress-bar", "--non-interactive", "--repository-url", `${s.url}/acme/`, "-u", "__token__", "-p", token, ...files], {
+    const twine = (token: string, ...args: string[]) =>
+      runClient("/usr/bin/twine", ["upload", "--disable-progress-bar", "--non-interactive", "--repository-url", `${s.url}/acme/`, "-u", "__token__", "-p", token, ...args], {
         ...CLIENT_ENV,
         HOME: work,
       });
@@ -90,23 +91,23 @@ for (const kind of MATRIX) {
       await rm(work, { recursive: true, force: true });
     });
 
-    test("pip installs a private package and its private dependency: path token, then Basic credentials", async () => {
+    test("pip installs a private package and its private dependency with a path token or Basic credentials, and finds nothing without", async () => {
+      // three independent pip runs at once: each spends most of its time starting Python
       const forms = [`${s.url}/t/${reader}/acme/simple/`, `http://__token__:${reader}@127.0.0.1:${port}/acme/simple/`];
-      for (const [i, index] of forms.entries()) {
-        const target = join(work, `site-${i}`);
-        const res = await pip(index, target, "priv-app");
-        assert.equal(res.code, 0, res.out);
-        const installed = (await readdir(target)).sort();
+      const [anon, ...runs] = await Promise.all([
+        pip(`${s.url}/acme/simple/`, join(work, "site-anon"), "priv-app"),
+        ...forms.map((index, i) => pip(index, join(work, `site-${i}`), "priv-app")),
+      ]);
+      for (const [i, res] of runs.entries()) {
+        assert.equal(res!.code, 0, res!.out);
+        const installed = (await readdir(join(work, `site-${i}`))).sort();
         assert.ok(installed.includes("priv_app") && installed.includes("priv_core"), installed.join(" "));
         assert.ok(installed.some((d) => d.startsWith("priv_core-1.0.dist-info")));
       }
-    });
-
-    test("pip without a token finds nothing and says so, without a traceback", async () => {
-      const res = await pip(`${s.url}/acme/simple/`, join(work, "site-anon"), "priv-app");
-      assert.notEqual(res.code, 0);
-      assert.match(res.out, /No matching distribution found for priv-app/);
-      assert.ok(!/Traceback/.test(res.out), res.out);
+      // a clean "not found", never a prompt or a traceback
+      assert.notEqual(anon!.code, 0);
+      assert.match(anon!.out, /No matching distribution found for priv-app/);
+      assert.ok(!/Traceback/.test(anon!.out), anon!.out);
     });
 
     test("twine uploads, pip installs the upload, a duplicate is 409 and --skip-existing passes; a download-only token gets 403", async () => {
@@ -122,23 +123,24 @@ for (const kind of MATRIX) {
       assert.deepEqual(page.files.map((f: { filename: string }) => f.filename), [wheelFilename(spec.name, spec.version)]);
       assert.equal(page.files[0].hashes.sha256, sha256(await readFile(file)));
 
-      const target = join(work, "site-up");
-      const inst = await pip(`http://__token__:${uploader}@127.0.0.1:${port}/acme/simple/`, target, "priv-up");
-      assert.equal(inst.code, 0, inst.out);
-      assert.ok((await readdir(target)).includes("priv_up"));
-
-      const again = await twine(uploader, file);
-      assert.notEqual(again.code, 0);
-      assert.match(again.out, /409/);
-      const skip = await runClient("/usr/bin/twine", ["upload", "--skip-existing", "--disable-progress-bar", "--non-interactive", "--repository-url", `${s.url}/acme/`, "-u", "__token__", "-p", uploader, file], { ...CLIENT_ENV, HOME: work });
-      assert.equal(skip.code, 0, skip.out);
-      assert.match(skip.out, /Skipping/);
-
       const other = join(dist, wheelFilename("priv-up", "0.2"));
       await writeFile(other, buildWheel({ ...spec, version: "0.2" }));
-      const denied = await twine(reader, other);
-      assert.notEqual(denied.code, 0);
-      assert.match(denied.out, /403/);
+      const target = join(work, "site-up");
+      // independent of each other once the upload is in: run them at once
+      const [inst, again, skip, denied] = await Promise.all([
+        pip(`http://__token__:${uploader}@127.0.0.1:${port}/acme/simple/`, target, "priv-up"),
+        twine(uploader, file),
+        twine(uploader, "--skip-existing", file),
+        twine(reader, other),
+      ]);
+      assert.equal(inst!.code, 0, inst!.out);
+      assert.ok((await readdir(target)).includes("priv_up"));
+      assert.notEqual(again!.code, 0);
+      assert.match(again!.out, /409/);
+      assert.equal(skip!.code, 0, skip!.out);
+      assert.match(skip!.out, /Skipping/);
+      assert.notEqual(denied!.code, 0);
+      assert.match(denied!.out, /403/);
       assert.equal(await s.rt.store.stat(`acme/pypi/priv-up/${wheelFilename("priv-up", "0.2")}`), null);
     });
 
@@ -253,7 +255,7 @@ for (const kind of MATRIX) {
       assert.match(html.headers.get("content-type") ?? "", /^text\/html/);
       const text = await html.text();
       const fromHtml = [...text.matchAll(/<a href="([^"#]+)#sha256=([0-9a-f]{64})"[^>]*data-requires-python="([^"]*)"[^>]*>([^<]+)<\/a>/g)].map((m) => [m[4], m[2], m[3]!.replace("&gt;", ">")]);
-      assert.deepEqual(fromHtml, fromJson.map(([f, h, , rp]: string[]) => [f, h, rp]));
+      assert.deepEqual(fromHtml, fromJson.map(([f, h, , rp]: (string | number)[]) => [f, h, rp]));
       assert.match(text, /data-core-metadata="sha256=[0-9a-f]{64}"/);
 
       const etag = json.headers.get("etag")!;
@@ -337,7 +339,7 @@ for (const kind of MATRIX) {
       const form = (fields: Record<string, string>) => {
         const fd = new FormData();
         for (const [k, v] of Object.entries({ ":action": "file_upload", protocol_version: "1", name: spec.name, version: spec.version, filetype: "bdist_wheel", pyversion: "py3", ...fields })) fd.append(k, v);
-        fd.append("content", new Blob([bytes]), filename);
+        fd.append("content", new Blob([new Uint8Array(bytes)]), filename);
         return fd;
       };
       const cases: [string, FormData, Record<string, string>, number, RegExp][] = [
@@ -356,6 +358,60 @@ for (const kind of MATRIX) {
       const dup = await get("/acme/", { method: "POST", body: form({}), headers: basic(uploader) });
       assert.equal(dup.status, 409);
       assert.match((await dup.json()).message, /already exists/);
+
+      // a body that is not a form is not read to its end: the connection is closed after the answer
+      const raw = await new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+        const u = new URL(s.url);
+        const req = http.request({ host: u.hostname, port: u.port, path: "/acme/", method: "POST", headers: { ...basic(uploader), "content-type": "text/plain" } }, (res) => {
+          res.resume();
+          resolve({ status: res.statusCode ?? 0, connection: res.headers.connection });
+        });
+        req.on("error", reject);
+        req.end("not a form");
+      });
+      assert.deepEqual(raw, { status: 400, connection: "close" });
+    });
+
+    test("concurrent uploads to one project all land in its index", async () => {
+      const versions = ["3.0", "3.1", "3.2", "3.3", "3.4", "3.5"];
+      const statuses = await Promise.all(
+        versions.map(async (version) => {
+          const spec: DistSpec = { name: "pub-burst", version };
+          const fd = new FormData();
+          for (const [k, v] of Object.entries({ ":action": "file_upload", protocol_version: "1", name: spec.name, version })) fd.append(k, v);
+          fd.append("content", new Blob([new Uint8Array(buildWheel(spec))]), wheelFilename(spec.name, version));
+          return (await get("/acme/", { method: "POST", body: fd, headers: basic(uploader) })).status;
+        }),
+      );
+      assert.deepEqual(statuses, versions.map(() => 200));
+      const doc = await (await get("/acme/simple/pub-burst/", { headers: { accept: "application/vnd.pypi.simple.v1+json" } })).json();
+      assert.deepEqual(doc.versions, versions);
+      const stored = JSON.parse((await s.rt.store.get("acme/pypi/pub-burst/.index.json"))!.body.toString());
+      assert.equal(stored.files.length, versions.length, "the document itself has every upload");
+    });
+
+    test("a project page in a steady state costs one list call and nothing else", async () => {
+      const store = s.rt.store;
+      const calls: string[] = [];
+      const saved = { list: store.list, get: store.get, stat: store.stat, read: store.read };
+      const spy = <K extends keyof typeof saved>(name: K) => {
+        const original = saved[name] as (...a: unknown[]) => unknown;
+        (store as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+          calls.push(name);
+          return original.apply(store, args);
+        };
+      };
+      const path = `/t/${reader}/acme/simple/priv-core/`;
+      assert.equal((await get(path)).status, 200);
+      try {
+        for (const name of ["list", "get", "stat", "read"] as const) spy(name);
+        const res = await get(path);
+        assert.equal(res.status, 200);
+        await res.arrayBuffer();
+      } finally {
+        Object.assign(store, saved);
+      }
+      assert.deepEqual(calls, ["list"]);
     });
   });
 }
