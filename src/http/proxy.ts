@@ -26,3 +26,17 @@ export function isTrustedProxy(peer: string, trusted: string[]): boolean {
   const family = isIP(mapped) === 6 ? "ipv6" : "ipv4";
   return blockListOf(trusted).check(mapped, family);
 }
+
+/** The client behind a chain of proxies: walking X-Forwarded-For from the right, the first
+ * address that is not a trusted proxy. Entries left of it could have been written by the
+ * client itself, so they are never believed. */
+export function clientOf(peer: string, forwardedFor: string | undefined, trusted: string[]): string {
+  if (!forwardedFor || !isTrustedProxy(peer, trusted)) return peer;
+  const hops = forwardedFor.split(",").map((s) => s.trim()).filter(Boolean);
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i]!;
+    if (!isIP(hop)) return peer;
+    if (!isTrustedProxy(hop, trusted)) return hop;
+  }
+  return hops[0] ?? peer;
+}

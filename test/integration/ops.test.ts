@@ -52,7 +52,7 @@ describe("behind a prefix and a trusted proxy", () => {
   let s: Stack;
   let token: string;
   before(async () => {
-    s = await startStack({ store: "fs", cache: "memory" }, { BASE_PATH: "/conda", TRUST_PROXY: "127.0.0.1/32" });
+    s = await startStack({ store: "fs", cache: "memory" }, { BASE_PATH: "/conda", TRUST_PROXY: "127.0.0.1/32,10.0.0.0/8" });
     token = await seedAcme(s);
   });
   after(() => s.stop());
