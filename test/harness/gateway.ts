@@ -3,7 +3,7 @@
 // loopback port. Log lines are captured so tests can check that no secret reaches them.
 import { Writable } from "node:stream";
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { loadConfig } from "../../src/config.js";
@@ -41,6 +41,18 @@ export interface Stack {
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
+/** Shared by every test file of one `node --test` run (they are children of one runner):
+ * each stack appends its gateways' log output and every token it created, and
+ * test/zz-secrets.test.ts, which runs last, checks that no token appears in any log. */
+export const RUN_DIR = join(tmpdir(), `pkgate-test-run-${process.ppid}`);
+const TOKEN_PATTERN = /pkg-[A-Za-z0-9]{40}/g;
+
+async function recordForScan(logs: string, tokens: Iterable<string>): Promise<void> {
+  await mkdir(RUN_DIR, { recursive: true });
+  await appendFile(join(RUN_DIR, "logs.txt"), logs + "\n");
+  await appendFile(join(RUN_DIR, "tokens.txt"), [...tokens].join("\n") + "\n");
+}
+
 export async function startStack(kind: { store: StoreKind; cache: CacheKind }, extraEnv: Record<string, string> = {}): Promise<Stack> {
   const stops: (() => Promise<void>)[] = [];
   const work = await mkdtemp(join(tmpdir(), "pkgate-stack-"));
@@ -66,6 +78,8 @@ export async function startStack(kind: { store: StoreKind; cache: CacheKind }, e
   const rt = await createRuntime(loadConfig(env));
   const gw = await startGateway(rt, createLogger("info", sink));
   const replicas: (() => Promise<void>)[] = [];
+  const replicaOutput: (() => string)[] = [];
+  const createdTokens = new Set<string>();
 
   const stack: Stack = {
     name: `${kind.store}+${kind.cache}`,
@@ -94,6 +108,7 @@ export async function startStack(kind: { store: StoreKind; cache: CacheKind }, e
           stdout: new Writable({ write(c, _e, cb) { stdout += String(c); cb(); } }),
           stderr: new Writable({ write(c, _e, cb) { stderr += String(c); cb(); } }),
         });
+        for (const t of stdout.match(TOKEN_PATTERN) ?? []) createdTokens.add(t);
         return { code, stdout, stderr };
       } finally {
         for (const k of Object.keys(env)) {
@@ -130,11 +145,13 @@ export async function startStack(kind: { store: StoreKind; cache: CacheKind }, e
         await exited;
       };
       replicas.push(stop);
+      replicaOutput.push(() => output);
       return { url, stop, output: () => output };
     },
     async stop() {
       for (const s of replicas) await s().catch(() => undefined);
       await gw.stop(1000);
+      await recordForScan([...logs, ...replicaOutput.map((o) => o())].join("\n"), createdTokens).catch(() => undefined);
       await rt.close();
       for (const s of stops.reverse()) await s().catch(() => undefined);
     },

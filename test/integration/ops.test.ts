@@ -74,6 +74,28 @@ describe("behind a prefix and a trusted proxy", () => {
   });
 });
 
+describe("limits", () => {
+  test("an over-long URL gets 400 and over-large headers 431, and the gateway keeps serving", async () => {
+    const s = await startStack({ store: "fs", cache: "memory" });
+    try {
+      const long = await fetch(`${s.url}/acme/linux-64/${"a".repeat(3000)}.conda`);
+      assert.equal(long.status, 400);
+      const status = await new Promise<number>((resolve, reject) => {
+        const u = new URL(s.url);
+        const req = http.get({ host: u.hostname, port: u.port, path: "/healthz", headers: { "x-big": "b".repeat(64 * 1024) } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on("error", reject);
+      });
+      assert.equal(status, 431);
+      assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
 describe("X-Forwarded-For from anyone else is ignored", () => {
   test("an untrusted peer cannot choose its logged address (nor its rate-limit bucket)", async () => {
     const s = await startStack({ store: "fs", cache: "memory" });
