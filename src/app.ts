@@ -9,13 +9,17 @@ import { handleGate, rawPath, VAR_TOKEN_ID, VAR_PRINCIPAL, VAR_ROUTE, type GateD
 import type { NodeBindings } from "./http/send.js";
 import { BYTES } from "./http/send.js";
 import type { Principal } from "./access/model.js";
-import { isTrustedProxy } from "./http/proxy.js";
+import { clientOf } from "./http/proxy.js";
+import { apiRoutes } from "./api/index.js";
+import type { Cache } from "./cache/cache.js";
 import type { Metrics } from "./metrics.js";
 
 export interface AppDeps extends GateDeps {
   logger: Logger;
   metrics: Metrics;
   trustProxy: string[];
+  /** The shared cache: the API's password throttle counts wrong passwords there. */
+  cache: Cache;
   /** Readiness of the parts: name → error message, or null when fine. */
   readiness: () => Promise<Record<string, string | null>>;
 }
@@ -27,9 +31,7 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
   app.use("*", async (c, next) => {
     const started = process.hrtime.bigint();
     const peer = c.env?.incoming?.socket?.remoteAddress ?? "unknown";
-    let client = peer;
-    const fwd = c.req.header("x-forwarded-for");
-    if (fwd && isTrustedProxy(peer, deps.trustProxy)) client = fwd.split(",")[0]!.trim();
+    const client = clientOf(peer, c.req.header("x-forwarded-for"), deps.trustProxy);
     c.set("clientAddress" as never, client as never);
     const reqId = sanitizeRequestId(c.req.header("x-request-id")) ?? randomUUID();
     c.header("x-request-id", reqId);
@@ -83,6 +85,7 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
     return c.json({ status: failed.length ? "unavailable" : "ok", parts }, failed.length ? 503 : 200);
   });
 
+  app.route(`${base}/api`, apiRoutes(deps));
   app.on(["GET", "HEAD", "POST"], "*", (c) => handleGate(c, deps));
   app.all("*", () => {
     throw new GateError("method_not_allowed", "only GET, HEAD and POST (uploads) are supported");

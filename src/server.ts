@@ -48,6 +48,7 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
     logger,
     metrics,
     trustProxy: config.trustProxy,
+    cache,
     readiness: async () => ({
       store: await store.ping().then(() => null, (e: Error) => e.message),
       cache: await cache.ping().then(() => null, (e: Error) => e.message),

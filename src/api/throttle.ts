@@ -1,7 +1,7 @@
 // Rate limiting of wrong passwords, per account and per client address, in the shared
 // Cache (Redis across replicas), so an attacker gains nothing by spreading guesses over
-// replicas. Fixed windows: a counter per key and window, created with the window as TTL,
-// which also gives an exact Retry-After (the end of the window).
+// replicas. A window opens at the first wrong password (the counter's TTL starts there)
+// and its opening time is kept beside the counter, which gives an exact Retry-After.
 import type { Cache } from "../cache/cache.js";
 import { GateError } from "../errors.js";
 
@@ -22,15 +22,11 @@ export class PasswordThrottle {
     private readonly now: () => number = Date.now,
   ) {}
 
-  private keys(account: string, address: string): { account: string; address: string; retryAfter: number } {
-    const windowMs = this.limits.windowSeconds * 1000;
-    const t = this.now();
-    const slot = Math.floor(t / windowMs);
+  private keys(account: string, address: string): { account: string; address: string } {
     return {
       // the account name is lower-cased: "Alice" and "alice" are one account to guess at
-      account: `pwfail:acct:${account.toLowerCase().slice(0, 128)}:${slot}`,
-      address: `pwfail:addr:${address.slice(0, 64)}:${slot}`,
-      retryAfter: Math.max(1, Math.ceil(((slot + 1) * windowMs - t) / 1000)),
+      account: `pwfail:acct:${account.toLowerCase().slice(0, 128)}`,
+      address: `pwfail:addr:${address.slice(0, 64)}`,
     };
   }
 
@@ -38,20 +34,27 @@ export class PasswordThrottle {
    * flood of guesses costs no scrypt work. */
   async check(account: string, address: string): Promise<void> {
     const k = this.keys(account, address);
-    const [a, b] = await Promise.all([this.cache.get(k.account), this.cache.get(k.address)]);
-    const failures = { account: Number(a?.toString() ?? 0), address: Number(b?.toString() ?? 0) };
-    if (failures.account >= this.limits.perAccount) {
-      throw new GateError("rate_limited", `too many wrong passwords for this account; retry in ${k.retryAfter} s`, { "retry-after": String(k.retryAfter) });
-    }
-    if (failures.address >= this.limits.perAddress) {
-      throw new GateError("rate_limited", `too many wrong passwords from this address; retry in ${k.retryAfter} s`, { "retry-after": String(k.retryAfter) });
+    for (const [key, limit, what] of [
+      [k.account, this.limits.perAccount, "for this account"],
+      [k.address, this.limits.perAddress, "from this address"],
+    ] as const) {
+      const count = Number((await this.cache.get(key))?.toString() ?? 0);
+      if (count < limit) continue;
+      const opened = Number((await this.cache.get(`${key}:t`))?.toString() ?? NaN);
+      const left = Number.isFinite(opened) ? opened + this.limits.windowSeconds * 1000 - this.now() : this.limits.windowSeconds * 1000;
+      const retry = String(Math.max(1, Math.ceil(left / 1000)));
+      throw new GateError("rate_limited", `too many wrong passwords ${what}; retry in ${retry} s`, { "retry-after": retry });
     }
   }
 
   /** Count one wrong password against the account and the address. */
   async fail(account: string, address: string): Promise<void> {
     const k = this.keys(account, address);
-    const ttl = this.limits.windowSeconds + 1;
-    await Promise.all([this.cache.incr(k.account, ttl), this.cache.incr(k.address, ttl)]);
+    const ttl = this.limits.windowSeconds;
+    await Promise.all(
+      [k.account, k.address].map(async (key) => {
+        if ((await this.cache.incr(key, ttl)) === 1) await this.cache.set(`${key}:t`, String(this.now()), ttl);
+      }),
+    );
   }
 }

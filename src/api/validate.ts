@@ -20,7 +20,7 @@ const TEN_YEARS = 10 * 365 * 24 * 3600;
 /** The body must be a JSON object with only the known fields (a misspelt field is an
  * error, not silently ignored). */
 export function objectBody(body: unknown, allowed: readonly string[]): Body {
-  if (body === undefined || body === null) body = {};
+  if (body === undefined || body === null) return {};
   if (typeof body !== "object" || Array.isArray(body)) throw badRequest("the request body must be a JSON object");
   for (const key of Object.keys(body)) {
     if (!allowed.includes(key)) {
