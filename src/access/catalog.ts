@@ -8,6 +8,7 @@ import type { Cache } from "../cache/cache.js";
 import { GateError } from "../errors.js";
 import type { Account, Group, Permission, Privacy, TokenRecord } from "./model.js";
 import { TieredLookup } from "../cache/tiered.js";
+import { withLock } from "../cache/lock.js";
 import { generateToken, hashToken, tokenId } from "../auth/token.js";
 import { isChannelName } from "../http/target.js";
 
@@ -351,24 +352,8 @@ export class Catalog {
   }
 
   /** Serialize read-modify-write cycles on one document across replicas. */
-  private async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const deadline = Date.now() + 10_000;
-    let release: (() => Promise<void>) | null = null;
-    for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
-      try {
-        release = await this.cache.tryLock(`lock:${name}`, 15_000);
-      } catch {
-        throw new GateError("unavailable", "the cache is unavailable, so catalog changes are refused to avoid lost writes; retry later", { "retry-after": "5" });
-      }
-      if (release) break;
-      if (Date.now() > deadline) throw new GateError("unavailable", `the catalog is busy (${name}), retry later`, { "retry-after": "1" });
-      await new Promise((r) => setTimeout(r, wait));
-    }
-    try {
-      return await fn();
-    } finally {
-      await release().catch(() => undefined);
-    }
+  private withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return withLock(this.cache, name, fn);
   }
 }
 

@@ -5,6 +5,7 @@
 // non-zero with one clear line; `auth --create` prints the token alone on the last line.
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config.js";
+import { indexPypi } from "./index-pypi.js";
 import { createRuntime, type Runtime } from "../runtime.js";
 import { GateError } from "../errors.js";
 import { parseScopes } from "../auth/scopes.js";
@@ -45,6 +46,8 @@ Commands:
                                              issue a token; the token is the last line of output
                                              (remote: your own account unless --org/--user)
   auth --list [--org ORG | --user USER]      list live tokens (never the secrets)
+  index --pypi CHANNEL                       (re)build the PyPI index of files put in the store by
+                                             other means (idempotent; always acts on the store)
   auth --remove NAME [--org ORG | --user USER]
                                              revoke a token
 options: --json   machine-readable output
@@ -79,6 +82,7 @@ const OPTIONS = {
   "remove-member": { type: "string" },
   "add-admin": { type: "string" },
   "remove-admin": { type: "string" },
+  pypi: { type: "string" },
 } as const;
 
 export async function run(argv: string[], io: Io): Promise<number> {
@@ -102,7 +106,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     // remote: login/logout/whoami always; the rest with --site or a stored login
     if (command === "login") return await login(values, ctx);
     if (command === "logout") return await logout(values, ctx);
-    const client = values.local ? null : await remoteClient(values);
+    // indexing reads every file: it runs where the store is, never through the API
+    const client = values.local || command === "index" ? null : await remoteClient(values);
     if (command === "whoami" && !client) throw new UsageError("not logged in: pkgate login --site URL --username NAME");
     if (client) return await runRemote(command, values, positionals, client, ctx);
 
@@ -250,6 +255,13 @@ async function runLocal(command: string, values: CliOptions, positionals: string
         return 0;
       }
       throw new UsageError("auth needs --create, --list or --remove NAME");
+    }
+    case "index": {
+      if (!values.pypi) throw new UsageError("index needs --pypi CHANNEL");
+      await catalog.requireAccount(values.pypi);
+      const r = await indexPypi(rt, values.pypi);
+      out.print(`indexed ${r.projects} PyPI projects of ${values.pypi}: ${r.files} files (${r.added} added, ${r.removed} removed)`, r);
+      return 0;
     }
     case "whoami":
       throw new UsageError("not logged in: pkgate login --site URL --username NAME");

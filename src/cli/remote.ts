@@ -21,6 +21,7 @@ export class RemoteError extends Error {
 /** The parsed command line (node:util parseArgs values) that both the local and the
  * remote verbs read. */
 export interface CliOptions {
+  pypi?: string;
   create?: boolean;
   list?: boolean;
   show?: boolean;
