@@ -17,6 +17,7 @@ import type { Metrics } from "./metrics.js";
 export interface AppDeps extends GateDeps {
   logger: Logger;
   metrics: Metrics;
+  signup: "open" | "admin";
   trustProxy: string[];
   /** The shared cache: the API's password throttle counts wrong passwords there. */
   cache: Cache;

@@ -34,6 +34,8 @@ export interface Config {
   authFailureLimit: number;
   /** Bytes of filtered index views each replica keeps in memory. */
   viewCacheBytes: number;
+  /** Who may create users through the API: anyone ("open") or server admins ("admin"). */
+  signup: "open" | "admin";
 }
 
 type Env = Record<string, string | undefined>;
@@ -63,6 +65,12 @@ function url(env: Env, name: string, protocols: string[]): string | null {
   }
   if (!protocols.includes(u.protocol)) throw bad(name, `must start with ${protocols.join(" or ")}`);
   return raw;
+}
+
+function signup(env: Env): Config["signup"] {
+  const v = env.SIGNUP || "admin";
+  if (v !== "open" && v !== "admin") throw bad("SIGNUP", `must be "open" or "admin", got "${v}"`);
+  return v;
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -115,6 +123,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: (env.TRUST_PROXY ?? "").split(",").map((s) => s.trim()).filter(Boolean),
     shutdownTimeout: int(env, "SHUTDOWN_TIMEOUT", 30, 0, 3600),
     authFailureLimit: int(env, "AUTH_FAILURE_LIMIT", 30, 1, 1_000_000),
+    signup: signup(env),
     viewCacheBytes: int(env, "VIEW_CACHE_MB", 256, 0, 1_000_000) * 1024 * 1024,
   };
 }

@@ -47,6 +47,7 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
     basePath: config.basePath,
     logger,
     metrics,
+    signup: config.signup,
     trustProxy: config.trustProxy,
     cache,
     readiness: async () => ({

@@ -52,6 +52,7 @@ export function apiRoutes(input: ApiAppDeps): Hono {
     identifier: input.identifier,
     failures: input.failures,
     basePath: input.basePath,
+    signup: input.signup,
     throttle: new PasswordThrottle(input.cache, input.throttleLimits),
   };
   const api = new Hono();

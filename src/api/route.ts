@@ -16,6 +16,8 @@ export interface ApiDeps {
   failures: AuthFailures;
   throttle: PasswordThrottle;
   basePath: string;
+  /** SIGNUP: "open" lets anyone create a user; "admin" only server admins. */
+  signup: "open" | "admin";
 }
 
 /** One request as a handler sees it: parsed, identified, scope-checked. */

@@ -48,9 +48,15 @@ export const userRoutes: ApiRoute[] = [
     need: null,
     request: ref("Signup"),
     response: { status: 201, description: "the new user", schema: userSchema },
-    errors: [409, 429],
+    errors: [401, 403, 409, 429],
     async handle(call) {
       const input = v.signup(call.body);
+      if (call.deps.signup === "admin" && !input.serverAdmin) {
+        // a private gateway: accounts are handed out, not taken
+        const actor = me(call);
+        if (!isServerAdmin(actor)) throw new GateError("forbidden", "sign-up is closed on this server (SIGNUP=admin): ask a server admin to create your user");
+        requireScope(actor, "api:write");
+      }
       if (input.serverAdmin) {
         const actor = me(call);
         requireScope(actor, "api:write");

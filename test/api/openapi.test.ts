@@ -27,7 +27,7 @@ describe("/api/openapi.json matches the router", () => {
     dir = await tempDir();
     const cache = new MemoryCache();
     const catalog = new Catalog(new FsStore(dir.path), cache, { localTtlSeconds: 0 });
-    api = apiRoutes({ catalog, identifier: new Identifier(catalog), failures: new AuthFailures(1000), cache, basePath: "" });
+    api = apiRoutes({ catalog, identifier: new Identifier(catalog), failures: new AuthFailures(1000), cache, basePath: "", signup: "open" });
     const logger = createLogger("silent", new Writable({ write: (_c, _e, cb) => cb() }));
     app = new Hono();
     app.onError((err, c) => errorResponse(err, c, logger));

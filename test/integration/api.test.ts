@@ -55,7 +55,7 @@ describe("the API and the CLI on s3 + redis, with two replicas", () => {
   }
 
   before(async () => {
-    s = await startStack({ store: "s3", cache: "redis" }, { TRUST_PROXY: "127.0.0.1", PKGATE_CONFIG: config });
+    s = await startStack({ store: "s3", cache: "redis" }, { TRUST_PROXY: "127.0.0.1", PKGATE_CONFIG: config, SIGNUP: "open" });
     built = await s.seedConda({
       channel: "acme",
       subdirs: ["linux-64"],
@@ -350,5 +350,36 @@ describe("the API and the CLI on s3 + redis, with two replicas", () => {
     const org = await api("GET", "/orgs/acme", { token: bob, from: b });
     assert.deepEqual(org.body.admins, ["bob"]);
     assert.deepEqual(org.body.groups.find((g: Json) => g.name === "ops"), { name: "ops", permission: "write", packages: ["priv-a", "priv-b"], members: ["dave"] });
+  });
+});
+
+describe("sign-up closed by default (SIGNUP=admin)", () => {
+  test("anyone is refused; a server admin creates the user", async () => {
+    const s = await startStack({ store: "fs", cache: "memory" });
+    try {
+      const post = (body: unknown, token?: string) =>
+        fetch(`${s.url}/api/users`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          body: JSON.stringify(body),
+        });
+      const anon = await post({ username: "mallory", email: "m@example.org", password: "long-enough" });
+      assert.equal(anon.status, 401);
+      assert.equal(await s.rt.catalog.getAccount("mallory"), null, "nothing was created");
+      assert.equal((await s.cli(["user", "--create", "root", "--email", "root@example.org", "--admin"], "root-password\n")).code, 0);
+      const login = await fetch(`${s.url}/api/login`, { method: "POST", headers: { authorization: `Basic ${Buffer.from("root:root-password").toString("base64")}`, "content-type": "application/json" }, body: "{}" });
+      assert.equal(login.status, 201);
+      const { token } = (await login.json()) as { token: string };
+      assert.equal((await post({ username: "alice", email: "a@example.org", password: "long-enough" }, token)).status, 201);
+      const user = await s.cli(["user", "--create", "bob", "--email", "b@example.org"], "bob-password\n");
+      const bobLogin = await fetch(`${s.url}/api/login`, { method: "POST", headers: { authorization: `Basic ${Buffer.from("bob:bob-password").toString("base64")}`, "content-type": "application/json" }, body: "{}" });
+      assert.equal(user.code, 0);
+      const bob = ((await bobLogin.json()) as { token: string }).token;
+      const byUser = await post({ username: "carol", email: "c@example.org", password: "long-enough" }, bob);
+      assert.equal(byUser.status, 403);
+      assert.match(((await byUser.json()) as { message: string }).message, /sign-up is closed/);
+    } finally {
+      await s.stop();
+    }
   });
 });
