@@ -1,6 +1,7 @@
 // The Hono app: middleware and routes, nothing else. The request path itself reads top
 // to bottom in http/gate.ts.
 import { Hono, type Context } from "hono";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { randomUUID } from "node:crypto";
 import type { Logger } from "./log.js";
 import { redactPath } from "./log.js";
@@ -36,6 +37,8 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
     c.set("clientAddress" as never, client as never);
     const reqId = sanitizeRequestId(c.req.header("x-request-id")) ?? randomUUID();
     c.header("x-request-id", reqId);
+    // bodies written straight to the socket (send.ts) bypass Hono's headers: set it there too
+    c.env?.outgoing?.setHeader("x-request-id", reqId);
     await next();
     const log = () => {
       const principal = c.get(VAR_PRINCIPAL as never) as Principal | undefined;
@@ -111,6 +114,13 @@ export function errorResponse(err: unknown, c: Context, logger: Logger, metrics?
     e = new GateError("internal", "internal error");
   }
   if (e.status === 401 && e.code.startsWith("token_")) metrics?.authFailures.inc({ reason: e.code });
+  const out = (c.env as { outgoing?: import("node:http").ServerResponse } | undefined)?.outgoing;
+  if (out?.headersSent) {
+    // the body was already on its way: a second head is impossible, cut the connection so
+    // the client sees a short body rather than a complete-looking one
+    out.destroy();
+    return RESPONSE_ALREADY_SENT;
+  }
   const headers: Record<string, string> = { "cache-control": "no-store", ...e.headers };
   if (e.status === 401) headers["www-authenticate"] = 'Basic realm="pkgate", charset="UTF-8"';
   if (e.status === 405) headers["allow"] = "GET, HEAD, POST";

@@ -6,7 +6,7 @@ import type { Target } from "./target.js";
 import type { Account, Principal } from "../access/model.js";
 import type { Store, ObjectInfo } from "../store/store.js";
 import { GateError, notFound } from "../errors.js";
-import { send, type Body } from "./send.js";
+import { objectBody, send, type Body } from "./send.js";
 import { decide as decideAccess, notFound as hiddenOrMissing, visibility } from "../access/policy.js";
 import { filterRepodata } from "../conda/repodata.js";
 import { filterShardIndex, shardOwners } from "../conda/shards.js";
@@ -42,12 +42,10 @@ function contentTypeOf(file: string): string {
   return "application/octet-stream";
 }
 
-function streamBody(store: Store, key: string, info: ObjectInfo): Body {
-  return {
-    kind: "stream",
-    info,
-    open: (range, signal) => store.read(key, range, signal),
-  };
+async function bodyOr404(store: Store, key: string): Promise<Body> {
+  const body = await objectBody(store, key);
+  if (!body) throw notFound();
+  return body;
 }
 
 async function statOr404(store: Store, key: string): Promise<ObjectInfo> {
@@ -68,10 +66,10 @@ export async function serveConda(c: Context, deps: CondaDeps, t: CondaTarget, pr
       const verdict = decideAccess(principal, "conda:download", account, t.package);
       if (!verdict.allow) throw new GateError(verdict.code as never, verdict.message);
       const key = `${channelPrefix(t)}${t.subdir}/${t.file}`;
-      const info = await deps.store.stat(key);
+      const body = await objectBody(deps.store, key);
       // a missing file answers exactly like a hidden one, so existence never leaks
-      if (!info) throw new GateError("not_found", hiddenOrMissing(principal, t.package).message);
-      return send(c, streamBody(deps.store, key, info), {
+      if (!body) throw new GateError("not_found", hiddenOrMissing(principal, t.package).message);
+      return send(c, body, {
         contentType: "application/octet-stream",
         cacheControl: cacheControl(c, ARTIFACT_MAX_AGE),
       });
@@ -85,10 +83,10 @@ async function serveIndex(c: Context, deps: CondaDeps, t: IndexTarget, principal
   const { store, views } = deps;
   const dir = t.subdir ? `${channelPrefix(t)}${t.subdir}/` : channelPrefix(t);
   const key = dir + t.file;
-  const info = await statOr404(store, key);
   const opts = { contentType: contentTypeOf(t.file), cacheControl: cacheControl(c, INDEX_MAX_AGE) };
   const vis = visibility(principal, account, "conda:download");
-  if (vis.all) return send(c, streamBody(store, key, info), opts);
+  if (vis.all) return send(c, await bodyOr404(store, key), opts);
+  const info = await statOr404(store, key);
 
   // the uncompressed twin, when there is one, is cheaper to filter than the compressed file
   const twinKey = /\.(zst|bz2)$/.test(t.file) && !t.file.endsWith(".msgpack.zst") ? key.replace(/\.(zst|bz2)$/, "") : null;
@@ -99,7 +97,7 @@ async function serveIndex(c: Context, deps: CondaDeps, t: IndexTarget, principal
     // an empty buffer means "nothing hidden here": pass the stored bytes through
     return out ?? Buffer.alloc(0);
   });
-  if (filtered.length === 0) return send(c, streamBody(store, key, info), opts);
+  if (filtered.length === 0) return send(c, await bodyOr404(store, key), opts);
   const etag = `v-${createHash("sha256").update(viewKey).digest("hex").slice(0, 32)}`;
   return send(c, { kind: "buffer", info: { size: filtered.length, etag, lastModified: info.lastModified }, buffer: filtered }, opts);
 }
@@ -161,8 +159,7 @@ async function serveShard(c: Context, deps: CondaDeps, t: ShardTarget, principal
     const name = owners.get(t.sha256);
     if (name === undefined || !vis.visible(name)) throw notFound();
   }
-  const info = await statOr404(store, key);
-  return send(c, streamBody(store, key, info), {
+  return send(c, await bodyOr404(store, key), {
     contentType: "application/octet-stream",
     cacheControl: cacheControl(c, ARTIFACT_MAX_AGE),
   });

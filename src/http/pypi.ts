@@ -7,9 +7,9 @@ import { Readable } from "node:stream";
 import type { Context } from "hono";
 import type { Target } from "./target.js";
 import type { Account, Principal } from "../access/model.js";
-import type { ObjectInfo, Store } from "../store/store.js";
+import type { Store } from "../store/store.js";
 import { GateError, badRequest } from "../errors.js";
-import { send, type Body, type NodeBindings } from "./send.js";
+import { objectBody, send, type NodeBindings } from "./send.js";
 import { decide, notFound as hiddenOrMissing, visibility } from "../access/policy.js";
 import type { ViewCache } from "../cache/views.js";
 import { negotiateMediaType, renderProjectHtml, renderProjectJson, renderRootHtml, renderRootJson, type Negotiated } from "../pypi/simple.js";
@@ -118,17 +118,13 @@ async function serveFile(c: Context, deps: PypiDeps, t: FileTarget, principal: P
   const dist = parseDistFilename(t.file);
   if (!dist || dist.name !== t.normalized) throw missing(principal, t.normalized);
   const key = t.metadata ? metadataKey(account.name, t.normalized, t.file) : fileKey(account.name, t.normalized, t.file);
-  const info = await deps.store.stat(key);
+  const body = await objectBody(deps.store, key);
   // a missing file answers exactly like a hidden one, so existence never leaks
-  if (!info) throw missing(principal, t.normalized);
-  return send(c, streamBody(deps.store, key, info), {
+  if (!body) throw missing(principal, t.normalized);
+  return send(c, body, {
     contentType: t.metadata ? "text/plain; charset=utf-8" : distContentType(t.file),
     cacheControl: cacheControl(c, FILE_MAX_AGE),
   });
-}
-
-function streamBody(store: Store, key: string, info: ObjectInfo): Body {
-  return { kind: "stream", info, open: (range, signal) => store.read(key, range, signal) };
 }
 
 // ---- uploads ----------------------------------------------------------------------------

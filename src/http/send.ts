@@ -4,11 +4,13 @@
 import type { Context } from "hono";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
-import type { Readable } from "node:stream";
+import { Readable as NodeReadable, type Readable } from "node:stream";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { decide, quoteEtag, type Validators } from "./conditional.js";
 import type { ReadRange } from "../store/store.js";
 import { GateError } from "../errors.js";
+import type { Store } from "../store/store.js";
+import { read as fsRead, close as fsClose, createReadStream } from "node:fs";
 
 export interface NodeBindings {
   incoming: IncomingMessage;
@@ -17,7 +19,38 @@ export interface NodeBindings {
 
 export type Body =
   | { kind: "buffer"; info: Validators; buffer: Buffer }
+  /** An open local file (fs store): owned by send(), which closes it. */
+  | { kind: "file"; info: Validators; fd: number }
   | { kind: "stream"; info: Validators; open: (range?: ReadRange, signal?: AbortSignal) => Promise<Readable | null> };
+
+/** Bodies up to this size are read with one read() and sent with one write. */
+const SMALL_FILE = 256 * 1024;
+
+/** The stored object as a body: an open file where the store is local (one open + fstat,
+ * then straight to the socket), else a stream from the store. Null when missing. */
+export async function objectBody(store: Store, key: string): Promise<Body | null> {
+  if (store.openFile) {
+    const f = await store.openFile(key);
+    return f && { kind: "file", info: f.info, fd: f.fd };
+  }
+  const info = await store.stat(key);
+  return info && { kind: "stream", info, open: (range, signal) => store.read(key, range, signal) };
+}
+
+function readFully(fd: number, length: number, position: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  return new Promise((resolve, reject) => {
+    const step = (done: number) => {
+      if (done >= length) return resolve(buf);
+      fsRead(fd, buf, done, length - done, position + done, (err, n) => {
+        if (err) return reject(err);
+        if (n === 0) return reject(new Error("file shrank while being read"));
+        step(done + n);
+      });
+    };
+    step(0);
+  });
+}
 
 export interface SendOptions {
   contentType: string;
@@ -29,6 +62,17 @@ export interface SendOptions {
 export const BYTES = "bytes";
 
 export async function send(c: Context, body: Body, opts: SendOptions): Promise<Response> {
+  if (body.kind !== "file") return sendBody(c, body, opts);
+  let owned = true;
+  try {
+    const res = await sendBody(c, body, opts, () => (owned = false));
+    return res;
+  } finally {
+    if (owned) fsClose(body.fd, () => undefined);
+  }
+}
+
+async function sendBody(c: Context, body: Body, opts: SendOptions, takeFile?: () => void): Promise<Response> {
   const method = c.req.method;
   const info = body.info;
   const d = decide(
@@ -50,7 +94,14 @@ export async function send(c: Context, body: Body, opts: SendOptions): Promise<R
     "accept-ranges": "bytes",
     ...opts.headers,
   };
-  if (d.status === 304) return new Response(null, { status: 304, headers });
+  if (d.status === 304 || method === "HEAD") {
+    if (d.status !== 304) {
+      headers["content-type"] = opts.contentType;
+      if (d.status === 206) headers["content-range"] = `bytes ${d.start}-${d.end}/${info.size}`;
+      headers["content-length"] = String(d.status === 206 ? d.end - d.start + 1 : info.size);
+    }
+    return headOnly(c, d.status, headers);
+  }
   if (d.status === 412) throw new GateError("bad_request", "precondition failed");
   if (d.status === 416) {
     return new Response(null, { status: 416, headers: { ...headers, "content-range": `bytes */${info.size}` } });
@@ -64,11 +115,10 @@ export async function send(c: Context, body: Body, opts: SendOptions): Promise<R
   const length = range ? range.end - range.start + 1 : info.size;
   headers["content-length"] = String(length);
   c.set(BYTES as never, (method === "HEAD" ? 0 : length) as never);
-  if (method === "HEAD") return new Response(null, { status: d.status, headers });
+  const node = (c.env as Partial<NodeBindings> | undefined)?.outgoing;
 
   if (body.kind === "buffer") {
     const bytes = range ? body.buffer.subarray(range.start, range.end + 1) : body.buffer;
-    const node = (c.env as Partial<NodeBindings> | undefined)?.outgoing;
     if (node) {
       // skip the Web Response machinery: one writeHead, one end
       node.writeHead(d.status, headers);
@@ -78,19 +128,46 @@ export async function send(c: Context, body: Body, opts: SendOptions): Promise<R
     return new Response(bytes as unknown as BodyInit, { status: d.status, headers });
   }
 
+  if (body.kind === "file") {
+    const start = range?.start ?? 0;
+    if (length <= SMALL_FILE) {
+      const bytes = await readFully(body.fd, length, start);
+      if (node) {
+        node.writeHead(d.status, headers);
+        node.end(bytes);
+        return RESPONSE_ALREADY_SENT;
+      }
+      return new Response(bytes as unknown as BodyInit, { status: d.status, headers });
+    }
+    takeFile?.();
+    const file = createReadStream("", { fd: body.fd, start, end: start + length - 1, highWaterMark: SMALL_FILE, autoClose: true });
+    return pipeOut(node, file, d.status, headers);
+  }
   const abort = new AbortController();
   const stream = await body.open(range, abort.signal);
   if (!stream) throw new GateError("not_found", "not found");
+  node?.once("close", () => abort.abort());
+  return pipeOut(node, stream, d.status, headers);
+}
+
+/** A response without a body (304, HEAD), written directly when on Node. */
+function headOnly(c: Context, status: number, headers: Record<string, string>): Response {
   const node = (c.env as Partial<NodeBindings> | undefined)?.outgoing;
+  if (!node) return new Response(null, { status, headers });
+  node.writeHead(status, headers);
+  node.end();
+  return RESPONSE_ALREADY_SENT;
+}
+
+/** Stream a body with backpressure; a client that leaves destroys the source. */
+function pipeOut(node: ServerResponse | undefined, stream: Readable, status: number, headers: Record<string, string>): Response {
   if (node) {
-    node.writeHead(d.status, headers);
-    node.once("close", () => abort.abort());
+    node.writeHead(status, headers);
     pipeline(stream, node).catch(() => {
       // the client left or the store failed mid-body: the socket is closed, nothing to send
       stream.destroy();
     });
     return RESPONSE_ALREADY_SENT;
   }
-  const { Readable: NodeReadable } = await import("node:stream");
-  return new Response(NodeReadable.toWeb(stream) as ReadableStream, { status: d.status, headers });
+  return new Response(NodeReadable.toWeb(stream) as ReadableStream, { status, headers });
 }

@@ -48,6 +48,10 @@ export interface Store {
   /** For the fs adapter: the absolute file path of a key, so artifacts can be streamed
    * straight from disk. Undefined for remote stores. */
   localPath?(key: string): string;
+  /** For the fs adapter: open an object once and learn its validators from the open
+   * descriptor (one open + one fstat, no second lookup by path). The caller owns `fd` and
+   * must close it (fs.close). Null when missing. */
+  openFile?(key: string): Promise<{ fd: number; info: ObjectInfo } | null>;
   close(): Promise<void>;
 }
 
