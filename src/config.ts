@@ -34,6 +34,8 @@ export interface Config {
   authFailureLimit: number;
   /** Bytes of filtered index views each replica keeps in memory. */
   viewCacheBytes: number;
+  /** Bytes of small hot objects (indexes, small artifacts) kept in memory, re-checked every second. */
+  hotCacheBytes: number;
   /** Who may create users through the API: anyone ("open") or server admins ("admin"). */
   signup: "open" | "admin";
 }
@@ -124,6 +126,7 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeout: int(env, "SHUTDOWN_TIMEOUT", 30, 0, 3600),
     authFailureLimit: int(env, "AUTH_FAILURE_LIMIT", 30, 1, 1_000_000),
     signup: signup(env),
+    hotCacheBytes: int(env, "HOT_CACHE_MB", 64, 0, 1_000_000) * 1024 * 1024,
     viewCacheBytes: int(env, "VIEW_CACHE_MB", 256, 0, 1_000_000) * 1024 * 1024,
   };
 }

@@ -7,6 +7,7 @@ import { createApp } from "./app.js";
 import type { Runtime } from "./runtime.js";
 import { Identifier } from "./auth/identify.js";
 import { ViewCache } from "./cache/views.js";
+import { DEFAULT_HOT, ObjectSource } from "./http/objects.js";
 import { AuthFailures } from "./http/auth-failures.js";
 import type { Logger } from "./log.js";
 import { servePypi, MAX_UPLOAD_BYTES } from "./http/pypi.js";
@@ -35,11 +36,13 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
   const { config, store, cache, catalog } = rt;
   await catalog.listen().catch((err) => logger.warn({ msg: "cache subscribe failed; replicas converge by TTL", err: String(err) }));
   const metrics = new Metrics();
-  const views = new ViewCache(cache, { maxLocalBytes: 1024 * 1024 * 1024, maxSharedBytes: 32 * 1024 * 1024, sharedTtlSeconds: 3600 });
-  const pypiDeps = { store, views, registry: new PypiRegistry(store, cache), maxUploadBytes: MAX_UPLOAD_BYTES };
+  const views = new ViewCache(cache, { maxLocalBytes: config.viewCacheBytes, maxSharedBytes: 32 * 1024 * 1024, sharedTtlSeconds: 3600 });
+  const objects = new ObjectSource(store, { ...DEFAULT_HOT, maxBytes: config.hotCacheBytes });
+  const pypiDeps = { store, objects, views, registry: new PypiRegistry(store, cache), maxUploadBytes: MAX_UPLOAD_BYTES };
   const app = createApp({
     pypi: (c, t, p, a) => servePypi(c, pypiDeps, t, p, a),
     store,
+    objects,
     views,
     catalog,
     identifier: new Identifier(catalog),

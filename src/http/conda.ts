@@ -6,7 +6,8 @@ import type { Target } from "./target.js";
 import type { Account, Principal } from "../access/model.js";
 import type { Store, ObjectInfo } from "../store/store.js";
 import { GateError, notFound } from "../errors.js";
-import { objectBody, send, type Body } from "./send.js";
+import { send, type Body } from "./send.js";
+import type { ObjectSource } from "./objects.js";
 import { decide as decideAccess, notFound as hiddenOrMissing, visibility } from "../access/policy.js";
 import { filterRepodata } from "../conda/repodata.js";
 import { filterShardIndex, shardOwners } from "../conda/shards.js";
@@ -17,6 +18,8 @@ import type { ViewCache } from "../cache/views.js";
 
 export interface CondaDeps {
   store: Store;
+  /** Bodies and validators of stored objects, small hot ones from memory. */
+  objects: ObjectSource;
   views: ViewCache;
 }
 
@@ -42,14 +45,14 @@ function contentTypeOf(file: string): string {
   return "application/octet-stream";
 }
 
-async function bodyOr404(store: Store, key: string): Promise<Body> {
-  const body = await objectBody(store, key);
+async function bodyOr404(objects: ObjectSource, key: string): Promise<Body> {
+  const body = await objects.body(key);
   if (!body) throw notFound();
   return body;
 }
 
-async function statOr404(store: Store, key: string): Promise<ObjectInfo> {
-  const info = await store.stat(key);
+async function statOr404(objects: ObjectSource, key: string): Promise<ObjectInfo> {
+  const info = await objects.stat(key);
   if (!info) throw notFound();
   return info;
 }
@@ -66,7 +69,7 @@ export async function serveConda(c: Context, deps: CondaDeps, t: CondaTarget, pr
       const verdict = decideAccess(principal, "conda:download", account, t.package);
       if (!verdict.allow) throw new GateError(verdict.code as never, verdict.message);
       const key = `${channelPrefix(t)}${t.subdir}/${t.file}`;
-      const body = await objectBody(deps.store, key);
+      const body = await deps.objects.body(key);
       // a missing file answers exactly like a hidden one, so existence never leaks
       if (!body) throw new GateError("not_found", hiddenOrMissing(principal, t.package).message);
       return send(c, body, {
@@ -80,24 +83,24 @@ export async function serveConda(c: Context, deps: CondaDeps, t: CondaTarget, pr
 type IndexTarget = Extract<Target, { kind: "conda-index" }>;
 
 async function serveIndex(c: Context, deps: CondaDeps, t: IndexTarget, principal: Principal, account: Account): Promise<Response> {
-  const { store, views } = deps;
+  const { store, views, objects } = deps;
   const dir = t.subdir ? `${channelPrefix(t)}${t.subdir}/` : channelPrefix(t);
   const key = dir + t.file;
   const opts = { contentType: contentTypeOf(t.file), cacheControl: cacheControl(c, INDEX_MAX_AGE) };
   const vis = visibility(principal, account, "conda:download");
-  if (vis.all) return send(c, await bodyOr404(store, key), opts);
-  const info = await statOr404(store, key);
+  if (vis.all) return send(c, await bodyOr404(objects, key), opts);
+  const info = await statOr404(objects, key);
 
   // the uncompressed twin, when there is one, is cheaper to filter than the compressed file
   const twinKey = /\.(zst|bz2)$/.test(t.file) && !t.file.endsWith(".msgpack.zst") ? key.replace(/\.(zst|bz2)$/, "") : null;
-  const twin = twinKey ? await store.stat(twinKey) : null;
+  const twin = twinKey ? await objects.stat(twinKey) : null;
   const viewKey = `${key}|${info.etag}|${twin?.etag ?? ""}|${vis.key}`;
   const filtered = await views.get(viewKey, async () => {
     const out = await computeView(store, t.file, key, twin ? twinKey : null, vis.visible);
     // an empty buffer means "nothing hidden here": pass the stored bytes through
     return out ?? Buffer.alloc(0);
   });
-  if (filtered.length === 0) return send(c, await bodyOr404(store, key), opts);
+  if (filtered.length === 0) return send(c, await bodyOr404(objects, key), opts);
   const etag = `v-${createHash("sha256").update(viewKey).digest("hex").slice(0, 32)}`;
   return send(c, { kind: "buffer", info: { size: filtered.length, etag, lastModified: info.lastModified }, buffer: filtered }, opts);
 }
@@ -141,14 +144,14 @@ type ShardTarget = Extract<Target, { kind: "conda-shard" }>;
 const ownersByIndex = new Map<string, Map<string, string>>();
 
 async function serveShard(c: Context, deps: CondaDeps, t: ShardTarget, principal: Principal, account: Account): Promise<Response> {
-  const { store } = deps;
+  const { store, objects } = deps;
   const dir = `${channelPrefix(t)}${t.subdir}/`;
   const key = dir + t.file;
   const vis = visibility(principal, account, "conda:download");
   if (!vis.all) {
     // a shard holds one package name's records: serve it only if that name is visible
     const indexKey = `${dir}repodata_shards.msgpack.zst`;
-    const index = await statOr404(store, indexKey);
+    const index = await statOr404(objects, indexKey);
     const cacheKey = `${indexKey}|${index.etag}`;
     let owners = ownersByIndex.get(cacheKey);
     if (!owners) {
@@ -159,7 +162,7 @@ async function serveShard(c: Context, deps: CondaDeps, t: ShardTarget, principal
     const name = owners.get(t.sha256);
     if (name === undefined || !vis.visible(name)) throw notFound();
   }
-  return send(c, await bodyOr404(store, key), {
+  return send(c, await bodyOr404(objects, key), {
     contentType: "application/octet-stream",
     cacheControl: cacheControl(c, ARTIFACT_MAX_AGE),
   });

@@ -9,7 +9,8 @@ import type { Target } from "./target.js";
 import type { Account, Principal } from "../access/model.js";
 import type { Store } from "../store/store.js";
 import { GateError, badRequest } from "../errors.js";
-import { objectBody, send, type NodeBindings } from "./send.js";
+import { send, type NodeBindings } from "./send.js";
+import type { ObjectSource } from "./objects.js";
 import { decide, notFound as hiddenOrMissing, visibility } from "../access/policy.js";
 import type { ViewCache } from "../cache/views.js";
 import { negotiateMediaType, renderProjectHtml, renderProjectJson, renderRootHtml, renderRootJson, type Negotiated } from "../pypi/simple.js";
@@ -23,6 +24,7 @@ export const MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
 
 export interface PypiDeps {
   store: Store;
+  objects: ObjectSource;
   views: ViewCache;
   registry: PypiRegistry;
   maxUploadBytes: number;
@@ -118,7 +120,7 @@ async function serveFile(c: Context, deps: PypiDeps, t: FileTarget, principal: P
   const dist = parseDistFilename(t.file);
   if (!dist || dist.name !== t.normalized) throw missing(principal, t.normalized);
   const key = t.metadata ? metadataKey(account.name, t.normalized, t.file) : fileKey(account.name, t.normalized, t.file);
-  const body = await objectBody(deps.store, key);
+  const body = await deps.objects.body(key);
   // a missing file answers exactly like a hidden one, so existence never leaks
   if (!body) throw missing(principal, t.normalized);
   return send(c, body, {

@@ -9,8 +9,8 @@ import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { decide, quoteEtag, type Validators } from "./conditional.js";
 import type { ReadRange } from "../store/store.js";
 import { GateError } from "../errors.js";
-import type { Store } from "../store/store.js";
-import { read as fsRead, close as fsClose, createReadStream } from "node:fs";
+import { close as fsClose, createReadStream } from "node:fs";
+import { readFully } from "./objects.js";
 
 export interface NodeBindings {
   incoming: IncomingMessage;
@@ -24,33 +24,7 @@ export type Body =
   | { kind: "stream"; info: Validators; open: (range?: ReadRange, signal?: AbortSignal) => Promise<Readable | null> };
 
 /** Bodies up to this size are read with one read() and sent with one write. */
-const SMALL_FILE = 256 * 1024;
-
-/** The stored object as a body: an open file where the store is local (one open + fstat,
- * then straight to the socket), else a stream from the store. Null when missing. */
-export async function objectBody(store: Store, key: string): Promise<Body | null> {
-  if (store.openFile) {
-    const f = await store.openFile(key);
-    return f && { kind: "file", info: f.info, fd: f.fd };
-  }
-  const info = await store.stat(key);
-  return info && { kind: "stream", info, open: (range, signal) => store.read(key, range, signal) };
-}
-
-function readFully(fd: number, length: number, position: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(length);
-  return new Promise((resolve, reject) => {
-    const step = (done: number) => {
-      if (done >= length) return resolve(buf);
-      fsRead(fd, buf, done, length - done, position + done, (err, n) => {
-        if (err) return reject(err);
-        if (n === 0) return reject(new Error("file shrank while being read"));
-        step(done + n);
-      });
-    };
-    step(0);
-  });
-}
+export const SMALL_FILE = 256 * 1024;
 
 export interface SendOptions {
   contentType: string;
