@@ -6,8 +6,9 @@
 import { createHash, randomBytes } from "node:crypto";
 
 export const TOKEN_PREFIX = "pkg-";
-/** 40 base62 characters: 40 × log2(62) ≈ 238 bits of entropy. */
+/** 40 base62 characters: 34 random (34 × log2(62) ≈ 202 bits) and a 6-character check. */
 export const TOKEN_BODY_LENGTH = 40;
+const TOKEN_RANDOM_LENGTH = 34;
 export const TOKEN_LENGTH = TOKEN_PREFIX.length + TOKEN_BODY_LENGTH;
 /** Longer than any credential a client sends us; bounds the work spent on a hostile header. */
 export const MAX_AUTHORIZATION_LENGTH = 4096;
@@ -19,19 +20,31 @@ const UNBIASED_LIMIT = 256 - (256 % 62); // 248
 const TOKEN_SHAPE = new RegExp(`^${TOKEN_PREFIX}[A-Za-z0-9]{${TOKEN_BODY_LENGTH}}$`);
 const TOKEN_ALPHABET = /^[A-Za-z0-9-]+$/;
 
-/** A new random token: `pkg-` and 40 base62 characters from the system CSPRNG. The prefix
- * lets secret scanners and humans recognise a leaked pkgate token. */
+/** A new random token: `pkg-`, 34 base62 characters from the system CSPRNG, and a
+ * 6-character check of them. The prefix lets secret scanners and humans recognise a leaked
+ * pkgate token; the check lets the gateway refuse invented or mistyped tokens (a flood of
+ * random ones, a truncated copy-paste) without a cache or store lookup, as GitHub's token
+ * checksums do. The check is public, so it is no secret: guessing stays 202 bits hard. */
 export function generateToken(): string {
   let body = "";
-  while (body.length < TOKEN_BODY_LENGTH) {
+  while (body.length < TOKEN_RANDOM_LENGTH) {
     // 64 bytes nearly always suffice (each byte is kept with probability 248/256).
     for (const byte of randomBytes(64)) {
       if (byte >= UNBIASED_LIMIT) continue;
       body += BASE62.charAt(byte % 62);
-      if (body.length === TOKEN_BODY_LENGTH) break;
+      if (body.length === TOKEN_RANDOM_LENGTH) break;
     }
   }
-  return TOKEN_PREFIX + body;
+  return TOKEN_PREFIX + body + tokenCheck(body);
+}
+
+/** Six base62 characters of sha256(random part): 36 bits, so a random string passes with
+ * probability 2^-36. */
+function tokenCheck(random: string): string {
+  const d = createHash("sha256").update(random, "ascii").digest();
+  let out = "";
+  for (let i = 0; i < 6; i++) out += BASE62.charAt(d[i]! % 62);
+  return out;
 }
 
 /** The token's stored form: sha256 hex. No salt and no slow hash, on purpose: salts and
@@ -49,10 +62,13 @@ export function tokenId(hash: string): string {
   return hash.slice(0, 12);
 }
 
-/** Exactly the shape generateToken produces. Anything else is refused as malformed before
- * any lookup, so hostile strings never reach the cache or the store. */
+/** Exactly the shape generateToken produces, check included. Anything else is refused as
+ * malformed before any lookup, so hostile or invented strings never reach the cache or the
+ * store. */
 export function looksLikeToken(s: string): boolean {
-  return s.length === TOKEN_LENGTH && TOKEN_SHAPE.test(s);
+  if (s.length !== TOKEN_LENGTH || !TOKEN_SHAPE.test(s)) return false;
+  const random = s.slice(TOKEN_PREFIX.length, TOKEN_PREFIX.length + TOKEN_RANDOM_LENGTH);
+  return s.endsWith(tokenCheck(random));
 }
 
 /** Whether a string survives conda's `/t/<token>/` parsing intact. */

@@ -13,7 +13,9 @@ import {
   type Credentials,
 } from "../../src/auth/token.js";
 
-const TOK = "pkg-" + "aB3".repeat(13) + "Z"; // 44 chars, a well-formed token
+const TOK = generateToken(); // 44 chars, a well-formed token
+/** The same token with one character of its random part changed: the check no longer fits. */
+const TYPO = TOK.slice(0, 10) + (TOK[10] === "a" ? "b" : "a") + TOK.slice(11);
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
 
 describe("generateToken", () => {
@@ -33,10 +35,10 @@ describe("generateToken", () => {
   });
 
   test("draws every base62 character equally often (no modulo bias)", () => {
-    // 2000 tokens × 40 = 80 000 characters, 1290 expected per character (σ ≈ 36).
-    // A plain byte % 62 would give the first 8 characters ~1610: outside the bounds.
+    // The 34 random characters of 2350 tokens ≈ 80 000 characters, 1290 expected per
+    // character (σ ≈ 36). A plain byte % 62 would give the first 8 characters ~1610.
     const counts = new Map<string, number>();
-    for (let i = 0; i < 2000; i++) for (const c of generateToken().slice(4)) counts.set(c, (counts.get(c) ?? 0) + 1);
+    for (let i = 0; i < 2350; i++) for (const c of generateToken().slice(4, 38)) counts.set(c, (counts.get(c) ?? 0) + 1);
     assert.equal(counts.size, 62);
     for (const [c, n] of counts) assert.ok(n > 1100 && n < 1500, `character ${c} drawn ${n} times`);
   });
@@ -60,7 +62,8 @@ describe("hashToken and tokenId", () => {
 describe("looksLikeToken", () => {
   const table: [string, boolean][] = [
     [TOK, true],
-    ["pkg-" + "0".repeat(40), true],
+    [TYPO, false], // one character off: the check catches it without any lookup
+    ["pkg-" + "0".repeat(40), false], // right shape, invented: the check does not fit
     ["pkg-" + "a".repeat(39), false], // too short
     ["pkg-" + "a".repeat(41), false], // too long
     ["PKG-" + "a".repeat(40), false], // prefix is case-sensitive

@@ -9,6 +9,7 @@ import { decompress as zstdDecompress } from "zstd-napi";
 import { decode } from "@msgpack/msgpack";
 import { MATRIX, startStack, lastLine, type Stack } from "../harness/gateway.js";
 import type { BuiltChannel } from "../fixtures/conda-channel.js";
+import { generateToken } from "../../src/auth/token.js";
 
 /** GET with the path sent exactly as given, no client-side normalization. */
 function rawStatus(base: string, path: string): Promise<number> {
@@ -185,8 +186,10 @@ for (const kind of MATRIX) {
     });
 
     test("bad tokens: 401 with a message that says which, and never the token", async () => {
+      const neverIssued = generateToken();
       const cases: [string, RegExp][] = [
-        [`/t/pkg-${"x".repeat(40)}/acme/linux-64/repodata.json`, /invalid/i],
+        [`/t/${neverIssued}/acme/linux-64/repodata.json`, /invalid: this server does not know it/i],
+        [`/t/pkg-${"x".repeat(40)}/acme/linux-64/repodata.json`, /not a pkgate token/i],
         [`/t/not-a-pkgate-token/acme/linux-64/repodata.json`, /not a pkgate token/i],
       ];
       for (const [path, msg] of cases) {
@@ -194,7 +197,7 @@ for (const kind of MATRIX) {
         assert.equal(res.status, 401);
         const body = await res.json();
         assert.match(body.message, msg);
-        assert.ok(!JSON.stringify(body).includes("x".repeat(40)));
+        assert.ok(!JSON.stringify(body).includes("x".repeat(40)) && !JSON.stringify(body).includes(neverIssued));
       }
     });
 
