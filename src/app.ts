@@ -1,5 +1,6 @@
 // The Hono app: middleware and routes, nothing else. The request path itself reads top
 // to bottom in http/gate.ts.
+import { header } from "./http/headers.js";
 import { Hono, type Context } from "hono";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { randomUUID } from "node:crypto";
@@ -33,9 +34,9 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
   app.use("*", async (c, next) => {
     const started = process.hrtime.bigint();
     const peer = c.env?.incoming?.socket?.remoteAddress ?? "unknown";
-    const client = clientOf(peer, c.req.header("x-forwarded-for"), deps.trustProxy);
+    const client = clientOf(peer, header(c, "x-forwarded-for"), deps.trustProxy);
     c.set("clientAddress" as never, client as never);
-    const reqId = sanitizeRequestId(c.req.header("x-request-id")) ?? randomUUID();
+    const reqId = sanitizeRequestId(header(c, "x-request-id")) ?? randomUUID();
     c.header("x-request-id", reqId);
     // bodies written straight to the socket (send.ts) bypass Hono's headers: set it there too
     c.env?.outgoing?.setHeader("x-request-id", reqId);
@@ -63,7 +64,7 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
         tokenName: principal?.token?.name,
         account: principal?.account ?? undefined,
         aborted: c.env?.outgoing ? !c.env.outgoing.writableFinished : undefined,
-        ua: c.req.header("user-agent")?.slice(0, 200),
+        ua: header(c, "user-agent")?.slice(0, 200),
       });
     };
     const out = c.env?.outgoing;

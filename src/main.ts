@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     await gw.stop();
     await rt.close();
     logger.info({ msg: "stopped" });
-    logger.flush();
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
     process.exit(0);
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));

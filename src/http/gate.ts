@@ -1,5 +1,6 @@
 // The request path of the gateway, top to bottom: route → identify → decide → serve.
 // Everything a channel URL can reach goes through here.
+import { header } from "./headers.js";
 import type { Context } from "hono";
 import { GateError, notFound } from "../errors.js";
 import { parseTarget, type Target } from "./target.js";
@@ -40,7 +41,7 @@ export async function handleGate(c: Context, deps: GateDeps): Promise<Response> 
   }
 
   // 2 identify
-  const creds = extractToken({ pathToken: target.pathToken, authorization: c.req.header("authorization") });
+  const creds = extractToken({ pathToken: target.pathToken, authorization: header(c, "authorization") });
   if (creds.id) c.set(VAR_TOKEN_ID as never, creds.id as never);
   if (creds.token) c.set("authenticated" as never, true as never);
   const client = clientAddress(c);

@@ -2,6 +2,7 @@
 // PEP 691 JSON, negotiated on Accept), distribution files and their core metadata
 // (streamed with Range, ETag, 304, HEAD), and twine uploads. A private project the caller
 // may not see answers exactly like one that does not exist, for pages, files and metadata.
+import { header } from "./headers.js";
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { Context } from "hono";
@@ -61,7 +62,7 @@ export async function servePypi(c: Context, deps: PypiDeps, t: PypiTarget, princ
 }
 
 function negotiated(c: Context): Negotiated {
-  const n = negotiateMediaType(c.req.header("accept"));
+  const n = negotiateMediaType(header(c, "accept"));
   if (!n) {
     throw new GateError(
       "not_acceptable",
@@ -154,7 +155,7 @@ async function serveUpload(c: Context, deps: PypiDeps, principal: Principal, acc
   let parsed: ParsedUpload;
   try {
     parsed = await parseUpload(
-      { contentType: c.req.header("content-type") ?? "", body: requestBody(c) },
+      { contentType: header(c, "content-type") ?? "", body: requestBody(c) },
       { maxFileBytes: deps.maxUploadBytes, tmpDir: deps.uploadTmpDir },
     );
   } catch (err) {

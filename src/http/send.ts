@@ -1,6 +1,7 @@
 // Writing a body to the client: validators, 304, Range/206/416, HEAD, and the bytes
 // themselves. Streams go straight to Node's ServerResponse with backpressure (no Web
 // stream in between, no whole-file buffering); a client that leaves stops the store read.
+import { header } from "./headers.js";
 import type { Context } from "hono";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
@@ -51,12 +52,12 @@ async function sendBody(c: Context, body: Body, opts: SendOptions, takeFile?: ()
   const info = body.info;
   const d = decide(
     {
-      ifNoneMatch: c.req.header("if-none-match"),
-      ifModifiedSince: c.req.header("if-modified-since"),
-      ifMatch: c.req.header("if-match"),
-      ifUnmodifiedSince: c.req.header("if-unmodified-since"),
-      ifRange: c.req.header("if-range"),
-      range: c.req.header("range"),
+      ifNoneMatch: header(c, "if-none-match"),
+      ifModifiedSince: header(c, "if-modified-since"),
+      ifMatch: header(c, "if-match"),
+      ifUnmodifiedSince: header(c, "if-unmodified-since"),
+      ifRange: header(c, "if-range"),
+      range: header(c, "range"),
     },
     info,
     method,
