@@ -6,7 +6,7 @@ import type { Target } from "./target.js";
 import type { Account, Principal } from "../access/model.js";
 import type { Store, ObjectInfo } from "../store/store.js";
 import { GateError, notFound } from "../errors.js";
-import { send, type Body } from "./send.js";
+import { send, sendObject, type SendOptions } from "./send.js";
 import type { ObjectSource } from "./objects.js";
 import { decide as decideAccess, notFound as hiddenOrMissing, visibility } from "../access/policy.js";
 import { filterRepodata } from "../conda/repodata.js";
@@ -45,10 +45,10 @@ function contentTypeOf(file: string): string {
   return "application/octet-stream";
 }
 
-async function bodyOr404(objects: ObjectSource, key: string): Promise<Body> {
-  const body = await objects.body(key);
-  if (!body) throw notFound();
-  return body;
+async function sendOr404(c: Context, objects: ObjectSource, key: string, opts: SendOptions): Promise<Response> {
+  const res = await sendObject(c, objects, key, opts);
+  if (!res) throw notFound();
+  return res;
 }
 
 async function statOr404(objects: ObjectSource, key: string): Promise<ObjectInfo> {
@@ -69,13 +69,13 @@ export async function serveConda(c: Context, deps: CondaDeps, t: CondaTarget, pr
       const verdict = decideAccess(principal, "conda:download", account, t.package);
       if (!verdict.allow) throw new GateError(verdict.code as never, verdict.message);
       const key = `${channelPrefix(t)}${t.subdir}/${t.file}`;
-      const body = await deps.objects.body(key);
-      // a missing file answers exactly like a hidden one, so existence never leaks
-      if (!body) throw new GateError("not_found", hiddenOrMissing(principal, t.package).message);
-      return send(c, body, {
+      const res = await sendObject(c, deps.objects, key, {
         contentType: "application/octet-stream",
         cacheControl: cacheControl(c, ARTIFACT_MAX_AGE),
       });
+      // a missing file answers exactly like a hidden one, so existence never leaks
+      if (!res) throw new GateError("not_found", hiddenOrMissing(principal, t.package).message);
+      return res;
     }
   }
 }
@@ -88,7 +88,7 @@ async function serveIndex(c: Context, deps: CondaDeps, t: IndexTarget, principal
   const key = dir + t.file;
   const opts = { contentType: contentTypeOf(t.file), cacheControl: cacheControl(c, INDEX_MAX_AGE) };
   const vis = visibility(principal, account, "conda:download");
-  if (vis.all) return send(c, await bodyOr404(objects, key), opts);
+  if (vis.all) return sendOr404(c, objects, key, opts);
   const info = await statOr404(objects, key);
 
   // the uncompressed twin, when there is one, is cheaper to filter than the compressed file
@@ -100,7 +100,7 @@ async function serveIndex(c: Context, deps: CondaDeps, t: IndexTarget, principal
     // an empty buffer means "nothing hidden here": pass the stored bytes through
     return out ?? Buffer.alloc(0);
   });
-  if (filtered.length === 0) return send(c, await bodyOr404(objects, key), opts);
+  if (filtered.length === 0) return sendOr404(c, objects, key, opts);
   const etag = `v-${createHash("sha256").update(viewKey).digest("hex").slice(0, 32)}`;
   return send(c, { kind: "buffer", info: { size: filtered.length, etag, lastModified: info.lastModified }, buffer: filtered }, opts);
 }
@@ -162,7 +162,7 @@ async function serveShard(c: Context, deps: CondaDeps, t: ShardTarget, principal
     const name = owners.get(t.sha256);
     if (name === undefined || !vis.visible(name)) throw notFound();
   }
-  return send(c, await bodyOr404(objects, key), {
+  return sendOr404(c, objects, key, {
     contentType: "application/octet-stream",
     cacheControl: cacheControl(c, ARTIFACT_MAX_AGE),
   });

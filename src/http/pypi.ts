@@ -10,7 +10,7 @@ import type { Target } from "./target.js";
 import type { Account, Principal } from "../access/model.js";
 import type { Store } from "../store/store.js";
 import { GateError, badRequest } from "../errors.js";
-import { send, type NodeBindings } from "./send.js";
+import { send, sendObject, type NodeBindings } from "./send.js";
 import type { ObjectSource } from "./objects.js";
 import { decide, notFound as hiddenOrMissing, visibility } from "../access/policy.js";
 import type { ViewCache } from "../cache/views.js";
@@ -121,13 +121,13 @@ async function serveFile(c: Context, deps: PypiDeps, t: FileTarget, principal: P
   const dist = parseDistFilename(t.file);
   if (!dist || dist.name !== t.normalized) throw missing(principal, t.normalized);
   const key = t.metadata ? metadataKey(account.name, t.normalized, t.file) : fileKey(account.name, t.normalized, t.file);
-  const body = await deps.objects.body(key);
-  // a missing file answers exactly like a hidden one, so existence never leaks
-  if (!body) throw missing(principal, t.normalized);
-  return send(c, body, {
+  const res = await sendObject(c, deps.objects, key, {
     contentType: t.metadata ? "text/plain; charset=utf-8" : distContentType(t.file),
     cacheControl: cacheControl(c, FILE_MAX_AGE),
   });
+  // a missing file answers exactly like a hidden one, so existence never leaks
+  if (!res) throw missing(principal, t.normalized);
+  return res;
 }
 
 // ---- uploads ----------------------------------------------------------------------------

@@ -7,11 +7,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
 import { Readable as NodeReadable, type Readable } from "node:stream";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
-import { decide, quoteEtag, type Validators } from "./conditional.js";
+import { decide, quoteEtag, type ConditionalHeaders, type Validators } from "./conditional.js";
 import type { ReadRange } from "../store/store.js";
 import { GateError } from "../errors.js";
 import { close as fsClose, createReadStream } from "node:fs";
-import { readFully } from "./objects.js";
+import { readFully, type ObjectSource } from "./objects.js";
 
 export interface NodeBindings {
   incoming: IncomingMessage;
@@ -47,28 +47,45 @@ export async function send(c: Context, body: Body, opts: SendOptions): Promise<R
   }
 }
 
-async function sendBody(c: Context, body: Body, opts: SendOptions, takeFile?: () => void): Promise<Response> {
-  const method = c.req.method;
-  const info = body.info;
-  const d = decide(
-    {
-      ifNoneMatch: header(c, "if-none-match"),
-      ifModifiedSince: header(c, "if-modified-since"),
-      ifMatch: header(c, "if-match"),
-      ifUnmodifiedSince: header(c, "if-unmodified-since"),
-      ifRange: header(c, "if-range"),
-      range: header(c, "range"),
-    },
-    info,
-    method,
-  );
-  const headers: Record<string, string> = {
+function conditionalHeaders(c: Context): ConditionalHeaders {
+  return {
+    ifNoneMatch: header(c, "if-none-match"),
+    ifModifiedSince: header(c, "if-modified-since"),
+    ifMatch: header(c, "if-match"),
+    ifUnmodifiedSince: header(c, "if-unmodified-since"),
+    ifRange: header(c, "if-range"),
+    range: header(c, "range"),
+  };
+}
+
+function validatorHeaders(info: Validators, opts: SendOptions): Record<string, string> {
+  return {
     etag: quoteEtag(info.etag),
     "last-modified": info.lastModified.toUTCString(),
     "cache-control": opts.cacheControl,
     "accept-ranges": "bytes",
     ...opts.headers,
   };
+}
+
+/** A stored object: a revalidation (If-None-Match / If-Modified-Since) is answered from the
+ * validators, cached for a second, without opening the object; otherwise the body follows.
+ * Null when the object does not exist. */
+export async function sendObject(c: Context, objects: ObjectSource, key: string, opts: SendOptions): Promise<Response | null> {
+  if (header(c, "if-none-match") !== undefined || header(c, "if-modified-since") !== undefined) {
+    const info = await objects.stat(key);
+    if (!info) return null;
+    if (decide(conditionalHeaders(c), info, c.req.method).status === 304) return headOnly(c, 304, validatorHeaders(info, opts));
+  }
+  const body = await objects.body(key);
+  return body && send(c, body, opts);
+}
+
+async function sendBody(c: Context, body: Body, opts: SendOptions, takeFile?: () => void): Promise<Response> {
+  const method = c.req.method;
+  const info = body.info;
+  const d = decide(conditionalHeaders(c), info, method);
+  const headers = validatorHeaders(info, opts);
   if (d.status === 304 || method === "HEAD") {
     if (d.status !== 304) {
       headers["content-type"] = opts.contentType;

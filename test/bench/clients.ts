@@ -50,8 +50,8 @@ export function curlArgs(url: string, maxSeconds: number, extra: string[] = []):
 }
 
 /** `clients` curl processes downloading `url` at once; fails unless every one got `expectStatus`
- * and `expectBytes`. */
-export async function download(url: string, clients: number, opts: { expectBytes: number; maxSeconds?: number; expectStatus?: number; extra?: string[] }): Promise<DownloadResult> {
+ * and `expectBytes` (without it: the same number of bytes). */
+export async function download(url: string, clients: number, opts: { expectBytes?: number; maxSeconds?: number; expectStatus?: number; extra?: string[] } = {}): Promise<DownloadResult> {
   assertLoopback(url);
   const maxSeconds = opts.maxSeconds ?? 120;
   const started = process.hrtime.bigint();
@@ -62,8 +62,9 @@ export async function download(url: string, clients: number, opts: { expectBytes
     return { status: status ?? 0, bytes: bytes ?? 0, seconds: total ?? 0, ttfb: ttfb ?? 0 };
   });
   const expectStatus = opts.expectStatus ?? 200;
-  const bad = perClient.find((p) => p.status !== expectStatus || p.bytes !== opts.expectBytes);
-  if (bad) throw new Error(`download of ${redact(url)} failed: status ${bad.status}, ${bad.bytes} of ${opts.expectBytes} bytes`);
+  const expectBytes = opts.expectBytes ?? perClient[0]?.bytes;
+  const bad = perClient.find((p) => p.status !== expectStatus || p.bytes !== expectBytes);
+  if (bad) throw new Error(`download of ${redact(url)} failed: status ${bad.status}, ${bad.bytes} of ${expectBytes} bytes`);
   const bytes = perClient.reduce((s, p) => s + p.bytes, 0);
   return { clients, bytes, seconds, gbPerSecond: bytes / seconds / 1e9, perClient };
 }

@@ -1,8 +1,8 @@
 // What a benchmark reports: figures, each with the baseline it was measured against in
 // the same run and the target it must meet, plus the machine the run happened on. Every
 // benchmark returns Figure[]; run.ts prints them and writes them to .bench/results-*.json.
-import { cpus, release, totalmem } from "node:os";
-import { execFileSync } from "node:child_process";
+import { cpus, loadavg, release, totalmem } from "node:os";
+import { spawnSync } from "node:child_process";
 
 export interface Target {
   /** ">=" for rates (higher is better), "<=" for times, memory and counts. */
@@ -76,16 +76,15 @@ export interface Machine {
   nginx: string;
   wrk: string;
   curl: string;
+  /** 1-minute load average when the run started: other work on the machine skews every figure. */
+  loadAverage: number;
 }
 
 function firstLine(cmd: string, args: string[]): string {
-  try {
-    // nginx -v and wrk -v print to stderr; wrk exits 1 after printing its usage
-    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).split("\n")[0]!.trim();
-  } catch (err) {
-    const e = err as { stderr?: string; stdout?: string };
-    return `${e.stdout ?? ""}${e.stderr ?? ""}`.split("\n")[0]!.trim() || "not installed";
-  }
+  // nginx -v prints to stderr; wrk -v exits 1 after printing its usage
+  const r = spawnSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  if (r.error) return "not installed";
+  return `${r.stdout ?? ""}${r.stderr ?? ""}`.split("\n")[0]!.trim();
 }
 
 export function machine(): Machine {
@@ -98,6 +97,7 @@ export function machine(): Machine {
     nginx: firstLine("nginx", ["-v"]),
     wrk: firstLine("wrk", ["-v"]),
     curl: firstLine("curl", ["--version"]),
+    loadAverage: Math.round(loadavg()[0]! * 100) / 100,
   };
 }
 

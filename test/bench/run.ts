@@ -129,7 +129,7 @@ async function main(): Promise<void> {
   const started = new Date();
   console.log(`pkgate benchmarks — ${started.toISOString()}${args.quick ? " — QUICK (smoke run: numbers mean nothing)" : ""}`);
   console.log(`command: ${command}`);
-  console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}, linux ${m.kernel}`);
+  console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}, linux ${m.kernel}, load average ${m.loadAverage}`);
   console.log(`tools:   ${m.nginx}; ${m.wrk}; ${m.curl.split(" ").slice(0, 2).join(" ")}`);
   const all: Figure[] = [];
   const failures: string[] = [];

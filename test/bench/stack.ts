@@ -123,7 +123,7 @@ export async function artifactFile(bytes: number): Promise<string> {
   while (left > 0) {
     const n = Math.min(left, chunk.length);
     randomFillSync(chunk, 0, n);
-    if (!out.write(Buffer.from(chunk.subarray(0, n)))) await new Promise((r) => out.once("drain", r));
+    if (!out.write(Buffer.from(chunk.subarray(0, n)))) await new Promise<void>((r) => out.once("drain", () => r()));
     left -= n;
   }
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
