@@ -2,8 +2,12 @@
 // fixed rate, for the token benchmark. Runs as its own process so its work never lands on
 // the gateway's event loop:
 //
-//   node --import tsx test/bench/flood.ts <base-url> <path-after-token> <count> <per-second> <local-address>
+//   node --import tsx test/bench/flood.ts <base-url> <path-after-token> <count> <per-second> <local-address> [forged|invented]
 //
+// forged (default): tokens made by generateToken(), so their check characters fit and each
+// one reaches the lookup until the address is rate-limited (the worst case: an attacker who
+// knows the format). invented: `pkg-` and 40 random base62 characters, what a scanner or a
+// typo produces; the check refuses them before any lookup.
 // Prints one JSON line: {"sent":N,"seconds":S,"statuses":{"401":30,"429":9970}}.
 import { connect, type Socket } from "node:net";
 import { pathToFileURL } from "node:url";
@@ -69,10 +73,13 @@ class Connection {
   }
 }
 
-export async function flood(base: string, path: string, count: number, perSecond: number, localAddress: string, concurrency = 8): Promise<FloodResult> {
+const BASE62 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const invented = () => "pkg-" + Array.from({ length: 40 }, () => BASE62[Math.floor(Math.random() * 62)]).join("");
+
+export async function flood(base: string, path: string, count: number, perSecond: number, localAddress: string, concurrency = 8, kind: "forged" | "invented" = "forged"): Promise<FloodResult> {
   const url = new URL(base);
   if (url.hostname !== "127.0.0.1") throw new Error("the flood only targets 127.0.0.1");
-  const tokens = Array.from({ length: count }, () => generateToken());
+  const tokens = Array.from({ length: count }, kind === "forged" ? generateToken : invented);
   const statuses: Record<string, number> = {};
   let errors = 0;
   let next = 0;
@@ -96,8 +103,10 @@ export async function flood(base: string, path: string, count: number, perSecond
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const [base, path, count, rate, local] = process.argv.slice(2);
-  if (!base || !path || !count || !rate || !local) throw new Error("usage: flood.ts <base-url> <path> <count> <per-second> <local-address>");
-  const r = await flood(base, path, Number(count), Number(rate), local);
+  const [base, path, count, rate, local, kind = "forged"] = process.argv.slice(2);
+  if (!base || !path || !count || !rate || !local || (kind !== "forged" && kind !== "invented")) {
+    throw new Error("usage: flood.ts <base-url> <path> <count> <per-second> <local-address> [forged|invented]");
+  }
+  const r = await flood(base, path, Number(count), Number(rate), local, 8, kind);
   console.log(JSON.stringify(r));
 }
