@@ -29,9 +29,19 @@ export function emptyStoreCounts(): StoreCounts {
 export class CountingStore implements Store {
   counts: StoreCounts = emptyStoreCounts();
   readonly localPath?: (key: string) => string;
+  /** Present exactly when the wrapped store has it, so the gateway takes the same path as
+   * in production (the fs store's open + fstat + fd streaming). */
+  readonly openFile?: Store["openFile"];
 
   constructor(private readonly inner: Store) {
     if (inner.localPath) this.localPath = (key) => inner.localPath!(key);
+    if (inner.openFile) {
+      this.openFile = (key) => {
+        this.counts.read++;
+        this.read_(key);
+        return inner.openFile!(key);
+      };
+    }
   }
 
   get kind() {
