@@ -1,6 +1,8 @@
 // A running gateway: the app on a Node HTTP server, with readiness, and a graceful stop
 // that lets in-flight downloads finish up to a deadline.
 import { createAdaptorServer } from "@hono/node-server";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
+import type { NodeBindings } from "./http/send.js";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp } from "./app.js";
@@ -82,7 +84,15 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
     type: "counter",
     sample: () => [[{}, catalog.tokens.counters.sharedErrors + catalog.accounts.counters.sharedErrors]],
   });
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  const server = createAdaptorServer({
+    // Bodies are written straight to Node's response (http/send.ts). When Hono hands back a
+    // Response anyway (an error after the head went out, or Hono copying RESPONSE_ALREADY_SENT
+    // into a new Response of its own), the adapter would write a second head: say "sent".
+    fetch: async (req, env) => {
+      const res = await app.fetch(req, env);
+      return (env as NodeBindings).outgoing.headersSent ? RESPONSE_ALREADY_SENT : res;
+    },
+  }) as Server;
   server.headersTimeout = 30_000;
   server.requestTimeout = 0; // never cut a long download; idle sockets are bounded below
   server.keepAliveTimeout = 65_000;
