@@ -16,6 +16,7 @@ export type ErrorCode =
   | "method_not_allowed"
   | "not_acceptable"
   | "conflict"
+  | "precondition_failed"
   | "payload_too_large"
   | "range_not_satisfiable"
   | "rate_limited"
@@ -37,6 +38,7 @@ const STATUS: Record<ErrorCode, number> = {
   method_not_allowed: 405,
   not_acceptable: 406,
   conflict: 409,
+  precondition_failed: 412,
   payload_too_large: 413,
   range_not_satisfiable: 416,
   rate_limited: 429,

@@ -94,7 +94,7 @@ async function sendBody(c: Context, body: Body, opts: SendOptions, takeFile?: ()
     }
     return headOnly(c, d.status, headers);
   }
-  if (d.status === 412) throw new GateError("bad_request", "precondition failed");
+  if (d.status === 412) throw new GateError("precondition_failed", "the stored object does not match If-Match / If-Unmodified-Since");
   if (d.status === 416) {
     return new Response(null, { status: 416, headers: { ...headers, "content-range": `bytes */${info.size}` } });
   }

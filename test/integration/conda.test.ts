@@ -170,6 +170,8 @@ for (const kind of MATRIX) {
       assert.equal(stale.status, 200);
       assert.equal((await stale.arrayBuffer()).byteLength, whole.length);
       assert.equal((await get(path, { headers: { "if-none-match": etag } })).status, 304);
+      assert.equal((await get(path, { headers: { "if-match": '"other"' } })).status, 412);
+      assert.equal((await get(path, { headers: { "if-match": etag } })).status, 200);
       assert.equal((await get(path, { headers: { "if-modified-since": lastModified } })).status, 304);
       const beyond = await get(path, { headers: { range: `bytes=${whole.length}-` } });
       assert.equal(beyond.status, 416);
