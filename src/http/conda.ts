@@ -6,7 +6,7 @@ import type { Target } from "./target.js";
 import type { Account, Principal } from "../access/model.js";
 import type { Store, ObjectInfo } from "../store/store.js";
 import { GateError, notFound } from "../errors.js";
-import { send, sendObject, type SendOptions } from "./send.js";
+import { cacheControl, send, sendObject, type SendOptions } from "./send.js";
 import type { ObjectSource } from "./objects.js";
 import { decide as decideAccess, notFound as hiddenOrMissing, visibility } from "../access/policy.js";
 import { filterRepodata } from "../conda/repodata.js";
@@ -30,12 +30,6 @@ const ARTIFACT_MAX_AGE = 86400;
 
 export function channelPrefix(t: { channel: string; label?: string }): string {
   return t.label ? `${t.channel}/label/${t.label}/` : `${t.channel}/`;
-}
-
-function cacheControl(c: Context, maxAge: number): string {
-  // anything reached with credentials may differ per caller: never in a shared cache
-  const scope = c.get("authenticated" as never) ? "private" : "public";
-  return `${scope}, max-age=${maxAge}`;
 }
 
 function contentTypeOf(file: string): string {

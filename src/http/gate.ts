@@ -10,6 +10,7 @@ import type { Catalog } from "../access/catalog.js";
 import type { Account, Principal } from "../access/model.js";
 import { serveConda, type CondaDeps } from "./conda.js";
 import type { AuthFailures } from "./auth-failures.js";
+import { VAR_AUTHENTICATED } from "./send.js";
 
 export interface GateDeps extends CondaDeps {
   catalog: Catalog;
@@ -43,7 +44,7 @@ export async function handleGate(c: Context, deps: GateDeps): Promise<Response> 
   // 2 identify
   const creds = extractToken({ pathToken: target.pathToken, authorization: header(c, "authorization") });
   if (creds.id) c.set(VAR_TOKEN_ID as never, creds.id as never);
-  if (creds.token) c.set("authenticated" as never, true as never);
+  if (creds.token) c.set(VAR_AUTHENTICATED as never, true as never);
   const client = clientAddress(c);
   if (creds.token) deps.failures.check(client);
   let principal: Principal;

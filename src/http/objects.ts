@@ -44,7 +44,9 @@ export class ObjectSource {
       this.drop(key);
       return null;
     }
-    this.keep(key, { info, checkedAt: now, buffer: this.entries.get(key)?.info.etag === info.etag ? this.entries.get(key)?.buffer : undefined });
+    // an unchanged object keeps its cached body
+    const old = this.entries.get(key);
+    this.keep(key, { info, checkedAt: now, buffer: old?.info.etag === info.etag ? old.buffer : undefined });
     return info;
   }
 

@@ -10,7 +10,7 @@ import type { Target } from "./target.js";
 import type { Account, Principal } from "../access/model.js";
 import type { Store } from "../store/store.js";
 import { GateError, badRequest } from "../errors.js";
-import { send, sendObject, type NodeBindings } from "./send.js";
+import { cacheControl, send, sendObject, type NodeBindings } from "./send.js";
 import type { ObjectSource } from "./objects.js";
 import { decide, notFound as hiddenOrMissing, visibility } from "../access/policy.js";
 import type { ViewCache } from "../cache/views.js";
@@ -39,12 +39,6 @@ type PypiTarget = Extract<Target, { kind: `pypi-${string}` }>;
 const PAGE_MAX_AGE = 60;
 /** Files are never replaced (a new version is a new file name). */
 const FILE_MAX_AGE = 86400;
-
-function cacheControl(c: Context, maxAge: number): string {
-  // anything reached with credentials may differ per caller: never in a shared cache
-  const scope = c.get("authenticated" as never) ? "private" : "public";
-  return `${scope}, max-age=${maxAge}`;
-}
 
 export async function servePypi(c: Context, deps: PypiDeps, t: PypiTarget, principal: Principal, account: Account): Promise<Response> {
   switch (t.kind) {

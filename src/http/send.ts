@@ -33,6 +33,16 @@ export interface SendOptions {
   headers?: Record<string, string>;
 }
 
+/** Set by the gate when the request carried credentials. */
+export const VAR_AUTHENTICATED = "authenticated";
+
+/** Cache-Control for a stored object: anything reached with credentials may differ per
+ * caller, so it never goes into a shared cache. */
+export function cacheControl(c: Context, maxAge: number): string {
+  const scope = c.get(VAR_AUTHENTICATED as never) ? "private" : "public";
+  return `${scope}, max-age=${maxAge}`;
+}
+
 /** Bytes written per request, for the access log and metrics. */
 export const BYTES = "bytes";
 
