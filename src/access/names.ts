@@ -1,0 +1,113 @@
+// Every naming rule of pkgate, once: account (= channel) names and the reserved ones, group
+// names, token names, package names, and token lifetimes. Each rule is one anchored
+// ECMAScript pattern; the predicate the server runs and the JSON Schema the OpenAPI document
+// publishes are both built from it, so the two cannot disagree (test/access/names.test.ts
+// compares them in both directions).
+import { badRequest } from "../errors.js";
+
+export interface NameRule {
+  /** What the rule names, for messages: "account name". */
+  readonly what: string;
+  /** The whole rule as one anchored pattern (length bounds and reserved words included). */
+  readonly pattern: string;
+  readonly maxLength: number;
+  /** The rule in words, for error messages. */
+  readonly describe: string;
+  test(value: string): boolean;
+  /** The JSON Schema of a string following this rule. */
+  schema(description?: string): { type: "string"; pattern: string; maxLength: number; description: string };
+}
+
+function rule(what: string, pattern: string, maxLength: number, describe: string): NameRule {
+  const re = new RegExp(pattern);
+  return Object.freeze({
+    what,
+    pattern,
+    maxLength,
+    describe,
+    test: (value: string) => typeof value === "string" && value.length <= maxLength && re.test(value),
+    schema: (description = describe) => ({ type: "string" as const, pattern, maxLength, description }),
+  });
+}
+
+/** Names no account can take: the gateway's own top-level routes. */
+export const RESERVED_ACCOUNT_NAMES: readonly string[] = Object.freeze(["t", "api", "healthz", "readyz", "metrics", "simple", "label", "static"]);
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** Accounts (users and organizations) and so channels: lower-case letters, digits, '-', '_',
+ * and '.' between them (never '..', never at either end: a dot-segment is never served),
+ * 1-64 characters, not a reserved name. */
+export const ACCOUNT_NAME = rule(
+  "account name",
+  `^(?!(?:${RESERVED_ACCOUNT_NAMES.map(escape).join("|")})$)(?=.{1,64}$)[a-z0-9][a-z0-9_-]*(?:\\.[a-z0-9_-]+)*$`,
+  64,
+  `1-64 lower-case letters, digits, '-', '_' and '.', starting with a letter or digit, no '..' and no '.' at the end; not one of ${RESERVED_ACCOUNT_NAMES.join(", ")}`,
+);
+
+/** Groups of an organization. */
+export const GROUP_NAME = rule("group name", "^[a-z0-9][a-z0-9_.-]{0,63}$", 64, "1-64 lower-case letters, digits, '_', '.', '-', starting with a letter or digit");
+
+/** Token names: unique per account, shown in listings and logs. */
+export const TOKEN_NAME = rule("token name", "^[A-Za-z0-9][A-Za-z0-9 _.:@-]{0,63}$", 64, "1-64 letters, digits, spaces and _ . : @ -, starting with a letter or digit");
+
+/** Package names, conda and PyPI alike (PEP 508's grammar; conda's names are a subset). */
+export const PACKAGE_NAME = rule(
+  "package name",
+  "^(?=.{1,200}$)(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$",
+  200,
+  "letters, digits, '-', '_' and '.', starting and ending with a letter or digit, at most 200 characters",
+);
+
+export const isAccountName = (s: string): boolean => ACCOUNT_NAME.test(s);
+export const isGroupName = (s: string): boolean => GROUP_NAME.test(s);
+export const isTokenName = (s: string): boolean => TOKEN_NAME.test(s);
+export const isPackageName = (s: string): boolean => PACKAGE_NAME.test(s);
+
+/** A 400 naming the field and the rule, or the value itself when it follows the rule. */
+export function requireName(r: NameRule, value: unknown, field: string = r.what): string {
+  if (typeof value !== "string" || !r.test(value)) throw badRequest(`invalid ${field}: ${r.describe}`);
+  return value;
+}
+
+// ---- token lifetimes ------------------------------------------------------------------
+
+/** A new token lives one year unless asked otherwise (anaconda.org's default). */
+export const DEFAULT_TOKEN_LIFETIME = 365 * 24 * 3600;
+/** The largest TOKEN_MAX_AGE an operator can configure. */
+export const LIFETIME_CEILING = 10 * 365 * 24 * 3600;
+
+export interface LifetimeBounds {
+  /** The server-wide maximum (TOKEN_MAX_AGE), seconds. */
+  serverMax: number;
+  /** When the token (or session) creating this one expires; none for the local CLI. */
+  parentExpiresAt?: string | null;
+  now?: number;
+}
+
+/** The JSON Schema of a requested lifetime. */
+export function lifetimeSchema(serverMax: number): { type: "integer"; minimum: 1; maximum: number; description: string } {
+  return { type: "integer", minimum: 1, maximum: serverMax, description: "seconds until the token expires; never beyond the creating token's own expiry" };
+}
+
+/**
+ * When a new token expires. `requested` (seconds) must be a whole number from 1 to the
+ * server's maximum, and may not reach past the creating token's expiry (400 saying until
+ * when it may live). Without a request: `fallback` (one year by default), cut to both bounds,
+ * so a token never outlives the one that made it.
+ */
+export function tokenExpiry(requested: number | undefined, bounds: LifetimeBounds, fallback = DEFAULT_TOKEN_LIFETIME): Date {
+  const now = bounds.now ?? Date.now();
+  const parent = bounds.parentExpiresAt ? Date.parse(bounds.parentExpiresAt) : Infinity;
+  const cap = Math.min(now + bounds.serverMax * 1000, parent);
+  if (requested !== undefined) {
+    if (typeof requested !== "number" || !Number.isInteger(requested) || requested <= 0 || requested > bounds.serverMax) {
+      throw badRequest(`invalid max age: a whole number of seconds from 1 to ${bounds.serverMax} (TOKEN_MAX_AGE)`);
+    }
+    if (now + requested * 1000 > parent) {
+      throw badRequest(`invalid max age: a token cannot outlive the token that creates it, which expires on ${new Date(parent).toISOString()}; ask for at most ${Math.max(0, Math.floor((parent - now) / 1000))} seconds`);
+    }
+    return new Date(now + requested * 1000);
+  }
+  return new Date(Math.min(now + fallback * 1000, cap));
+}
