@@ -3,7 +3,7 @@
 // ECMAScript pattern; the predicate the server runs and the JSON Schema the OpenAPI document
 // publishes are both built from it, so the two cannot disagree (test/access/names.test.ts
 // compares them in both directions).
-import { badRequest } from "../errors.js";
+import { GateError, badRequest } from "../errors.js";
 
 export interface NameRule {
   /** What the rule names, for messages: "account name". */
@@ -19,15 +19,26 @@ export interface NameRule {
 }
 
 function rule(what: string, pattern: string, maxLength: number, describe: string): NameRule {
-  const re = new RegExp(pattern);
+  // The "u" flag: JSON Schema validators read `pattern` as an ECMA-262 regular expression over
+  // code points (ajv compiles it with "u"), so the server reads it the same way.
+  const re = new RegExp(pattern, "u");
   return Object.freeze({
     what,
     pattern,
     maxLength,
     describe,
-    test: (value: string) => typeof value === "string" && value.length <= maxLength && re.test(value),
+    test: (value: string) => typeof value === "string" && codePointsAtMost(value, maxLength) && re.test(value),
     schema: (description = describe) => ({ type: "string" as const, pattern, maxLength, description }),
   });
+}
+
+/** maxLength as JSON Schema counts it (code points), without spreading a hostile megabyte. */
+function codePointsAtMost(value: string, max: number): boolean {
+  if (value.length <= max) return true;
+  if (value.length > 2 * max) return false;
+  let n = 0;
+  for (const _ of value) if (++n > max) return false;
+  return true;
 }
 
 /** Names no account can take: the gateway's own top-level routes. */
@@ -51,18 +62,62 @@ export const GROUP_NAME = rule("group name", "^[a-z0-9][a-z0-9_.-]{0,63}$", 64, 
 /** Token names: unique per account, shown in listings and logs. */
 export const TOKEN_NAME = rule("token name", "^[A-Za-z0-9][A-Za-z0-9 _.:@-]{0,63}$", 64, "1-64 letters, digits, spaces and _ . : @ -, starting with a letter or digit");
 
-/** Package names, conda and PyPI alike (PEP 508's grammar; conda's names are a subset). */
-export const PACKAGE_NAME = rule(
-  "package name",
+/** PyPI project names: PEP 508's grammar (ASCII letters, digits, '-', '_', '.', a letter or
+ * digit at both ends), at most 200 characters. */
+export const PYPI_PROJECT_NAME = rule(
+  "project name",
   "^(?=.{1,200}$)(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$",
   200,
   "letters, digits, '-', '_' and '.', starting and ending with a letter or digit, at most 200 characters",
+);
+
+/** conda package names: lower-case letters, digits, '_', '.', '-', not starting with '.' or
+ * '-' (conda's own `_libgcc_mutex`, `_openmp_mutex`, `__glibc` start with '_', which PEP 508
+ * refuses), at most 200 characters. */
+export const CONDA_PACKAGE_NAME = rule(
+  "conda package name",
+  "^(?=.{1,200}$)[a-z0-9_][a-z0-9_.-]*$",
+  200,
+  "lower-case letters, digits, '_', '.' and '-', not starting with '.' or '-', at most 200 characters",
+);
+
+/** A package of a channel, whatever its ecosystem: a PyPI project name or a conda package
+ * name. Privacy and group package lists take these (normalized as PEP 503 does, one privacy
+ * per channel and name). */
+export const PACKAGE_NAME = rule(
+  "package name",
+  "^(?=.{1,200}$)(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]|[a-z0-9_][a-z0-9_.-]*)$",
+  200,
+  "a PyPI project name (letters, digits, '-', '_' and '.', a letter or digit at both ends) or a conda package name (lower-case letters, digits, '_', '.' and '-', not starting with '.' or '-'), at most 200 characters",
+);
+
+/** A package name as the catalog stores and the API shows it: a PACKAGE_NAME normalized as
+ * PEP 503 does (lower case, each run of '-', '_', '.' one '-'; conda's `_openmp_mutex` is
+ * `-openmp-mutex`). Never typed by a user; published so responses are described exactly. */
+export const NORMALIZED_PACKAGE_NAME = rule(
+  "normalized package name",
+  "^(?=.{1,200}$)(?!.*--)[a-z0-9-]+$",
+  200,
+  "a package name normalized: lower-case letters, digits and single '-', at most 200 characters",
+);
+
+/** conda channel labels (`/<channel>/label/<label>/`): letters, digits, '-', '_', and '.'
+ * between them (never a dot-segment), at most 64 characters. */
+export const LABEL_NAME = rule(
+  "label",
+  "^(?=.{1,64}$)[A-Za-z0-9][A-Za-z0-9_-]*(?:\\.[A-Za-z0-9_-]+)*$",
+  64,
+  "1-64 letters, digits, '-', '_' and '.', starting with a letter or digit, no '..' and no '.' at the end",
 );
 
 export const isAccountName = (s: string): boolean => ACCOUNT_NAME.test(s);
 export const isGroupName = (s: string): boolean => GROUP_NAME.test(s);
 export const isTokenName = (s: string): boolean => TOKEN_NAME.test(s);
 export const isPackageName = (s: string): boolean => PACKAGE_NAME.test(s);
+export const isLabelName = (s: string): boolean => LABEL_NAME.test(s);
+
+/** Every rule, for the tests that compare each one with its published schema. */
+export const NAME_RULES: readonly NameRule[] = Object.freeze([ACCOUNT_NAME, GROUP_NAME, TOKEN_NAME, PYPI_PROJECT_NAME, CONDA_PACKAGE_NAME, PACKAGE_NAME, NORMALIZED_PACKAGE_NAME, LABEL_NAME]);
 
 /** A 400 naming the field and the rule, or the value itself when it follows the rule. */
 export function requireName(r: NameRule, value: unknown, field: string = r.what): string {
@@ -99,6 +154,8 @@ export function lifetimeSchema(serverMax: number): { type: "integer"; minimum: 1
 export function tokenExpiry(requested: number | undefined, bounds: LifetimeBounds, fallback = DEFAULT_TOKEN_LIFETIME): Date {
   const now = bounds.now ?? Date.now();
   const parent = bounds.parentExpiresAt ? Date.parse(bounds.parentExpiresAt) : Infinity;
+  // fail closed: an unreadable parent expiry must not lift the bound (NaN compares false)
+  if (Number.isNaN(parent)) throw new GateError("internal", "the creating token's expiry is unreadable");
   const cap = Math.min(now + bounds.serverMax * 1000, parent);
   if (requested !== undefined) {
     if (typeof requested !== "number" || !Number.isInteger(requested) || requested <= 0 || requested > bounds.serverMax) {

@@ -2,54 +2,75 @@
 // from (see route.ts), plus the schemas of the bodies. Served at /api/openapi.json.
 import { SCOPES } from "../auth/scopes.js";
 import { MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH } from "../auth/password.js";
+import { ACCOUNT_NAME, GROUP_NAME, LIFETIME_CEILING, NORMALIZED_PACKAGE_NAME, PACKAGE_NAME, TOKEN_NAME, lifetimeSchema } from "../access/names.js";
+import { ACTIONS } from "../access/authorize.js";
 import type { ApiRoute, Schema } from "./route.js";
 import { ref } from "./route.js";
 
-const name = { type: "string", pattern: "^[a-z0-9][a-z0-9._-]{0,63}$", description: "lower-case, channel-safe" };
+// Every name is published with the rule the server applies (access/names.ts), so a client
+// validating against this document accepts exactly what the server accepts.
+const account = ACCOUNT_NAME.schema("an account (user or organization) name, which is also its channel's");
+const group = GROUP_NAME.schema();
+const tokenName = TOKEN_NAME.schema();
+const packageIn = PACKAGE_NAME.schema();
+const packageOut = NORMALIZED_PACKAGE_NAME.schema("a package name, normalized (PEP 503: lower case, each run of '-', '_', '.' one '-')");
 const privacy = { type: "string", enum: ["public", "private"] };
 const permission = { type: "string", enum: ["read", "write", "admin"] };
 const scope = { type: "string", enum: [...SCOPES] };
 const dateTime = { type: "string", format: "date-time" };
-const maxAge = { type: "integer", minimum: 1, maximum: 10 * 365 * 24 * 3600, description: "seconds until the token expires" };
 const password = { type: "string", minLength: MIN_PASSWORD_LENGTH, maxLength: MAX_PASSWORD_LENGTH, format: "password" };
-const packages = {
+const adopt = { type: "boolean", description: "server admins only: create the account although the store already has content under its name, taking that content over (refused otherwise)" };
+const packages = (item: Schema, description: string) => ({
   oneOf: [
     { type: "string", const: "*", description: "every package of the organization's channel" },
-    { type: "array", items: { type: "string" }, description: "package names (normalized)" },
+    { type: "array", items: item, description },
   ],
-};
+});
 const obj = (properties: Record<string, unknown>, required: string[] = []): Schema => ({ type: "object", properties, required, additionalProperties: false });
 
-const token = obj(
-  { id: { type: "string", description: "public id (12 hex characters), safe to log" }, name: { type: "string" }, account: name, createdBy: name, scopes: { type: "array", items: scope }, createdAt: dateTime, expiresAt: dateTime, revokedAt: dateTime },
-  ["id", "name", "account", "createdBy", "scopes", "createdAt", "expiresAt"],
-);
-
-export const SCHEMAS: Record<string, Schema> = {
-  Error: obj({ error: { type: "string", description: "stable code" }, message: { type: "string" } }, ["error", "message"]),
-  User: obj({ name, kind: { type: "string", const: "user" }, email: { type: ["string", "null"] }, serverAdmin: { type: "boolean" }, createdAt: dateTime }, ["name", "kind"]),
-  Signup: obj({ username: name, email: { type: "string", format: "email" }, password, serverAdmin: { type: "boolean" } }, ["username", "email", "password"]),
-  Login: obj({ hostname: { type: "string", description: "names the token: login-<hostname>-<time>" }, maxAgeSeconds: maxAge }),
-  UserPatch: obj({ email: { type: "string", format: "email" }, serverAdmin: { type: "boolean" } }),
-  PasswordChange: obj({ password, currentPassword: { type: "string", format: "password", description: "required to change your own password" } }, ["password"]),
-  Whoami: {
-    type: "object",
-    properties: { name, kind: { type: "string", enum: ["user", "org"] }, email: { type: ["string", "null"] }, serverAdmin: { type: "boolean" }, createdAt: dateTime, token: obj({ id: { type: "string" }, name: { type: "string" }, scopes: { type: "array", items: scope }, expiresAt: dateTime }) },
-    required: ["name", "kind", "token"],
-  },
-  Group: obj({ name: { type: "string" }, permission, packages, members: { type: "array", items: name } }, ["name", "permission", "packages", "members"]),
-  GroupCreate: obj({ name: { type: "string", pattern: "^[a-z0-9][a-z0-9_.-]{0,63}$" }, permission, packages }, ["name", "permission"]),
-  GroupPatch: obj({ permission, packages }),
-  Org: obj({ name, kind: { type: "string", const: "org" }, createdAt: dateTime, admins: { type: "array", items: name }, groups: { type: "array", items: ref("Group") }, defaultPrivacy: privacy }, ["name", "kind", "admins", "groups", "defaultPrivacy"]),
-  OrgCreate: obj({ name }, ["name"]),
-  Channel: obj({ name, kind: { type: "string", enum: ["user", "org"] }, defaultPrivacy: privacy, packages: { type: "object", additionalProperties: privacy } }, ["name", "kind", "defaultPrivacy", "packages"]),
-  ChannelPatch: obj({ defaultPrivacy: privacy }, ["defaultPrivacy"]),
-  Package: obj({ channel: name, package: { type: "string" }, privacy, own: { oneOf: [privacy, { type: "null" }] } }, ["channel", "package", "privacy", "own"]),
-  PackagePrivacy: obj({ privacy }, ["privacy"]),
-  Token: token,
-  TokenCreate: obj({ name: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9 _.:@-]{0,63}$" }, scopes: { oneOf: [{ type: "string", description: "space- or comma-separated" }, { type: "array", items: scope }] }, maxAgeSeconds: maxAge }, ["name", "scopes"]),
-  TokenCreated: { allOf: [token, obj({ token: { type: "string", description: "the secret, shown once" } }, ["token"])] },
+/** What a path parameter holds, by its name in the route table. */
+export const PATH_PARAMETERS: Record<string, Schema> = {
+  channel: account,
+  org: account,
+  user: account,
+  group,
+  package: packageIn,
+  name: tokenName,
 };
+
+/** The schemas of the bodies; `tokenMaxAge` is the server's TOKEN_MAX_AGE (seconds). */
+export function apiSchemas(tokenMaxAge: number = LIFETIME_CEILING): Record<string, Schema> {
+  const maxAge = lifetimeSchema(tokenMaxAge);
+  const token = obj(
+    { id: { type: "string", description: "public id (12 hex characters), safe to log" }, name: tokenName, account, createdBy: account, scopes: { type: "array", items: scope }, createdAt: dateTime, expiresAt: dateTime, revokedAt: dateTime },
+    ["id", "name", "account", "createdBy", "scopes", "createdAt", "expiresAt"],
+  );
+  return {
+    Error: obj({ error: { type: "string", description: "stable code" }, message: { type: "string" } }, ["error", "message"]),
+    User: obj({ name: account, kind: { type: "string", const: "user" }, email: { type: ["string", "null"] }, serverAdmin: { type: "boolean" }, createdAt: dateTime }, ["name", "kind"]),
+    Signup: obj({ username: account, email: { type: "string", format: "email" }, password, serverAdmin: { type: "boolean" }, adopt }, ["username", "email", "password"]),
+    Login: obj({ hostname: { type: "string", description: "names the token: login-<hostname>-<time>" }, maxAgeSeconds: maxAge }),
+    UserPatch: obj({ email: { type: "string", format: "email" }, serverAdmin: { type: "boolean" } }),
+    PasswordChange: obj({ password, currentPassword: { type: "string", format: "password", description: "required to change your own password" } }, ["password"]),
+    Whoami: {
+      type: "object",
+      properties: { name: account, kind: { type: "string", enum: ["user", "org"] }, email: { type: ["string", "null"] }, serverAdmin: { type: "boolean" }, createdAt: dateTime, token: obj({ id: { type: "string" }, name: tokenName, scopes: { type: "array", items: scope }, expiresAt: dateTime }) },
+      required: ["name", "kind", "token"],
+    },
+    Group: obj({ name: group, permission, packages: packages(packageOut, "package names (normalized)"), members: { type: "array", items: account } }, ["name", "permission", "packages", "members"]),
+    GroupCreate: obj({ name: group, permission, packages: packages(packageIn, "package names (stored normalized)") }, ["name", "permission"]),
+    GroupPatch: obj({ permission, packages: packages(packageIn, "package names (stored normalized)") }),
+    Org: obj({ name: account, kind: { type: "string", const: "org" }, createdAt: dateTime, admins: { type: "array", items: account }, groups: { type: "array", items: ref("Group") }, defaultPrivacy: privacy }, ["name", "kind", "admins", "groups", "defaultPrivacy"]),
+    OrgCreate: obj({ name: account, adopt }, ["name"]),
+    Channel: obj({ name: account, kind: { type: "string", enum: ["user", "org"] }, defaultPrivacy: privacy, packages: { type: "object", propertyNames: packageOut, additionalProperties: privacy } }, ["name", "kind", "defaultPrivacy", "packages"]),
+    ChannelPatch: obj({ defaultPrivacy: privacy }, ["defaultPrivacy"]),
+    Package: obj({ channel: account, package: packageOut, privacy, own: { oneOf: [privacy, { type: "null" }] } }, ["channel", "package", "privacy", "own"]),
+    PackagePrivacy: obj({ privacy }, ["privacy"]),
+    Token: token,
+    TokenCreate: obj({ name: tokenName, scopes: { oneOf: [{ type: "string", description: "space- or comma-separated" }, { type: "array", items: scope }] }, maxAgeSeconds: maxAge }, ["name", "scopes"]),
+    TokenCreated: { allOf: [token, obj({ token: { type: "string", description: "the secret, shown once" } }, ["token"])] },
+  };
+}
 
 const ERROR_TEXT: Record<number, string> = {
   400: "invalid input; the message names the field",
@@ -62,10 +83,11 @@ const ERROR_TEXT: Record<number, string> = {
 };
 
 function operation(r: ApiRoute): Record<string, unknown> {
-  const params = [...r.path.matchAll(/\{([^}]+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
+  const params = [...r.path.matchAll(/\{([^}]+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: PATH_PARAMETERS[m[1]!] ?? { type: "string" } }));
   const statuses = new Set<number>([400, 503, ...r.errors]);
   if (r.auth !== "optional") statuses.add(401);
-  if (r.auth === "token" || r.need) statuses.add(403);
+  const scope = r.action ? ACTIONS[r.action].scope : null;
+  if (r.auth === "token" || scope) statuses.add(403);
   const responses: Record<string, unknown> = {
     [String(r.response.status)]: {
       description: r.response.description,
@@ -81,14 +103,20 @@ function operation(r: ApiRoute): Record<string, unknown> {
     tags: [r.tag],
     ...(params.length ? { parameters: params } : {}),
     security: r.auth === "basic" ? [{ basic: [] }] : r.auth === "token" ? [{ bearer: [] }] : [{}, { bearer: [] }],
-    ...(r.need ? { "x-required-scope": r.need } : {}),
+    ...(scope ? { "x-required-scope": scope } : {}),
     ...(r.request ? { requestBody: { required: r.auth !== "basic", content: { "application/json": { schema: r.request } } } } : {}),
     responses,
   };
 }
 
+export interface OpenApiOptions {
+  /** The server's TOKEN_MAX_AGE in seconds, published as maxAgeSeconds' maximum (default
+   * LIFETIME_CEILING, the most any configuration accepts). */
+  tokenMaxAge?: number;
+}
+
 /** The document for these routes; `basePath` is where the gateway is mounted. */
-export function openApiDocument(routes: readonly ApiRoute[], basePath: string): Record<string, unknown> {
+export function openApiDocument(routes: readonly ApiRoute[], basePath: string, options: OpenApiOptions = {}): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) (paths[`/api${r.path}`] ??= {})[r.method.toLowerCase()] = operation(r);
   return {
@@ -104,7 +132,7 @@ export function openApiDocument(routes: readonly ApiRoute[], basePath: string): 
     servers: [{ url: basePath || "/" }],
     paths,
     components: {
-      schemas: SCHEMAS,
+      schemas: apiSchemas(options.tokenMaxAge),
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer", description: "a pkgate token (pkg-…)" },
         basic: { type: "http", scheme: "basic", description: "user name and password, for POST /api/login only" },

@@ -2,20 +2,18 @@
 // values out, or a 400 that names the field and the rule. Pure; never echoes a password.
 import { badRequest } from "../errors.js";
 import type { Permission, Privacy } from "../access/model.js";
-import { isChannelName } from "../http/target.js";
 import { parseScopes, type Scope } from "../auth/scopes.js";
 import { validatePassword, MAX_PASSWORD_LENGTH } from "../auth/password.js";
-import { isValidProjectName, normalizeProjectName } from "../pypi/names.js";
+import { normalizeProjectName } from "../pypi/names.js";
+import { ACCOUNT_NAME, GROUP_NAME, LIFETIME_CEILING, PACKAGE_NAME, TOKEN_NAME, requireName } from "../access/names.js";
 
 type Body = Record<string, unknown>;
 
 const EMAIL = /^[^@\s]{1,64}@[^@\s]{1,255}$/;
-const GROUP = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 const HOSTNAME = /[^A-Za-z0-9.-]+/g;
 const PERMISSIONS: readonly Permission[] = ["read", "write", "admin"];
 const PRIVACIES: readonly Privacy[] = ["public", "private"];
 const MAX_PACKAGES_PER_GROUP = 10_000;
-const TEN_YEARS = 10 * 365 * 24 * 3600;
 
 /** The body must be a JSON object with only the known fields (a misspelt field is an
  * error, not silently ignored). */
@@ -43,21 +41,19 @@ function str(b: Body, field: string, required: boolean): string | undefined {
   return v;
 }
 
+// Every naming rule is access/names.ts'; the OpenAPI document publishes the same ones.
+
 export function accountName(value: string, field = "username"): string {
-  if (!isChannelName(value)) {
-    throw badRequest(`invalid ${field}: lower-case letters, digits, '-', '_' and '.', at most 64 characters, not a reserved name`);
-  }
-  return value;
+  return requireName(ACCOUNT_NAME, value, field);
 }
 
 export function groupName(value: string, field = "name"): string {
-  if (!GROUP.test(value)) throw badRequest(`invalid ${field}: 1-64 lower-case letters, digits, '_', '.', '-', starting with a letter or digit`);
-  return value;
+  return requireName(GROUP_NAME, value, field);
 }
 
+/** A package name (PyPI or conda), normalized: one privacy per channel and name. */
 export function packageName(value: string, field = "package"): string {
-  if (!isValidProjectName(value)) throw badRequest(`invalid ${field}: letters, digits, '-', '_' and '.', starting and ending with a letter or digit`);
-  return normalizeProjectName(value);
+  return normalizeProjectName(requireName(PACKAGE_NAME, value, field));
 }
 
 function email(value: string): string {
@@ -74,24 +70,36 @@ function password(value: string, field: string): string {
   return value;
 }
 
+/** A requested token lifetime: its shape only (a whole number of seconds, at most
+ * LIFETIME_CEILING). The real bound (TOKEN_MAX_AGE, the creating token's own expiry) is
+ * tokenExpiry()'s, which the handler applies with the server's settings. */
 function maxAge(b: Body, field: string): number | undefined {
   const v = b[field];
   if (v === undefined) return undefined;
-  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0 || v > TEN_YEARS) {
-    throw badRequest(`invalid ${field}: a whole number of seconds, at most ten years`);
+  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0 || v > LIFETIME_CEILING) {
+    throw badRequest(`invalid ${field}: a whole number of seconds from 1 to ${LIFETIME_CEILING}`);
   }
   return v;
 }
 
-export function signup(body: unknown): { username: string; email: string; password: string; serverAdmin: boolean } {
-  const b = objectBody(body, ["username", "email", "password", "serverAdmin"]);
-  const sa = b.serverAdmin;
-  if (sa !== undefined && typeof sa !== "boolean") throw badRequest(`the field "serverAdmin" must be true or false`);
+function flag(b: Body, field: string): boolean {
+  const v = b[field];
+  if (v !== undefined && typeof v !== "boolean") throw badRequest(`the field "${field}" must be true or false`);
+  return v === true;
+}
+
+/** `adopt`: a server admin creates the account on purpose over a store folder that already
+ * has content (otherwise such a name is refused); false unless given. */
+export function signup(body: unknown): { username: string; email: string; password: string; serverAdmin: boolean; adopt: boolean } {
+  const b = objectBody(body, ["username", "email", "password", "serverAdmin", "adopt"]);
+  const serverAdmin = flag(b, "serverAdmin");
+  const adopt = flag(b, "adopt");
   return {
     username: accountName(str(b, "username", true)),
     email: email(str(b, "email", true)),
     password: password(str(b, "password", true), "password"),
-    serverAdmin: sa === true,
+    serverAdmin,
+    adopt,
   };
 }
 
@@ -115,9 +123,10 @@ export function userPatch(body: unknown): { email?: string; serverAdmin?: boolea
   return out;
 }
 
-export function orgCreate(body: unknown): { name: string } {
-  const b = objectBody(body, ["name"]);
-  return { name: accountName(str(b, "name", true), "name") };
+export function orgCreate(body: unknown): { name: string; adopt: boolean } {
+  const b = objectBody(body, ["name", "adopt"]);
+  const adopt = flag(b, "adopt");
+  return { name: accountName(str(b, "name", true), "name"), adopt };
 }
 
 function permission(v: unknown): Permission {
@@ -167,10 +176,7 @@ export function privacy(body: unknown, field: "privacy" | "defaultPrivacy"): Pri
 
 export function tokenCreate(body: unknown): { name: string; scopes: Scope[]; maxAgeSeconds?: number } {
   const b = objectBody(body, ["name", "scopes", "maxAgeSeconds"]);
-  const name = str(b, "name", true);
-  if (!/^[A-Za-z0-9][A-Za-z0-9 _.:@-]{0,63}$/.test(name)) {
-    throw badRequest("invalid name: 1-64 letters, digits, spaces and _ . : @ -, starting with a letter or digit");
-  }
+  const name = requireName(TOKEN_NAME, str(b, "name", true), "name");
   const raw = b.scopes;
   if (raw === undefined) throw badRequest(`the field "scopes" is required (e.g. "conda:download pypi:download")`);
   if (typeof raw !== "string" && !(Array.isArray(raw) && raw.every((s) => typeof s === "string"))) {

@@ -5,7 +5,7 @@
 // first pip user does not wait for it.
 import type { Runtime } from "../runtime.js";
 import { GateError } from "../errors.js";
-import { isChannelName } from "../http/target.js";
+import { isAccountName } from "../access/names.js";
 import { PypiRegistry } from "../pypi/registry.js";
 
 export interface IndexPypiResult {
@@ -20,7 +20,7 @@ export interface IndexPypiResult {
 }
 
 export async function indexPypi(rt: Runtime, channel: string): Promise<IndexPypiResult> {
-  if (!isChannelName(channel)) throw new GateError("bad_request", `invalid channel name "${channel}"`);
+  if (!isAccountName(channel)) throw new GateError("bad_request", `invalid channel name "${channel}"`);
   const registry = new PypiRegistry(rt.store, rt.cache);
   const { names } = await registry.projectNames(channel, { includeEmpty: true });
   const total: IndexPypiResult = { projects: names.length, files: 0, added: 0, removed: 0 };

@@ -40,6 +40,7 @@ export type Target =
 import { GateError, badRequest, notFound } from "../errors.js";
 import { parseCondaFilename, isCondaSubdir } from "../conda/filename.js";
 import { normalizeProjectName, isValidProjectName } from "../pypi/names.js";
+import { RESERVED_ACCOUNT_NAMES, isAccountName, isLabelName } from "../access/names.js";
 
 /** A parse that answers with a redirect instead of a Target (PEP 503 normalization). */
 export interface Redirect {
@@ -51,11 +52,9 @@ export interface Redirect {
 export const MAX_PATH_LENGTH = 2048;
 export const MAX_SEGMENT_LENGTH = 255;
 const TOKEN_SEGMENT = /^[A-Za-z0-9-]{1,128}$/;
-const CHANNEL = /^[a-z0-9][a-z0-9_-]*(?:\.[a-z0-9_-]+)*$/;
-const LABEL = /^[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$/;
 const SHARD = /^([0-9a-f]{64})\.msgpack\.zst$/;
-/** Names no channel can take: they are the gateway's own routes. */
-export const RESERVED_CHANNELS = new Set(["t", "api", "healthz", "readyz", "metrics", "simple", "label", "static"]);
+/** Names no channel can take: they are the gateway's own routes (the rule is access/names.ts'). */
+export const RESERVED_CHANNELS: ReadonlySet<string> = new Set(RESERVED_ACCOUNT_NAMES);
 
 const CONDA_INDEX_FILES = new Set<string>([
   "repodata.json",
@@ -68,9 +67,9 @@ const CONDA_INDEX_FILES = new Set<string>([
   "repodata_shards.msgpack.zst",
 ]);
 
-export function isChannelName(s: string): boolean {
-  return s.length <= 64 && CHANNEL.test(s) && !RESERVED_CHANNELS.has(s);
-}
+/** A channel is an account's name: access/names.ts' ACCOUNT_NAME (kept here under its
+ * path-grammar name for existing callers). */
+export const isChannelName = isAccountName;
 
 /** Split a raw (still percent-encoded) path into decoded segments, refusing every trick that
  * could make a segment mean something else than it says: encoded slashes and backslashes,
@@ -132,7 +131,7 @@ export function parseTarget(method: string, rawPath: string): Target | Redirect 
   let conda = rest;
   if (conda[0] === "label") {
     const l = conda[1];
-    if (l === undefined || !LABEL.test(l) || l.length > 64) throw notFound("no such label");
+    if (l === undefined || !isLabelName(l)) throw notFound("no such label");
     // anaconda.org serves the `main` label at the channel root
     label = l === "main" ? undefined : l;
     conda = conda.slice(2);

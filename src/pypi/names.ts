@@ -2,9 +2,9 @@
 // validity) and distribution file names (PEP 427 wheels, sdists). Everything that reaches
 // the store as a key passes through here first, so hostile names end here.
 import { isValidVersion } from "./version.js";
+import { PYPI_PROJECT_NAME } from "../access/names.js";
 
-const PROJECT_NAME = /^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$/i;
-export const MAX_PROJECT_NAME_LENGTH = 200;
+export const MAX_PROJECT_NAME_LENGTH = PYPI_PROJECT_NAME.maxLength;
 export const MAX_FILENAME_LENGTH = 255;
 
 /** PEP 503: lowercase, and every run of `-`, `_`, `.` becomes one `-`. */
@@ -12,10 +12,9 @@ export function normalizeProjectName(name: string): string {
   return name.replace(/[-_.]+/g, "-").toLowerCase();
 }
 
-/** PEP 508 name grammar (ASCII letters, digits, `-_.`, alphanumeric at both ends). */
-export function isValidProjectName(name: string): boolean {
-  return name.length > 0 && name.length <= MAX_PROJECT_NAME_LENGTH && PROJECT_NAME.test(name);
-}
+/** PEP 508 name grammar (ASCII letters, digits, `-_.`, alphanumeric at both ends); the rule
+ * itself lives in access/names.ts with every other naming rule. */
+export const isValidProjectName = (name: string): boolean => PYPI_PROJECT_NAME.test(name);
 
 export interface DistFilename {
   /** The project name, normalized (PEP 503). */

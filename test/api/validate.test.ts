@@ -2,8 +2,10 @@
 // comes out typed and normalized. Passwords never appear in a message.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import * as v from "../../src/api/validate.js";
 import { GateError } from "../../src/errors.js";
+import { LIFETIME_CEILING, TOKEN_NAME } from "../../src/access/names.js";
 
 function refused(fn: () => unknown, message: RegExp, secret?: string): void {
   assert.throws(fn, (err: unknown) => {
@@ -17,7 +19,8 @@ function refused(fn: () => unknown, message: RegExp, secret?: string): void {
 
 describe("signup", () => {
   const ok = { username: "alice", email: "a@example.org", password: "seven77" };
-  test("a valid body", () => assert.deepEqual(v.signup(ok), { ...ok, serverAdmin: false }));
+  test("a valid body", () => assert.deepEqual(v.signup(ok), { ...ok, serverAdmin: false, adopt: false }));
+  test("adopting a store folder is asked for explicitly", () => assert.deepEqual(v.signup({ ...ok, adopt: true }), { ...ok, serverAdmin: false, adopt: true }));
   const bad: [unknown, RegExp][] = [
     [null, /"username" is required/],
     [[], /JSON object/],
@@ -28,11 +31,48 @@ describe("signup", () => {
     [{ ...ok, username: "Alice" }, /invalid username/],
     [{ ...ok, username: "t" }, /invalid username/],
     [{ ...ok, username: "a/b" }, /invalid username/],
+    // what the published pattern used to accept and the server refused
+    [{ ...ok, username: "a..b" }, /invalid username/],
+    [{ ...ok, username: "api" }, /invalid username/],
+    [{ ...ok, username: "simple" }, /invalid username/],
+    [{ ...ok, username: "a." }, /invalid username/],
+    [{ ...ok, username: ".a" }, /invalid username/],
+    [{ ...ok, username: "a".repeat(65) }, /invalid username/],
+    [{ ...ok, adopt: "yes" }, /"adopt" must be true or false/],
     [{ ...ok, email: "no-at-sign" }, /invalid email/],
     [{ ...ok, admin: true }, /unknown field "admin"/],
     [{ ...ok, serverAdmin: "yes" }, /serverAdmin/],
   ];
   for (const [body, message] of bad) test(JSON.stringify(body).slice(0, 60), () => refused(() => v.signup(body), message, "six666"));
+});
+
+describe("organizations", () => {
+  test("a name, adopt false unless asked", () => {
+    assert.deepEqual(v.orgCreate({ name: "acme" }), { name: "acme", adopt: false });
+    assert.deepEqual(v.orgCreate({ name: "acme", adopt: true }), { name: "acme", adopt: true });
+  });
+  const bad: [unknown, RegExp][] = [
+    [{}, /"name" is required/],
+    [{ name: "metrics" }, /invalid name/],
+    [{ name: "acme.tokens." }, /invalid name/],
+    [{ name: "acme", adopt: 1 }, /"adopt" must be true or false/],
+    [{ name: "acme", admins: [] }, /unknown field "admins"/],
+  ];
+  for (const [body, message] of bad) test(JSON.stringify(body), () => refused(() => v.orgCreate(body), message));
+});
+
+describe("package names (PyPI and conda)", () => {
+  const cases: [string, string][] = [
+    ["Foo_Bar", "foo-bar"],
+    ["numpy", "numpy"],
+    // conda's own packages start with '_' (PEP 508 refuses them, conda does not)
+    ["_openmp_mutex", "-openmp-mutex"],
+    ["__glibc", "-glibc"],
+  ];
+  for (const [input, want] of cases) test(`${input} → ${want}`, () => assert.equal(v.packageName(input), want));
+  for (const bad of ["", "-bad", ".hidden", "a/b", "naïve", "x".repeat(201)]) {
+    test(`${JSON.stringify(bad.slice(0, 20))} refused`, () => refused(() => v.packageName(bad), /invalid package/));
+  }
 });
 
 describe("groups", () => {
@@ -66,8 +106,16 @@ describe("tokens", () => {
     [{ name: "-ci", scopes: "all" }, /invalid name/],
     [{ name: "ci", scopes: "all", maxAgeSeconds: 0 }, /maxAgeSeconds/],
     [{ name: "ci", scopes: "all", maxAgeSeconds: 1.5 }, /maxAgeSeconds/],
+    [{ name: "ci", scopes: "all", maxAgeSeconds: "60" }, /maxAgeSeconds/],
+    [{ name: "ci", scopes: "all", maxAgeSeconds: LIFETIME_CEILING + 1 }, /maxAgeSeconds/],
+    [{ name: "x".repeat(65), scopes: "all" }, /invalid name/],
   ];
-  for (const [body, message] of bad) test(JSON.stringify(body), () => refused(() => v.tokenCreate(body), message));
+  for (const [body, message] of bad) test(JSON.stringify(body).slice(0, 80), () => refused(() => v.tokenCreate(body), message));
+  test("any lifetime up to the ceiling passes here; TOKEN_MAX_AGE and the parent's expiry are tokenExpiry()'s", () => {
+    assert.equal(v.tokenCreate({ name: "ci", scopes: "all", maxAgeSeconds: LIFETIME_CEILING }).maxAgeSeconds, LIFETIME_CEILING);
+    assert.equal(v.login({ maxAgeSeconds: LIFETIME_CEILING }).maxAgeSeconds, LIFETIME_CEILING);
+    refused(() => v.login({ maxAgeSeconds: LIFETIME_CEILING + 1 }), /maxAgeSeconds/);
+  });
 });
 
 describe("privacy, passwords, login", () => {
@@ -86,6 +134,15 @@ describe("privacy, passwords, login", () => {
     const name = v.loginTokenName("h".repeat(30), new Date("2026-01-02T03:04:05.678Z"), "abc123");
     assert.equal(name, `login-${"h".repeat(30)}-20260102T030405678Z-abc123`);
     assert.ok(name.length <= 64);
-    assert.match(name, /^[A-Za-z0-9][A-Za-z0-9 _.:@-]{0,63}$/);
+    assert.ok(TOKEN_NAME.test(name), name);
+  });
+  test("a login token's name follows the token name rule, whatever the hostname sent", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 200 }), fc.date({ noInvalidDate: true, min: new Date(0), max: new Date("9999-12-31") }), fc.stringMatching(/^[0-9a-f]{6}$/), (hostname, now, nonce) => {
+        const name = v.loginTokenName(v.login({ hostname }).hostname, now, nonce);
+        assert.ok(TOKEN_NAME.test(name), JSON.stringify(name));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
