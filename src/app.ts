@@ -7,10 +7,10 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "./log.js";
 import { redactPath } from "./log.js";
 import { GateError } from "./errors.js";
-import { handleGate, rawPath, VAR_TOKEN_ID, VAR_PRINCIPAL, VAR_ROUTE, type GateDeps } from "./http/gate.js";
+import "./http/vars.js";
+import { gatePathToken, rawPath, routeGate, serveGate, type GateDeps } from "./http/gate.js";
+import { identify } from "./http/identify.js";
 import type { NodeBindings } from "./http/send.js";
-import { BYTES } from "./http/send.js";
-import type { Principal } from "./access/model.js";
 import { clientOf } from "./http/proxy.js";
 import { apiRoutes } from "./api/index.js";
 import type { Cache } from "./cache/cache.js";
@@ -35,19 +35,19 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
     const started = process.hrtime.bigint();
     const peer = c.env?.incoming?.socket?.remoteAddress ?? "unknown";
     const client = clientOf(peer, header(c, "x-forwarded-for"), deps.trustProxy);
-    c.set("clientAddress" as never, client as never);
+    c.set("clientAddress", client);
     const reqId = sanitizeRequestId(header(c, "x-request-id")) ?? randomUUID();
     c.header("x-request-id", reqId);
     // bodies written straight to the socket (send.ts) bypass Hono's headers: set it there too
     c.env?.outgoing?.setHeader("x-request-id", reqId);
     await next();
     const log = () => {
-      const principal = c.get(VAR_PRINCIPAL as never) as Principal | undefined;
-      const tokenId = c.get(VAR_TOKEN_ID as never) as string | undefined;
+      const principal = c.get("principal");
+      const tokenId = c.get("tokenId");
       const status = c.env?.outgoing?.statusCode ?? c.res.status;
-      const bytes = (c.get(BYTES as never) as number | undefined) ?? 0;
+      const bytes = c.get("bytes") ?? 0;
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = (c.get(VAR_ROUTE as never) as string | undefined) ?? "other";
+      const route = c.get("route") ?? "other";
       deps.metrics.requests.inc({ route, status: String(status) });
       deps.metrics.latency.observe({ route }, seconds);
       if (bytes) deps.metrics.bytes.inc({ route }, bytes);
@@ -76,22 +76,19 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
   app.notFound((c) => errorResponse(new GateError("not_found", "not found"), c, deps.logger, deps.metrics));
 
   app.get(`${base}/healthz`, (c) => {
-    c.set(VAR_ROUTE as never, "health" as never);
+    c.set("route", "health");
     return c.json({ status: "ok" });
   });
-  app.get(`${base}/metrics`, (c) => {
-    c.set(VAR_ROUTE as never, "metrics" as never);
-    return c.body(deps.metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" });
-  });
   app.get(`${base}/readyz`, async (c) => {
-    c.set(VAR_ROUTE as never, "health" as never);
+    c.set("route", "health");
     const parts = await deps.readiness();
     const failed = Object.entries(parts).filter(([, v]) => v !== null);
     return c.json({ status: failed.length ? "unavailable" : "ok", parts }, failed.length ? 503 : 200);
   });
 
   app.route(`${base}/api`, apiRoutes(deps));
-  app.on(["GET", "HEAD", "POST"], "*", (c) => handleGate(c, deps));
+  // route → identify → decide and serve (each door decides through access/authorize.ts)
+  app.on(["GET", "HEAD", "POST"], "*", routeGate(base), identify(deps, gatePathToken), (c) => serveGate(c, deps));
   app.all("*", () => {
     throw new GateError("method_not_allowed", "only GET, HEAD and POST (uploads) are supported");
   });

@@ -53,6 +53,9 @@ export interface Principal {
   /** The account the token acts as; null for anonymous. */
   account: string | null;
   accountKind: "user" | "org" | null;
+  /** A server admin's account has every right on every account (its token is still bounded
+   * by its scopes). */
+  serverAdmin?: boolean;
   scopes: string[];
 }
 

@@ -1,20 +1,10 @@
 // Channels and package privacy: a channel's default privacy and each package's own
 // setting (conda and PyPI names alike, normalized). Reading a package that the caller may
 // not see answers 404, exactly as for one that does not exist.
-import { GateError } from "../errors.js";
 import type { Account } from "../access/model.js";
 import { privacyOf } from "../access/policy.js";
 import * as v from "./validate.js";
-import { levelOn, requireManage } from "./rights.js";
-import { atLeast } from "../access/policy.js";
-import { me, param, ref, type ApiCall, type ApiRoute } from "./route.js";
-
-async function channel(call: ApiCall): Promise<Account> {
-  const name = v.accountName(param(call, "channel"), "channel");
-  const acc = await call.deps.catalog.getAccount(name);
-  if (!acc) throw new GateError("not_found", `no such channel: ${name}`);
-  return acc;
-}
+import { allow, named, ref, type ApiCall, type ApiRoute } from "./route.js";
 
 function channelView(acc: Account): Record<string, unknown> {
   return { name: acc.name, kind: acc.kind, defaultPrivacy: acc.defaultPrivacy, packages: acc.packages };
@@ -25,13 +15,21 @@ function packageView(acc: Account, pkg: string): Record<string, unknown> {
   return { channel: acc.name, package: pkg, privacy: privacyOf(acc, pkg), own: own ?? null };
 }
 
-/** Changing a package's privacy needs admin on it; a caller that cannot even read it gets
- * the 404 of a package that does not exist. */
-function requirePackageAdmin(call: ApiCall, acc: Account, pkg: string): void {
-  const level = levelOn(me(call), acc, pkg);
-  if (level === "admin") return;
-  if (!atLeast(level, "read")) throw new GateError("not_found", `package "${pkg}" was not found in this channel`);
-  throw new GateError("forbidden", `${me(call).principal.account} may not change the privacy of ${acc.name}/${pkg}`);
+/** The channel of the path, with the caller authorized for `action` on it. */
+async function channel(call: ApiCall, action: "channel:read" | "channel:write"): Promise<Account> {
+  const r = await named(call, "channel", v.accountName(call.params.channel ?? "", "channel"));
+  allow(call, action, r);
+  return r.account!;
+}
+
+/** The channel and the package of the path, with the caller authorized for `action` on the
+ * package. A caller that may not manage it gets the same answer whether the package exists,
+ * is hidden from it, or is public: rights never depend on what exists. */
+async function channelPackage(call: ApiCall, action: "package:read" | "package:write"): Promise<[Account, string]> {
+  const pkg = v.packageName(call.params.package ?? "");
+  const r = await named(call, "channel", v.accountName(call.params.channel ?? "", "channel"));
+  allow(call, action, { ...r, package: pkg });
+  return [r.account!, pkg];
 }
 
 const channelSchema = ref("Channel");
@@ -45,13 +43,11 @@ export const channelRoutes: ApiRoute[] = [
     summary: "A channel's default privacy and every package's own setting (channel admins only).",
     tag: "channels",
     auth: "token",
-    need: "api:read",
+    action: "channel:read",
     response: { status: 200, description: "the channel", schema: channelSchema },
     errors: [404],
     async handle(call) {
-      const acc = await channel(call);
-      requireManage(me(call), acc);
-      return channelView(acc);
+      return channelView(await channel(call, "channel:read"));
     },
   },
   {
@@ -61,14 +57,13 @@ export const channelRoutes: ApiRoute[] = [
     summary: "Set the channel's default privacy (packages without their own setting follow it).",
     tag: "channels",
     auth: "token",
-    need: "api:write",
+    action: "channel:write",
     request: ref("ChannelPatch"),
     response: { status: 200, description: "the channel", schema: channelSchema },
     errors: [404],
     async handle(call) {
-      const acc = await channel(call);
-      requireManage(me(call), acc);
       const privacy = v.privacy(call.body, "defaultPrivacy");
+      const acc = await channel(call, "channel:write");
       return channelView(await call.deps.catalog.setChannelPrivacy(acc.name, privacy));
     },
   },
@@ -76,16 +71,14 @@ export const channelRoutes: ApiRoute[] = [
     method: "GET",
     path: "/channels/{channel}/packages/{package}",
     operationId: "getPackage",
-    summary: "A package's privacy (its own setting, or the channel's default).",
+    summary: "A package's privacy (its own setting, or the channel's default); admins of the package only.",
     tag: "channels",
     auth: "token",
-    need: "api:read",
+    action: "package:read",
     response: { status: 200, description: "the package's privacy", schema: packageSchema },
     errors: [404],
     async handle(call) {
-      const acc = await channel(call);
-      const pkg = v.packageName(param(call, "package"));
-      if (!atLeast(levelOn(me(call), acc, pkg), "read")) throw new GateError("not_found", `package "${pkg}" was not found in this channel`);
+      const [acc, pkg] = await channelPackage(call, "package:read");
       return packageView(acc, pkg);
     },
   },
@@ -96,15 +89,13 @@ export const channelRoutes: ApiRoute[] = [
     summary: "Make one package public or private (admin on the package).",
     tag: "channels",
     auth: "token",
-    need: "api:write",
+    action: "package:write",
     request: ref("PackagePrivacy"),
     response: { status: 200, description: "the package's privacy", schema: packageSchema },
     errors: [404],
     async handle(call) {
-      const acc = await channel(call);
-      const pkg = v.packageName(param(call, "package"));
-      requirePackageAdmin(call, acc, pkg);
       const privacy = v.privacy(call.body, "privacy");
+      const [acc, pkg] = await channelPackage(call, "package:write");
       return packageView(await call.deps.catalog.setPackagePrivacy(acc.name, pkg, privacy), pkg);
     },
   },
@@ -115,13 +106,11 @@ export const channelRoutes: ApiRoute[] = [
     summary: "Drop the package's own setting: it follows the channel's default again.",
     tag: "channels",
     auth: "token",
-    need: "api:write",
+    action: "package:write",
     response: { status: 200, description: "the package's privacy", schema: packageSchema },
     errors: [404],
     async handle(call) {
-      const acc = await channel(call);
-      const pkg = v.packageName(param(call, "package"));
-      requirePackageAdmin(call, acc, pkg);
+      const [acc, pkg] = await channelPackage(call, "package:write");
       return packageView(await call.deps.catalog.clearPackagePrivacy(acc.name, pkg), pkg);
     },
   },

@@ -1,13 +1,15 @@
 // The /api router: every operation of the route tables, each taking the same short path —
-// identify the token (or read HTTP Basic for login), check the API scope, parse the JSON
-// body, run the handler, answer JSON. Mounted by app.ts before the gate's catch-all route.
+// identify the caller (the shared middleware of http/identify.ts; HTTP Basic for login),
+// parse the JSON body, run the handler (which authorizes through access/authorize.ts),
+// answer JSON. Mounted by app.ts before the gate's catch-all route.
 import { Hono, type Context } from "hono";
+import "../http/vars.js";
 import { GateError } from "../errors.js";
-import { extractToken } from "../auth/identify.js";
 import { parseAuthorization } from "../auth/token.js";
 import type { Cache } from "../cache/cache.js";
-import { clientAddress, VAR_PRINCIPAL, VAR_ROUTE, VAR_TOKEN_ID } from "../http/gate.js";
-import { requireScope, type Actor } from "./rights.js";
+import { ANONYMOUS } from "../access/model.js";
+import { clientAddress, identify } from "../http/identify.js";
+import { DEFAULT_TOKEN_LIFETIME } from "../access/names.js";
 import { PasswordThrottle, type ThrottleLimits } from "./throttle.js";
 import type { ApiCall, ApiDeps, ApiRoute } from "./route.js";
 import { userRoutes } from "./users.js";
@@ -16,9 +18,11 @@ import { channelRoutes } from "./channels.js";
 import { tokenRoutes } from "./tokens.js";
 import { openApiDocument } from "./openapi.js";
 
-export interface ApiAppDeps extends Omit<ApiDeps, "throttle"> {
+export interface ApiAppDeps extends Omit<ApiDeps, "throttle" | "tokenMaxAge"> {
   cache: Cache;
   throttleLimits?: ThrottleLimits;
+  /** TOKEN_MAX_AGE (seconds); one year when not given. */
+  tokenMaxAge?: number;
 }
 
 /** A JSON body larger than this is not a control-plane request (group package lists
@@ -32,7 +36,7 @@ const openApiRoute: ApiRoute = {
   summary: "This document.",
   tag: "meta",
   auth: "optional",
-  need: null,
+  action: null,
   response: { status: 200, description: "the OpenAPI 3.1 document", schema: { type: "object" } },
   errors: [],
   async handle(call) {
@@ -53,62 +57,42 @@ export function apiRoutes(input: ApiAppDeps): Hono {
     failures: input.failures,
     basePath: input.basePath,
     signup: input.signup,
+    tokenMaxAge: input.tokenMaxAge ?? DEFAULT_TOKEN_LIFETIME,
     throttle: new PasswordThrottle(input.cache, input.throttleLimits),
   };
   const api = new Hono();
-  for (const route of API_ROUTES) api.on(route.method, routerPath(route.path), (c) => serve(c, route, deps));
+  const identified = identify(deps);
+  for (const route of API_ROUTES) {
+    const path = routerPath(route.path);
+    // login reads a user name and password from HTTP Basic: nothing there is a token
+    if (route.auth === "basic") api.on(route.method, path, (c) => serve(c, route, deps));
+    else api.on(route.method, path, identified, (c) => serve(c, route, deps));
+  }
   api.all("*", (c) => {
-    c.set(VAR_ROUTE as never, "api" as never);
+    c.set("route", "api");
     throw new GateError("not_found", "no such API endpoint; the API is described at /api/openapi.json");
   });
   return api;
 }
 
 async function serve(c: Context, route: ApiRoute, deps: ApiDeps): Promise<Response> {
-  c.set(VAR_ROUTE as never, "api" as never);
-  const client = clientAddress(c);
-  const authorization = c.req.header("authorization");
-  let actor: Actor | null = null;
+  c.set("route", "api");
   let basic: ApiCall["basic"];
-
   if (route.auth === "basic") {
-    // the login endpoint reads user name and password; nothing here is a token
-    const creds = parseAuthorization(authorization);
+    const creds = parseAuthorization(c.req.header("authorization"));
     if (creds.error) throw new GateError("bad_request", creds.error);
     if (creds.basicUser !== undefined && creds.basicPassword !== undefined) basic = { username: creds.basicUser, password: creds.basicPassword };
-  } else {
-    actor = await identify(c, deps, authorization, client);
   }
-  if (route.auth === "token" && !actor) {
+  const principal = c.get("principal") ?? ANONYMOUS;
+  const me = c.get("me") ?? null;
+  if (route.auth === "token" && me === null) {
     throw new GateError("auth_required", "this needs a token: 'Authorization: Bearer <token>' (pkgate login gives one)");
   }
-  if (route.need && actor) requireScope(actor, route.need);
-
   const body = route.method === "POST" || route.method === "PUT" || route.method === "PATCH" ? await readJson(c) : undefined;
-  const result = await route.handle({ deps, params: c.req.param() as Record<string, string>, body, client, actor, basic });
+  const result = await route.handle({ deps, params: c.req.param() as Record<string, string>, body, client: clientAddress(c), principal, me, basic });
   const headers = { "cache-control": "no-store" };
   if (route.response.status === 204) return c.body(null, 204, headers);
   return c.json(result as object, route.response.status, headers);
-}
-
-/** The caller of a token-carrying request; bad tokens count against the client's address
- * exactly as on the gate. */
-async function identify(c: Context, deps: ApiDeps, authorization: string | undefined, client: string): Promise<Actor | null> {
-  const { token, id } = extractToken({ authorization });
-  if (!token) return null;
-  if (id) c.set(VAR_TOKEN_ID as never, id as never);
-  deps.failures.check(client);
-  let principal;
-  try {
-    principal = await deps.identifier.identify(token);
-  } catch (err) {
-    if (err instanceof GateError && err.status === 401) deps.failures.record(client);
-    throw err;
-  }
-  c.set(VAR_PRINCIPAL as never, principal as never);
-  const account = principal.account === null ? null : await deps.catalog.getAccount(principal.account);
-  if (!account || principal.account === null) throw new GateError("token_invalid", "The token given is invalid: its account no longer exists.");
-  return { principal: { ...principal, account: principal.account }, account };
 }
 
 async function readJson(c: Context): Promise<unknown> {

@@ -2,23 +2,37 @@
 // Each change is one locked read-modify-write of the organization's document in the
 // catalog, announced to every replica (a removed member loses access everywhere at once).
 import { GateError } from "../errors.js";
-import type { Account } from "../access/model.js";
+import type { Account, Group, Principal } from "../access/model.js";
+import { permissionOn, roleOn, atLeast } from "../access/policy.js";
 import * as v from "./validate.js";
-import { isMemberOf, requireManage, type Actor } from "./rights.js";
-import { arrayOf, groupView, me, orgView, param, ref, type ApiCall, type ApiRoute } from "./route.js";
+import { allow, arrayOf, groupView, me, named, orgView, param, ref, type ApiCall, type ApiRoute } from "./route.js";
 
-async function org(call: ApiCall): Promise<Account> {
-  return call.deps.catalog.requireAccount(v.accountName(param(call, "org"), "org"), "org");
+/** The organization of the path, with the caller authorized for `action` on it; to anyone
+ * who may not see it, it does not exist. */
+async function org(call: ApiCall, action: "org:read" | "org:modify-group"): Promise<Account> {
+  const r = await named(call, "org", v.accountName(param(call, "org"), "org"));
+  allow(call, action, r);
+  return r.account!;
 }
 
-/** Reading an organization: its members and admins; to others it does not exist here. */
-function requireMember(actor: Actor, acc: Account): void {
-  if (!isMemberOf(actor, acc)) throw new GateError("not_found", `no such organization: ${acc.name}`);
+/** What a caller sees of an organization's groups: admins every group; members only the
+ * groups they belong to, each with only the package names they may see. */
+function groupsFor(principal: Principal, acc: Account): Group[] {
+  const groups = acc.groups ?? [];
+  if (roleOn(principal, acc, null) === "admin") return groups.map(groupView);
+  const user = principal.account;
+  return groups
+    .filter((g) => user !== null && g.members.includes(user))
+    .map((g) => groupView({ ...g, packages: g.packages === "*" ? "*" : g.packages.filter((name) => atLeast(permissionOn(principal, acc, name), "read")) }));
 }
 
-function groupOf(acc: Account, name: string) {
-  const g = (acc.groups ?? []).find((x) => x.name === name);
-  if (!g) throw new GateError("not_found", `no group "${name}" in ${acc.name}`);
+function orgViewFor(principal: Principal, acc: Account): Record<string, unknown> {
+  return { ...orgView(acc), groups: groupsFor(principal, acc) };
+}
+
+function groupOf(groups: Group[], org: string, name: string): Group {
+  const g = groups.find((x) => x.name === name);
+  if (!g) throw new GateError("not_found", `no group "${name}" in ${org}`);
   return groupView(g);
 }
 
@@ -33,15 +47,17 @@ export const orgRoutes: ApiRoute[] = [
     summary: "Create an organization (its channel has the same name); the creating user is its first admin.",
     tag: "orgs",
     auth: "token",
-    need: "api:write",
+    action: "org:create",
     request: ref("OrgCreate"),
     response: { status: 201, description: "the new organization", schema: orgSchema },
     errors: [409],
     async handle(call) {
-      const actor = me(call);
-      if (actor.account.kind !== "user") throw new GateError("forbidden", "organizations are created by users, not with an organization's token");
-      const { name } = v.orgCreate(call.body);
-      return orgView(await call.deps.catalog.createAccount({ name, kind: "org", admins: [actor.account.name] }));
+      const caller = me(call);
+      const { name, adopt } = v.orgCreate(call.body);
+      allow(call, "org:create", { account: null });
+      // a folder of the store that has content but no account is adopted on purpose only
+      if (adopt) allow(call, "server:admin", { account: null });
+      return orgView(await call.deps.catalog.createAccount({ name, kind: "org", admins: [caller.account.name], adopt }));
     },
   },
   {
@@ -51,13 +67,11 @@ export const orgRoutes: ApiRoute[] = [
     summary: "An organization: admins, groups, default privacy (members and admins only).",
     tag: "orgs",
     auth: "token",
-    need: "api:read",
+    action: "org:read",
     response: { status: 200, description: "the organization", schema: orgSchema },
     errors: [404],
     async handle(call) {
-      const acc = await org(call);
-      requireMember(me(call), acc);
-      return orgView(acc);
+      return orgViewFor(call.principal, await org(call, "org:read"));
     },
   },
   {
@@ -67,12 +81,11 @@ export const orgRoutes: ApiRoute[] = [
     summary: "Make a user an admin of the organization (idempotent).",
     tag: "orgs",
     auth: "token",
-    need: "api:modify-group",
+    action: "org:modify-group",
     response: { status: 200, description: "the organization", schema: orgSchema },
     errors: [404],
     async handle(call) {
-      const acc = await org(call);
-      requireManage(me(call), acc);
+      const acc = await org(call, "org:modify-group");
       return orgView(await call.deps.catalog.addOrgAdmin(acc.name, v.accountName(param(call, "user"), "user")));
     },
   },
@@ -83,12 +96,11 @@ export const orgRoutes: ApiRoute[] = [
     summary: "Remove an admin (an admin may remove themselves); the last admin cannot leave (409).",
     tag: "orgs",
     auth: "token",
-    need: "api:modify-group",
+    action: "org:modify-group",
     response: { status: 200, description: "the organization", schema: orgSchema },
     errors: [404, 409],
     async handle(call) {
-      const acc = await org(call);
-      requireManage(me(call), acc);
+      const acc = await org(call, "org:modify-group");
       return orgView(await call.deps.catalog.removeOrgAdmin(acc.name, v.accountName(param(call, "user"), "user")));
     },
   },
@@ -96,16 +108,14 @@ export const orgRoutes: ApiRoute[] = [
     method: "GET",
     path: "/orgs/{org}/groups",
     operationId: "listGroups",
-    summary: "The organization's groups (members and admins only).",
+    summary: "The organization's groups: every group for admins, a member's own groups for members.",
     tag: "groups",
     auth: "token",
-    need: "api:read",
+    action: "org:read",
     response: { status: 200, description: "the groups", schema: arrayOf(groupSchema) },
     errors: [404],
     async handle(call) {
-      const acc = await org(call);
-      requireMember(me(call), acc);
-      return (acc.groups ?? []).map(groupView);
+      return groupsFor(call.principal, await org(call, "org:read"));
     },
   },
   {
@@ -115,15 +125,14 @@ export const orgRoutes: ApiRoute[] = [
     summary: "Create a group with a permission (read, write, admin) on all (\"*\") or listed packages.",
     tag: "groups",
     auth: "token",
-    need: "api:modify-group",
+    action: "org:modify-group",
     request: ref("GroupCreate"),
     response: { status: 201, description: "the new group", schema: groupSchema },
     errors: [404, 409],
     async handle(call) {
-      const acc = await org(call);
-      requireManage(me(call), acc);
+      const acc = await org(call, "org:modify-group");
       const input = v.groupCreate(call.body);
-      return groupOf(await call.deps.catalog.createGroup(acc.name, input), input.name);
+      return groupOf((await call.deps.catalog.createGroup(acc.name, input)).groups ?? [], acc.name, input.name);
     },
   },
   {
@@ -133,13 +142,13 @@ export const orgRoutes: ApiRoute[] = [
     summary: "One group (members and admins of the organization only).",
     tag: "groups",
     auth: "token",
-    need: "api:read",
+    action: "org:read",
     response: { status: 200, description: "the group", schema: groupSchema },
     errors: [404],
     async handle(call) {
-      const acc = await org(call);
-      requireMember(me(call), acc);
-      return groupOf(acc, v.groupName(param(call, "group"), "group"));
+      const name = v.groupName(param(call, "group"), "group");
+      const acc = await org(call, "org:read");
+      return groupOf(groupsFor(call.principal, acc), acc.name, name);
     },
   },
   {
@@ -149,15 +158,14 @@ export const orgRoutes: ApiRoute[] = [
     summary: "Change a group's permission and/or packages.",
     tag: "groups",
     auth: "token",
-    need: "api:modify-group",
+    action: "org:modify-group",
     request: ref("GroupPatch"),
     response: { status: 200, description: "the group", schema: groupSchema },
     errors: [404],
     async handle(call) {
-      const acc = await org(call);
-      requireManage(me(call), acc);
+      const acc = await org(call, "org:modify-group");
       const name = v.groupName(param(call, "group"), "group");
-      return groupOf(await call.deps.catalog.updateGroup(acc.name, name, v.groupPatch(call.body)), name);
+      return groupOf((await call.deps.catalog.updateGroup(acc.name, name, v.groupPatch(call.body))).groups ?? [], acc.name, name);
     },
   },
   {
@@ -167,12 +175,11 @@ export const orgRoutes: ApiRoute[] = [
     summary: "Delete a group; its members lose what it gave them.",
     tag: "groups",
     auth: "token",
-    need: "api:modify-group",
+    action: "org:modify-group",
     response: { status: 204, description: "the group is deleted" },
     errors: [404],
     async handle(call) {
-      const acc = await org(call);
-      requireManage(me(call), acc);
+      const acc = await org(call, "org:modify-group");
       await call.deps.catalog.deleteGroup(acc.name, v.groupName(param(call, "group"), "group"));
       return null;
     },
@@ -184,14 +191,13 @@ export const orgRoutes: ApiRoute[] = [
     summary: "Add a user to a group (idempotent).",
     tag: "groups",
     auth: "token",
-    need: "api:modify-group",
+    action: "org:modify-group",
     response: { status: 200, description: "the group", schema: groupSchema },
     errors: [404],
     async handle(call) {
-      const acc = await org(call);
-      requireManage(me(call), acc);
+      const acc = await org(call, "org:modify-group");
       const name = v.groupName(param(call, "group"), "group");
-      return groupOf(await call.deps.catalog.addGroupMember(acc.name, name, v.accountName(param(call, "user"), "user")), name);
+      return groupOf((await call.deps.catalog.addGroupMember(acc.name, name, v.accountName(param(call, "user"), "user"))).groups ?? [], acc.name, name);
     },
   },
   {
@@ -201,14 +207,13 @@ export const orgRoutes: ApiRoute[] = [
     summary: "Remove a user from a group; every replica enforces it within a second.",
     tag: "groups",
     auth: "token",
-    need: "api:modify-group",
+    action: "org:modify-group",
     response: { status: 200, description: "the group", schema: groupSchema },
     errors: [404],
     async handle(call) {
-      const acc = await org(call);
-      requireManage(me(call), acc);
+      const acc = await org(call, "org:modify-group");
       const name = v.groupName(param(call, "group"), "group");
-      return groupOf(await call.deps.catalog.removeGroupMember(acc.name, name, v.accountName(param(call, "user"), "user")), name);
+      return groupOf((await call.deps.catalog.removeGroupMember(acc.name, name, v.accountName(param(call, "user"), "user"))).groups ?? [], acc.name, name);
     },
   },
 ];

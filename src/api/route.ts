@@ -4,10 +4,9 @@
 import type { Catalog } from "../access/catalog.js";
 import type { Identifier } from "../auth/identify.js";
 import type { AuthFailures } from "../http/auth-failures.js";
-import type { Need } from "../auth/scopes.js";
-import type { Account, Group, TokenRecord } from "../access/model.js";
+import type { Account, Group, Principal, TokenRecord } from "../access/model.js";
 import { GateError } from "../errors.js";
-import type { Actor } from "./rights.js";
+import { ACTIONS, authorize, enforce, type Action, type Resource } from "../access/authorize.js";
 import type { PasswordThrottle } from "./throttle.js";
 
 export interface ApiDeps {
@@ -18,19 +17,29 @@ export interface ApiDeps {
   basePath: string;
   /** SIGNUP: "open" lets anyone create a user; "admin" only server admins. */
   signup: "open" | "admin";
+  /** TOKEN_MAX_AGE: no token lives longer (seconds). */
+  tokenMaxAge: number;
 }
 
-/** One request as a handler sees it: parsed, identified, scope-checked. */
+/** One request as a handler sees it: parsed and identified. */
 export interface ApiCall {
   deps: ApiDeps;
   params: Record<string, string>;
   body: unknown;
   /** The client's address (for rate limits). */
   client: string;
-  /** The caller, when a token was given. */
-  actor: Actor | null;
+  /** Who asks (anonymous without credentials). */
+  principal: Principal;
+  /** The caller's own account; null for anonymous callers. */
+  me: Account | null;
   /** HTTP Basic credentials (the login operation only). */
   basic?: { username: string; password: string };
+}
+
+/** An identified caller: a principal acting as an account. */
+export interface Caller {
+  principal: Principal & { account: string };
+  account: Account;
 }
 
 export type Schema = Record<string, unknown>;
@@ -45,8 +54,10 @@ export interface ApiRoute {
   /** token: a Bearer token is required; optional: used when given; basic: HTTP Basic
    * username and password (login). */
   auth: "token" | "optional" | "basic";
-  /** The API scope the token needs; null when the handler decides (or none is needed). */
-  need: Need | null;
+  /** The action the operation is authorized as (access/authorize.ts), for the document: its
+   * scope is published as x-required-scope. Null when no scope is needed (login, logout,
+   * signup when open). */
+  action: Action | null;
   request?: Schema;
   response: { status: 200 | 201 | 204; description: string; schema?: Schema };
   /** Error statuses this operation can answer besides 400/401/403 (which most can). */
@@ -55,10 +66,28 @@ export interface ApiRoute {
 }
 
 /** The caller, or 401 when the request carried no token. */
-export function me(call: ApiCall): Actor {
-  if (!call.actor) throw new GateError("auth_required", "this needs a token: 'Authorization: Bearer <token>' (pkgate login gives one)");
-  return call.actor;
+export function me(call: ApiCall): Caller {
+  if (call.me === null || call.principal.account === null) throw new GateError("auth_required", "this needs a token: 'Authorization: Bearer <token>' (pkgate login gives one)");
+  return { principal: call.principal as Caller["principal"], account: call.me };
 }
+
+/** Authorize the caller for `action` on `resource`, or throw the answer (the missing one
+ * for anything it may not see). */
+export function allow(call: ApiCall, action: Action, resource: Resource): Principal {
+  return enforce(authorize(call.principal, action, resource));
+}
+
+/** The account named in the path (`org`, `user`, `channel`), or null when there is none of
+ * that kind: authorize() answers both the same. */
+export async function named(call: ApiCall, param_: "org" | "user" | "channel", name: string): Promise<Resource & { name: string }> {
+  const acc = await call.deps.catalog.getAccount(name);
+  const kind = param_ === "org" ? "organization" : param_;
+  const fits = acc !== null && (param_ === "channel" || acc.kind === param_);
+  return { account: fits ? acc : null, name, kind };
+}
+
+/** The scope an operation needs, for the OpenAPI document. */
+export const scopeOf = (r: ApiRoute): string | null => (r.action ? ACTIONS[r.action].scope : null);
 
 export function param(call: ApiCall, name: string): string {
   const v = call.params[name];

@@ -4,22 +4,20 @@
 // than the token that creates it, nor more than its creator may do (rights.ts).
 import { GateError } from "../errors.js";
 import type { Account } from "../access/model.js";
+import { scopesBeyond } from "../access/authorize.js";
+import { tokenExpiry } from "../access/names.js";
 import * as v from "./validate.js";
-import { canManageTokens, tokenIssueRefusal } from "./rights.js";
-import { arrayOf, me, param, ref, tokenView, type ApiCall, type ApiRoute } from "./route.js";
+import { allow, arrayOf, me, named, param, ref, tokenView, type ApiCall, type ApiRoute } from "./route.js";
 
 type Owner = "self" | "user" | "org";
 
-async function owner(call: ApiCall, kind: Owner): Promise<Account> {
-  const actor = me(call);
-  if (kind === "self") return actor.account;
-  const name = v.accountName(param(call, kind), kind);
-  const acc = await call.deps.catalog.requireAccount(name, kind);
-  if (!canManageTokens(actor, acc)) {
-    // a user's tokens are nobody else's business; an org's admins are known to members
-    throw new GateError("forbidden", kind === "org" ? `only admins of ${acc.name} may manage its tokens` : `only ${acc.name} or a server admin may manage these tokens`);
-  }
-  return acc;
+/** The account whose tokens are asked for, with the caller authorized on them: the account
+ * itself, an organization's admins, server admins. */
+async function owner(call: ApiCall, kind: Owner, action: "tokens:read" | "tokens:write"): Promise<Account> {
+  const caller = me(call);
+  const r = kind === "self" ? { account: caller.account, name: caller.account.name } : await named(call, kind, v.accountName(param(call, kind), kind));
+  allow(call, action, r);
+  return r.account!;
 }
 
 function routesFor(kind: Owner, prefix: string): ApiRoute[] {
@@ -34,11 +32,11 @@ function routesFor(kind: Owner, prefix: string): ApiRoute[] {
       summary: `The live tokens of ${whose}, never with their secrets.`,
       tag,
       auth: "token",
-      need: "api:read",
+      action: "tokens:read",
       response: { status: 200, description: "the tokens", schema: arrayOf(ref("Token")) },
       errors: [404],
       async handle(call) {
-        const acc = await owner(call, kind);
+        const acc = await owner(call, kind, "tokens:read");
         return (await call.deps.catalog.listTokens(acc.name)).map(tokenView);
       },
     },
@@ -46,25 +44,28 @@ function routesFor(kind: Owner, prefix: string): ApiRoute[] {
       method: "POST",
       path: `${prefix}/tokens`,
       operationId: `create${suffix}Token`,
-      summary: `Create a token for ${whose}; the secret is in the answer, once. Scopes beyond the creating token or the creator's rights are refused (403).`,
+      summary: `Create a token for ${whose}; the secret is in the answer, once. Scopes beyond the creating token or the creator's rights are refused (403); it never outlives the creating token nor TOKEN_MAX_AGE.`,
       tag,
       auth: "token",
-      need: "api:write",
+      action: "tokens:write",
       request: ref("TokenCreate"),
       response: { status: 201, description: "the token, with its secret", schema: ref("TokenCreated") },
       errors: [404, 409],
       async handle(call) {
-        const actor = me(call);
-        const acc = await owner(call, kind);
+        const caller = me(call);
         const input = v.tokenCreate(call.body);
-        const refusal = tokenIssueRefusal(actor, acc, input.scopes);
-        if (refusal) throw new GateError("forbidden", refusal);
+        const acc = await owner(call, kind, "tokens:write");
+        const beyond = scopesBeyond(caller.principal, input.scopes);
+        if (beyond.length > 0) {
+          throw new GateError("forbidden", `a token cannot hold more than the token that creates it: ${beyond.join(" ")} is beyond this token's scopes (${caller.principal.scopes.join(" ") || "none"})`);
+        }
+        const expiresAt = tokenExpiry(input.maxAgeSeconds, { serverMax: call.deps.tokenMaxAge, parentExpiresAt: caller.principal.token?.expiresAt });
         const { token, record } = await call.deps.catalog.createToken({
           account: acc.name,
           name: input.name,
           scopes: input.scopes,
-          maxAgeSeconds: input.maxAgeSeconds,
-          createdBy: actor.account.name,
+          expiresAt,
+          createdBy: caller.account.name,
         });
         return { ...tokenView(record), token };
       },
@@ -76,11 +77,11 @@ function routesFor(kind: Owner, prefix: string): ApiRoute[] {
       summary: `Revoke a token of ${whose} by name; it is refused everywhere within a second.`,
       tag,
       auth: "token",
-      need: "api:write",
+      action: "tokens:write",
       response: { status: 200, description: "the revoked token", schema: ref("Token") },
       errors: [404],
       async handle(call) {
-        const acc = await owner(call, kind);
+        const acc = await owner(call, kind, "tokens:write");
         return tokenView(await call.deps.catalog.revokeToken(acc.name, param(call, "name")));
       },
     },

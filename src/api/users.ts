@@ -4,13 +4,14 @@
 import { randomBytes } from "node:crypto";
 import { GateError } from "../errors.js";
 import { hashPassword, verifyPassword } from "../auth/password.js";
-import { isChannelName } from "../http/target.js";
+import { isAccountName, tokenExpiry } from "../access/names.js";
 import type { Account } from "../access/model.js";
+import { authorize } from "../access/authorize.js";
 import * as v from "./validate.js";
-import { isServerAdmin, requireScope } from "./rights.js";
-import { me, param, ref, tokenView, userView, type ApiCall, type ApiRoute } from "./route.js";
+import { allow, me, named, param, ref, tokenView, userView, type ApiCall, type ApiRoute } from "./route.js";
 
-/** Login tokens live 30 days unless the client asks otherwise (`maxAgeSeconds`). */
+/** Login tokens live 30 days unless the client asks otherwise (`maxAgeSeconds`, at most
+ * TOKEN_MAX_AGE). */
 export const LOGIN_MAX_AGE = 30 * 24 * 3600;
 export const LOGIN_SCOPES = ["all"];
 
@@ -24,7 +25,7 @@ const dummy = () => (dummyHash ??= hashPassword(randomBytes(16).toString("hex"))
 async function checkPassword(call: ApiCall, username: string, password: string, wrong: GateError): Promise<Account> {
   const { throttle, catalog } = call.deps;
   await throttle.check(username, call.client);
-  const acc = isChannelName(username) ? await catalog.getAccount(username) : null;
+  const acc = isAccountName(username) ? await catalog.getAccount(username) : null;
   let ok = false;
   if (acc?.kind === "user" && acc.passwordHash) ok = await verifyPassword(password, acc.passwordHash);
   else await verifyPassword(password, await dummy());
@@ -45,24 +46,22 @@ export const userRoutes: ApiRoute[] = [
     summary: "Sign up: create a user (its channel has the same name). A server admin may create server admins.",
     tag: "users",
     auth: "optional",
-    need: null,
+    action: null,
     request: ref("Signup"),
     response: { status: 201, description: "the new user", schema: userSchema },
     errors: [401, 403, 409, 429],
     async handle(call) {
       const input = v.signup(call.body);
-      if (call.deps.signup === "admin" && !input.serverAdmin) {
+      if (call.deps.signup === "admin") {
         // a private gateway: accounts are handed out, not taken
-        const actor = me(call);
-        if (!isServerAdmin(actor)) throw new GateError("forbidden", "sign-up is closed on this server (SIGNUP=admin): ask a server admin to create your user");
-        requireScope(actor, "api:write");
+        const d = authorize(call.principal, "server:admin", { account: null });
+        if (!d.allow) throw d.error.code === "forbidden" ? new GateError("forbidden", "sign-up is closed on this server (SIGNUP=admin): ask a server admin to create your user") : d.error;
       }
-      if (input.serverAdmin) {
-        const actor = me(call);
-        requireScope(actor, "api:write");
-        if (!isServerAdmin(actor)) throw new GateError("forbidden", "only a server admin may create server admins");
-      }
+      if (input.serverAdmin) allow(call, "server:admin", { account: null });
+      // a folder of the store that has content but no account is adopted on purpose only
+      if (input.adopt) allow(call, "server:admin", { account: null });
       const acc = await call.deps.catalog.createAccount({
+        adopt: input.adopt,
         name: input.username,
         kind: "user",
         email: input.email,
@@ -79,7 +78,7 @@ export const userRoutes: ApiRoute[] = [
     summary: "Log in with HTTP Basic username:password; returns a new token with scope `all` (shown once).",
     tag: "users",
     auth: "basic",
-    need: null,
+    action: null,
     request: ref("Login"),
     response: { status: 201, description: "the login token", schema: ref("TokenCreated") },
     errors: [429],
@@ -88,11 +87,12 @@ export const userRoutes: ApiRoute[] = [
       const opts = v.login(call.body);
       const username = call.basic.username.toLowerCase();
       const acc = await checkPassword(call, username, call.basic.password, new GateError("bad_credentials", "wrong user name or password"));
+      const expiresAt = tokenExpiry(opts.maxAgeSeconds, { serverMax: call.deps.tokenMaxAge }, LOGIN_MAX_AGE);
       const { token, record } = await call.deps.catalog.createToken({
         account: acc.name,
         name: v.loginTokenName(opts.hostname, new Date(), randomBytes(3).toString("hex")),
         scopes: LOGIN_SCOPES,
-        maxAgeSeconds: opts.maxAgeSeconds ?? LOGIN_MAX_AGE,
+        expiresAt,
         createdBy: acc.name,
       });
       return { ...tokenView(record), token };
@@ -105,7 +105,7 @@ export const userRoutes: ApiRoute[] = [
     summary: "Revoke the token this request is made with (any scopes).",
     tag: "users",
     auth: "token",
-    need: null,
+    action: null,
     response: { status: 204, description: "the token is revoked" },
     errors: [],
     async handle(call) {
@@ -121,11 +121,12 @@ export const userRoutes: ApiRoute[] = [
     summary: "Who am I: the account the token acts as, and the token itself (never its secret).",
     tag: "users",
     auth: "token",
-    need: "api:read",
+    action: "user:read",
     response: { status: 200, description: "the caller", schema: ref("Whoami") },
     errors: [],
     async handle(call) {
       const actor = me(call);
+      allow(call, "user:read", { account: actor.account, name: actor.account.name });
       const t = actor.principal.token!;
       const acc = actor.account;
       const who = acc.kind === "user" ? userView(acc, true) : { name: acc.name, kind: acc.kind, createdAt: acc.createdAt };
@@ -139,13 +140,16 @@ export const userRoutes: ApiRoute[] = [
     summary: "A user: everything for the user and server admins, the name for others.",
     tag: "users",
     auth: "token",
-    need: "api:read",
+    action: "user:read",
     response: { status: 200, description: "the user", schema: userSchema },
     errors: [404],
     async handle(call) {
-      const actor = me(call);
-      const acc = await call.deps.catalog.requireAccount(v.accountName(param(call, "user"), "user"), "user");
-      return userView(acc, acc.name === actor.account.name || isServerAdmin(actor));
+      me(call);
+      const r = await named(call, "user", v.accountName(param(call, "user"), "user"));
+      // the user and server admins see everything; others whose content is visible, the name
+      const d = authorize(call.principal, "user:read", r);
+      if (!d.allow && d.error.code !== "forbidden") throw d.error;
+      return userView(r.account!, d.allow);
     },
   },
   {
@@ -155,18 +159,17 @@ export const userRoutes: ApiRoute[] = [
     summary: "Change a user's email (the user or a server admin) or server-admin flag (server admins only).",
     tag: "users",
     auth: "token",
-    need: "api:write",
+    action: "user:write",
     request: ref("UserPatch"),
     response: { status: 200, description: "the user", schema: userSchema },
     errors: [404],
     async handle(call) {
-      const actor = me(call);
-      const name = v.accountName(param(call, "user"), "user");
+      me(call);
       const change = v.userPatch(call.body);
-      await call.deps.catalog.requireAccount(name, "user");
-      if (change.serverAdmin !== undefined && !isServerAdmin(actor)) throw new GateError("forbidden", "only a server admin may change who is a server admin");
-      if (name !== actor.account.name && !isServerAdmin(actor)) throw new GateError("forbidden", `only ${name} or a server admin may change this user`);
-      return userView(await call.deps.catalog.updateUser(name, change), true);
+      const r = await named(call, "user", v.accountName(param(call, "user"), "user"));
+      allow(call, "user:write", r);
+      if (change.serverAdmin !== undefined) allow(call, "server:admin", { account: null });
+      return userView(await call.deps.catalog.updateUser(r.name, change), true);
     },
   },
   {
@@ -176,23 +179,21 @@ export const userRoutes: ApiRoute[] = [
     summary: "Change your own password (with currentPassword), or reset a user's password as a server admin.",
     tag: "users",
     auth: "token",
-    need: "api:write",
+    action: "user:write",
     request: ref("PasswordChange"),
     response: { status: 204, description: "the password is changed" },
     errors: [404, 429],
     async handle(call) {
       const actor = me(call);
-      const name = v.accountName(param(call, "user"), "user");
       const input = v.passwordChange(call.body);
-      const target = await call.deps.catalog.requireAccount(name, "user");
-      if (target.name === actor.account.name) {
+      const r = await named(call, "user", v.accountName(param(call, "user"), "user"));
+      allow(call, "user:write", r);
+      if (r.name === actor.account.name) {
         // a stolen token alone must not be enough to lock the owner out
         if (input.currentPassword === undefined) throw new GateError("bad_request", `the field "currentPassword" is required to change your own password`);
-        await checkPassword(call, target.name, input.currentPassword, new GateError("forbidden", "the current password is wrong"));
-      } else if (!isServerAdmin(actor)) {
-        throw new GateError("forbidden", `only ${name} or a server admin may set this password`);
+        await checkPassword(call, r.name, input.currentPassword, new GateError("forbidden", "the current password is wrong"));
       }
-      await call.deps.catalog.setPasswordHash(target.name, await hashPassword(input.password));
+      await call.deps.catalog.setPasswordHash(r.name, await hashPassword(input.password));
       return null;
     },
   },

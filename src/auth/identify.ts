@@ -4,7 +4,7 @@
 // secret into a message.
 import { GateError } from "../errors.js";
 import type { Catalog } from "../access/catalog.js";
-import { ANONYMOUS, type Principal } from "../access/model.js";
+import { ANONYMOUS, type Account, type Principal } from "../access/model.js";
 import { hashToken, looksLikeToken, parseAuthorization, tokenId } from "./token.js";
 
 export interface Credentials {
@@ -24,11 +24,19 @@ export function extractToken(creds: Credentials): { token?: string; id?: string 
   return { token, id: tokenId(hashToken(token)) };
 }
 
+/** A caller: the principal, and the account document it acts as (null when anonymous). */
+export interface Identity {
+  principal: Principal;
+  account: Account | null;
+}
+
+const NOBODY: Identity = Object.freeze({ principal: ANONYMOUS, account: null });
+
 export class Identifier {
   constructor(private readonly catalog: Catalog) {}
 
-  async identify(token: string | undefined, now = Date.now()): Promise<Principal> {
-    if (token === undefined) return ANONYMOUS;
+  async identify(token: string | undefined, now = Date.now()): Promise<Identity> {
+    if (token === undefined) return NOBODY;
     if (!looksLikeToken(token)) {
       throw new GateError("token_malformed", "The token given is not a pkgate token (check the URL or the credentials you configured).");
     }
@@ -43,11 +51,13 @@ export class Identifier {
     }
     const account = await this.catalog.getAccount(record.account);
     if (!account) throw new GateError("token_invalid", "The token given is invalid: its account no longer exists.");
-    return {
+    const principal: Principal = {
       token: { id: record.id, name: record.name, expiresAt: record.expiresAt },
       account: account.name,
       accountKind: account.kind,
       scopes: record.scopes,
+      ...(account.kind === "user" && account.serverAdmin === true ? { serverAdmin: true } : {}),
     };
+    return { principal, account };
   }
 }

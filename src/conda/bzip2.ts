@@ -5,10 +5,20 @@ import { spawn } from "node:child_process";
 
 let missing = false;
 
-export async function bzip2(input: Buffer): Promise<Buffer | null> {
-  if (missing) return null;
+/** Compress (level 9). */
+export function bzip2(input: Buffer): Promise<Buffer | null> {
+  return run(["-c", "-9"], input);
+}
+
+/** Decompress. */
+export function bunzip2(input: Buffer): Promise<Buffer | null> {
+  return run(["-d", "-c"], input);
+}
+
+function run(args: string[], input: Buffer): Promise<Buffer | null> {
+  if (missing) return Promise.resolve(null);
   return new Promise((resolve, reject) => {
-    const child = spawn("bzip2", ["-c", "-9"], { stdio: ["pipe", "pipe", "ignore"] });
+    const child = spawn("bzip2", args, { stdio: ["pipe", "pipe", "ignore"] });
     const out: Buffer[] = [];
     child.stdout.on("data", (d: Buffer) => out.push(d));
     child.once("error", (err: NodeJS.ErrnoException) => {

@@ -6,14 +6,16 @@ import type { Target } from "./target.js";
 import type { Account, Principal } from "../access/model.js";
 import type { Store, ObjectInfo } from "../store/store.js";
 import { GateError, notFound } from "../errors.js";
+import type { Body } from "./send.js";
 import { cacheControl, send, sendObject, type SendOptions } from "./send.js";
 import type { ObjectSource } from "./objects.js";
-import { decide as decideAccess, notFound as hiddenOrMissing, visibility } from "../access/policy.js";
+import { roleOn, visibility } from "../access/policy.js";
+import { authorize, missing, type Decision } from "../access/authorize.js";
 import { filterRepodata } from "../conda/repodata.js";
 import { filterShardIndex, shardOwners } from "../conda/shards.js";
 import { filterChanneldata } from "../conda/channeldata.js";
 import { zstdCompressAsync, zstdDecompressAsync } from "../conda/compress.js";
-import { bzip2 } from "../conda/bzip2.js";
+import { bunzip2, bzip2 } from "../conda/bzip2.js";
 import type { ViewCache } from "../cache/views.js";
 
 export interface CondaDeps {
@@ -39,19 +41,16 @@ function contentTypeOf(file: string): string {
   return "application/octet-stream";
 }
 
-async function sendOr404(c: Context, objects: ObjectSource, key: string, opts: SendOptions): Promise<Response> {
-  const res = await sendObject(c, objects, key, opts);
-  if (!res) throw notFound();
-  return res;
+/** The stored bytes of an index file as the response body, under the given ETag and
+ * without Last-Modified (the store's time of the file would move when a hidden package
+ * changes). */
+async function sendStored(c: Context, objects: ObjectSource, key: string, etag: string, opts: SendOptions, missingErr: GateError): Promise<Response> {
+  const body = await objects.body(key);
+  if (!body) throw missingErr;
+  return send(c, { ...body, info: { size: body.info.size, etag } } as Body, opts);
 }
 
-async function statOr404(objects: ObjectSource, key: string): Promise<ObjectInfo> {
-  const info = await objects.stat(key);
-  if (!info) throw notFound();
-  return info;
-}
-
-export async function serveConda(c: Context, deps: CondaDeps, t: CondaTarget, principal: Principal, account: Account): Promise<Response> {
+export async function serveConda(c: Context, deps: CondaDeps, t: CondaTarget, principal: Principal, account: Account | null): Promise<Response> {
   switch (t.kind) {
     case "conda-index":
       return serveIndex(c, deps, t, principal, account);
@@ -60,43 +59,106 @@ export async function serveConda(c: Context, deps: CondaDeps, t: CondaTarget, pr
     case "conda-shard":
       return serveShard(c, deps, t, principal, account);
     case "conda-artifact": {
-      const verdict = decideAccess(principal, "conda:download", account, t.package);
-      if (!verdict.allow) throw new GateError(verdict.code as never, verdict.message);
       const key = `${channelPrefix(t)}${t.subdir}/${t.file}`;
+      const resource = { account, name: t.channel, package: t.package };
+      const verdict = authorize(principal, "conda:download", resource);
+      // a hidden package costs the store lookup a missing one costs, so time tells nothing
+      if (!verdict.allow) throw await after(verdict, () => deps.objects.stat(key));
       const res = await sendObject(c, deps.objects, key, {
         contentType: "application/octet-stream",
         cacheControl: cacheControl(c, ARTIFACT_MAX_AGE),
       });
-      // a missing file answers exactly like a hidden one, so existence never leaks
-      if (!res) throw new GateError("not_found", hiddenOrMissing(principal, t.package).message);
+      if (!res) throw missing(principal, "conda:download", resource);
       return res;
     }
   }
 }
 
+/** The refusal of a decision, after doing the work a missing thing would have cost when the
+ * refusal is the missing answer. */
+async function after(verdict: Extract<Decision, { allow: false }>, lookup: () => Promise<unknown>): Promise<GateError> {
+  if (verdict.hidden) await lookup().catch(() => undefined);
+  return verdict.error;
+}
+
 type IndexTarget = Extract<Target, { kind: "conda-index" }>;
 
-async function serveIndex(c: Context, deps: CondaDeps, t: IndexTarget, principal: Principal, account: Account): Promise<Response> {
+/** Content-derived ETags of stored index files (key|stored etag → sha256 of the bytes), so a
+ * caller's validators change only when what it sees changes. */
+const contentTags = new Map<string, Promise<string>>();
+
+function contentTag(store: Store, key: string, info: ObjectInfo): Promise<string> {
+  const k = `${key}|${info.etag}`;
+  let tag = contentTags.get(k);
+  if (!tag) {
+    tag = (async () => {
+      const stream = await store.read(key);
+      if (!stream) throw notFound();
+      const h = createHash("sha256");
+      for await (const chunk of stream) h.update(chunk as Buffer);
+      return h.digest("hex").slice(0, 32);
+    })();
+    tag.catch(() => contentTags.delete(k));
+    if (contentTags.size >= 256) contentTags.delete(contentTags.keys().next().value!);
+    contentTags.set(k, tag);
+  }
+  return tag;
+}
+
+/** The ETag of a filtered view: a hash of its bytes, memoized per buffer. */
+const viewTags = new WeakMap<Buffer, string>();
+function bytesTag(buf: Buffer): string {
+  let tag = viewTags.get(buf);
+  if (!tag) {
+    tag = createHash("sha256").update(buf).digest("hex").slice(0, 32);
+    viewTags.set(buf, tag);
+  }
+  return tag;
+}
+
+/** What a view cache entry holds besides filtered bytes: "nothing hidden, pass the stored
+ * bytes", or "nothing visible, answer as missing". Filtered JSON and zstd never look like
+ * these. */
+const PASS = Buffer.alloc(0);
+const NOTHING_VISIBLE = Buffer.from([0]);
+
+async function serveIndex(c: Context, deps: CondaDeps, t: IndexTarget, principal: Principal, account: Account | null): Promise<Response> {
   const { store, views, objects } = deps;
   const dir = t.subdir ? `${channelPrefix(t)}${t.subdir}/` : channelPrefix(t);
   const key = dir + t.file;
+  const resource = { account, name: t.channel, package: null };
+  const verdict = authorize(principal, "conda:download", resource);
+  if (!verdict.allow) throw await after(verdict, () => objects.stat(key));
+  const gone = missing(principal, "conda:download", resource);
   const opts = { contentType: contentTypeOf(t.file), cacheControl: cacheControl(c, INDEX_MAX_AGE) };
-  const vis = visibility(principal, account, "conda:download");
-  if (vis.all) return sendOr404(c, objects, key, opts);
-  const info = await statOr404(objects, key);
+  const acc = account!;
+  // a role over the whole channel sees it as stored, validators included
+  if (roleOn(verdict.as, acc, null) !== "none") {
+    const res = await sendObject(c, objects, key, opts);
+    if (!res) throw gone;
+    return res;
+  }
+  const vis = visibility(verdict.as, acc);
+  const info = await objects.stat(key);
+  if (!info) throw gone;
+  if (vis.all) return sendStored(c, objects, key, await contentTag(store, key, info), opts, gone);
 
-  // the uncompressed twin, when there is one, is cheaper to filter than the compressed file
-  const twinKey = /\.(zst|bz2)$/.test(t.file) && !t.file.endsWith(".msgpack.zst") ? key.replace(/\.(zst|bz2)$/, "") : null;
-  const twin = twinKey ? await objects.stat(twinKey) : null;
-  const viewKey = `${key}|${info.etag}|${twin?.etag ?? ""}|${vis.key}`;
+  const viewKey = `${key}|${info.etag}|${vis.key}`;
   const filtered = await views.get(viewKey, async () => {
-    const out = await computeView(store, t.file, key, twin ? twinKey : null, vis.visible);
-    // an empty buffer means "nothing hidden here": pass the stored bytes through
-    return out ?? Buffer.alloc(0);
+    let anyVisible = false;
+    const visible = (name: string) => {
+      const ok = vis.visible(name);
+      anyVisible ||= ok;
+      return ok;
+    };
+    const out = await computeView(store, t.file, key, visible);
+    if (out === null) return PASS;
+    return anyVisible ? out : NOTHING_VISIBLE;
   });
-  if (filtered.length === 0) return sendOr404(c, objects, key, opts);
-  const etag = `v-${createHash("sha256").update(viewKey).digest("hex").slice(0, 32)}`;
-  return send(c, { kind: "buffer", info: { size: filtered.length, etag, lastModified: info.lastModified }, buffer: filtered }, opts);
+  if (filtered.length === 0) return sendStored(c, objects, key, await contentTag(store, key, info), opts, gone);
+  // an index of nothing but hidden packages is what a missing one is
+  if (filtered === NOTHING_VISIBLE || (filtered.length === 1 && filtered[0] === 0)) throw gone;
+  return send(c, { kind: "buffer", info: { size: filtered.length, etag: bytesTag(filtered) }, buffer: filtered }, opts);
 }
 
 /** `removed` lists file names: a hidden package's must go too, or its existence leaks. */
@@ -108,15 +170,25 @@ async function readWhole(store: Store, key: string): Promise<Buffer> {
   return got.body;
 }
 
-/** The filtered bytes of one index file for one view, or null when nothing is hidden. */
-async function computeView(store: Store, file: string, key: string, twinKey: string | null, visible: (name: string) => boolean): Promise<Buffer | null> {
-  if (file === "repodata_shards.msgpack.zst") return filterShardIndex(await readWhole(store, key), visible);
-  if (file === "channeldata.json") return filterChanneldata(await readWhole(store, key), visible);
-  if (file.endsWith(".json")) return filterRepodata(await readWhole(store, key), visible, FILTER);
-  const json = twinKey ? await readWhole(store, twinKey) : await decompress(file, await readWhole(store, key));
+/** The filtered bytes of one index file for one view, or null when nothing is hidden. Each
+ * file is judged on its own bytes: a compressed twin that disagrees with its .json (stale,
+ * or written by hand) is filtered for what it holds itself. */
+async function computeView(store: Store, file: string, key: string, visible: (name: string) => boolean): Promise<Buffer | null> {
+  const stored = await readWhole(store, key);
+  if (file === "repodata_shards.msgpack.zst") return filterShardIndex(stored, visible);
+  if (file === "channeldata.json") return filterChanneldata(stored, visible);
+  if (file.endsWith(".json")) return filterRepodata(stored, visible, FILTER);
+  const json = file.endsWith(".zst") ? await zstdDecompressAsync(stored) : await bz2Json(stored);
   const filtered = filterRepodata(json, visible, FILTER);
   if (!filtered) return null;
   return file.endsWith(".zst") ? zstdCompressAsync(filtered) : bz2View(filtered);
+}
+
+/** A stored .bz2 decompressed by the system's bzip2 (404 without one, as for compressing). */
+async function bz2Json(body: Buffer): Promise<Buffer> {
+  const out = await bunzip2(body);
+  if (!out) throw notFound();
+  return out;
 }
 
 /** bzip2 in pure JS runs at ~0.3 MB/s, far too slow for a filtered view: use the system's
@@ -128,24 +200,24 @@ async function bz2View(json: Buffer): Promise<Buffer> {
   return out;
 }
 
-async function decompress(file: string, body: Buffer): Promise<Buffer> {
-  if (file.endsWith(".zst")) return zstdDecompressAsync(body);
-  throw notFound(); // a .bz2 without its .json twin: conda-index always writes both
-}
-
 type ShardTarget = Extract<Target, { kind: "conda-shard" }>;
 
 const ownersByIndex = new Map<string, Map<string, string>>();
 
-async function serveShard(c: Context, deps: CondaDeps, t: ShardTarget, principal: Principal, account: Account): Promise<Response> {
+async function serveShard(c: Context, deps: CondaDeps, t: ShardTarget, principal: Principal, account: Account | null): Promise<Response> {
   const { store, objects } = deps;
   const dir = `${channelPrefix(t)}${t.subdir}/`;
   const key = dir + t.file;
-  const vis = visibility(principal, account, "conda:download");
+  const resource = { account, name: t.channel, package: null };
+  const verdict = authorize(principal, "conda:download", resource);
+  if (!verdict.allow) throw await after(verdict, () => objects.stat(key));
+  const gone = missing(principal, "conda:download", resource);
+  const vis = visibility(verdict.as, account!);
   if (!vis.all) {
     // a shard holds one package name's records: serve it only if that name is visible
     const indexKey = `${dir}repodata_shards.msgpack.zst`;
-    const index = await statOr404(objects, indexKey);
+    const index = await objects.stat(indexKey);
+    if (!index) throw gone;
     const cacheKey = `${indexKey}|${index.etag}`;
     let owners = ownersByIndex.get(cacheKey);
     if (!owners) {
@@ -154,10 +226,12 @@ async function serveShard(c: Context, deps: CondaDeps, t: ShardTarget, principal
       ownersByIndex.set(cacheKey, owners);
     }
     const name = owners.get(t.sha256);
-    if (name === undefined || !vis.visible(name)) throw notFound();
+    if (name === undefined || !vis.visible(name)) {
+      await objects.stat(key); // the lookup a missing shard costs
+      throw gone;
+    }
   }
-  return sendOr404(c, objects, key, {
-    contentType: "application/octet-stream",
-    cacheControl: cacheControl(c, ARTIFACT_MAX_AGE),
-  });
+  const res = await sendObject(c, objects, key, { contentType: "application/octet-stream", cacheControl: cacheControl(c, ARTIFACT_MAX_AGE) });
+  if (!res) throw gone;
+  return res;
 }

@@ -1,70 +1,51 @@
 // The request path of the gateway, top to bottom: route → identify → decide → serve.
-// Everything a channel URL can reach goes through here.
-import { header } from "./headers.js";
-import type { Context } from "hono";
-import { GateError, notFound } from "../errors.js";
+// Everything a channel URL can reach goes through here. app.ts mounts the three steps in
+// order: routeGate (pure parse), identify (http/identify.ts, shared with the API), serveGate
+// (the doors, each deciding through access/authorize.ts).
+import type { Context, MiddlewareHandler } from "hono";
+import "./vars.js";
+import { notFound } from "../errors.js";
 import { parseTarget, type Target } from "./target.js";
-import { extractToken, type Identifier } from "../auth/identify.js";
-import { covers } from "../auth/scopes.js";
 import type { Catalog } from "../access/catalog.js";
 import type { Account, Principal } from "../access/model.js";
 import { serveConda, type CondaDeps } from "./conda.js";
-import type { AuthFailures } from "./auth-failures.js";
-import { VAR_AUTHENTICATED } from "./send.js";
+import type { IdentifyDeps } from "./identify.js";
 
-export interface GateDeps extends CondaDeps {
+export interface GateDeps extends CondaDeps, IdentifyDeps {
   catalog: Catalog;
-  identifier: Identifier;
-  failures: AuthFailures;
   basePath: string;
   /** PyPI serving, wired in by the PyPI module. */
-  pypi?: (c: Context, t: Extract<Target, { kind: `pypi-${string}` }>, principal: Principal, account: Account) => Promise<Response>;
+  pypi?: (c: Context, t: Extract<Target, { kind: `pypi-${string}` }>, principal: Principal, account: Account | null) => Promise<Response>;
 }
 
-/** Context variables the access log reads. */
-export const VAR_TOKEN_ID = "tokenId";
-export const VAR_PRINCIPAL = "principal";
-/** The kind of route (target kind), for metrics. */
-export const VAR_ROUTE = "route";
+/** 1 route: parse the path into a Target (pure; hostile input ends here, before any
+ * credential or store is looked at). PEP 503 redirects are answered here. */
+export function routeGate(basePath: string): MiddlewareHandler {
+  return async (c, next) => {
+    let path = rawPath(c);
+    if (basePath) {
+      if (path !== basePath && !path.startsWith(basePath + "/")) throw notFound();
+      path = path.slice(basePath.length) || "/";
+    }
+    const target = parseTarget(c.req.method, path);
+    c.set("route", target.kind);
+    if (target.kind === "redirect") {
+      return new Response(null, { status: 301, headers: { location: target.location, "cache-control": "public, max-age=300" } });
+    }
+    c.set("target", target);
+    await next();
+  };
+}
 
-export async function handleGate(c: Context, deps: GateDeps): Promise<Response> {
-  let path = rawPath(c);
-  if (deps.basePath) {
-    if (path !== deps.basePath && !path.startsWith(deps.basePath + "/")) throw notFound();
-    path = path.slice(deps.basePath.length) || "/";
-  }
+/** The token in a gate URL's path, for the identify step. */
+export const gatePathToken = (c: Context): string | undefined => c.get("target")?.pathToken;
 
-  // 1 route: pure, hostile input ends here
-  const target = parseTarget(c.req.method, path);
-  c.set(VAR_ROUTE as never, target.kind as never);
-  if (target.kind === "redirect") {
-    return new Response(null, { status: 301, headers: { location: target.location, "cache-control": "public, max-age=300" } });
-  }
-
-  // 2 identify
-  const creds = extractToken({ pathToken: target.pathToken, authorization: header(c, "authorization") });
-  if (creds.id) c.set(VAR_TOKEN_ID as never, creds.id as never);
-  if (creds.token) c.set(VAR_AUTHENTICATED as never, true as never);
-  const client = clientAddress(c);
-  if (creds.token) deps.failures.check(client);
-  let principal: Principal;
-  try {
-    principal = await deps.identifier.identify(creds.token);
-  } catch (err) {
-    if (err instanceof GateError && err.status === 401) deps.failures.record(client);
-    throw err;
-  }
-  c.set(VAR_PRINCIPAL as never, principal as never);
-
-  // 3 decide (the scope part; per-package decisions need the package and happen in serve)
-  const need = target.kind === "pypi-upload" ? "pypi:upload" : target.kind.startsWith("pypi-") ? "pypi:download" : "conda:download";
-  if (principal.token && !covers(principal.scopes, need)) {
-    throw new GateError("insufficient_scope", `The token "${principal.token.name}" does not have the ${need} scope (it has: ${principal.scopes.join(" ") || "none"}).`);
-  }
+/** 4 serve: the channel's account (null when there is none: every door answers that exactly
+ * as it answers what the caller may not see), then the door of the target's kind. */
+export async function serveGate(c: Context, deps: GateDeps): Promise<Response> {
+  const target = c.get("target");
+  const principal = c.get("principal");
   const account = await deps.catalog.getAccount(target.channel);
-  if (!account) throw notFound("no such channel");
-
-  // 4 serve
   switch (target.kind) {
     case "conda-jlap":
       // JLAP patches would need a filtered twin per view; clients fall back to repodata.json
@@ -87,9 +68,4 @@ export function rawPath(c: Context): string {
   if (!raw || !raw.startsWith("/")) return new URL(c.req.url).pathname;
   const q = raw.indexOf("?");
   return q === -1 ? raw : raw.slice(0, q);
-}
-
-/** The client's address for rate limits: the socket peer (X-Forwarded-For only from trusted proxies, see app.ts). */
-export function clientAddress(c: Context): string {
-  return (c.get("clientAddress" as never) as string | undefined) ?? "unknown";
 }

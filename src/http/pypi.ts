@@ -12,7 +12,8 @@ import type { Store } from "../store/store.js";
 import { GateError, badRequest } from "../errors.js";
 import { cacheControl, send, sendObject, type NodeBindings } from "./send.js";
 import type { ObjectSource } from "./objects.js";
-import { decide, notFound as hiddenOrMissing, visibility } from "../access/policy.js";
+import { visibility } from "../access/policy.js";
+import { authorize, missing, type Decision } from "../access/authorize.js";
 import type { ViewCache } from "../cache/views.js";
 import { negotiateMediaType, renderProjectHtml, renderProjectJson, renderRootHtml, renderRootJson, type Negotiated } from "../pypi/simple.js";
 import { parseDistFilename } from "../pypi/names.js";
@@ -40,16 +41,16 @@ const PAGE_MAX_AGE = 60;
 /** Files are never replaced (a new version is a new file name). */
 const FILE_MAX_AGE = 86400;
 
-export async function servePypi(c: Context, deps: PypiDeps, t: PypiTarget, principal: Principal, account: Account): Promise<Response> {
+export async function servePypi(c: Context, deps: PypiDeps, t: PypiTarget, principal: Principal, account: Account | null): Promise<Response> {
   switch (t.kind) {
     case "pypi-root":
-      return serveRoot(c, deps, principal, account);
+      return serveRoot(c, deps, t.channel, principal, account);
     case "pypi-project":
-      return serveProject(c, deps, t.normalized, principal, account);
+      return serveProject(c, deps, t.channel, t.normalized, principal, account);
     case "pypi-file":
       return serveFile(c, deps, t, principal, account);
     case "pypi-upload":
-      return serveUpload(c, deps, principal, account);
+      return serveUpload(c, deps, t.channel, principal, account);
     default:
       throw new GateError("not_found", "not found");
   }
@@ -66,15 +67,14 @@ function negotiated(c: Context): Negotiated {
   return n;
 }
 
-/** Throws the policy's refusal; a package the caller may not see is a plain 404. */
-function requireDownload(principal: Principal, account: Account, project: string): void {
-  const verdict = decide(principal, "pypi:download", account, project);
-  if (!verdict.allow) throw new GateError(verdict.code, verdict.message);
+/** The refusal of a decision, after doing the work a missing thing would have cost when the
+ * refusal is the missing answer (hidden and missing take the same time). */
+async function after(verdict: Extract<Decision, { allow: false }>, lookup: () => Promise<unknown>): Promise<GateError> {
+  if (verdict.hidden) await lookup().catch(() => undefined);
+  return verdict.error;
 }
 
-const missing = (principal: Principal, project: string) => new GateError("not_found", hiddenOrMissing(principal, project).message);
-
-async function sendPage(c: Context, body: Buffer, etag: string, lastModified: Date, n: Negotiated): Promise<Response> {
+async function sendPage(c: Context, body: Buffer, etag: string, lastModified: Date | undefined, n: Negotiated): Promise<Response> {
   return send(c, { kind: "buffer", info: { size: body.length, etag, lastModified }, buffer: body }, {
     contentType: n.contentType,
     cacheControl: cacheControl(c, PAGE_MAX_AGE),
@@ -82,45 +82,53 @@ async function sendPage(c: Context, body: Buffer, etag: string, lastModified: Da
   });
 }
 
-async function serveRoot(c: Context, deps: PypiDeps, principal: Principal, account: Account): Promise<Response> {
+async function serveRoot(c: Context, deps: PypiDeps, channel: string, principal: Principal, account: Account | null): Promise<Response> {
   // negotiated before anything is looked up, so a 406 says nothing about what exists
   const n = negotiated(c);
-  const vis = visibility(principal, account, "pypi:download");
-  const { names, lastModified } = await deps.registry.projectNames(account.name);
+  const verdict = authorize(principal, "pypi:download", { account, name: channel, package: null });
+  if (!verdict.allow) throw await after(verdict, () => deps.registry.projectNames(channel));
+  const vis = visibility(verdict.as, account!);
+  const { names } = await deps.registry.projectNames(channel);
   // normalized names: the same on every replica, whichever projects it has rendered
   const shown = vis.all ? names : names.filter((name) => vis.visible(name));
   const body = Buffer.from(n.format === "json" ? renderRootJson(shown) : renderRootHtml(shown));
-  const etag = `r-${createHash("sha256").update(n.contentType).update("\0").update(body).digest("hex").slice(0, 32)}`;
-  return sendPage(c, body, etag, lastModified, n);
+  // validators from what is shown only: no Last-Modified (a hidden project's upload would move it)
+  const etag = createHash("sha256").update(n.contentType).update("\0").update(body).digest("hex").slice(0, 32);
+  return sendPage(c, body, etag, undefined, n);
 }
 
-async function serveProject(c: Context, deps: PypiDeps, project: string, principal: Principal, account: Account): Promise<Response> {
+async function serveProject(c: Context, deps: PypiDeps, channel: string, project: string, principal: Principal, account: Account | null): Promise<Response> {
   const n = negotiated(c);
-  requireDownload(principal, account, project);
-  const resolved = await deps.registry.project(account.name, project);
-  if (!resolved) throw missing(principal, project);
+  const resource = { account, name: channel, package: project };
+  const verdict = authorize(principal, "pypi:download", resource);
+  if (!verdict.allow) throw await after(verdict, () => deps.registry.project(channel, project));
+  const resolved = await deps.registry.project(channel, project);
+  if (!resolved) throw missing(principal, "pypi:download", resource);
   // every caller who may see the project sees the same page: one rendering per state
-  const viewKey = `pypi|${account.name}/${project}|${resolved.signature}|${n.format}`;
+  const viewKey = `pypi|${channel}/${project}|${resolved.signature}|${n.format}`;
   const body = await deps.views.get(viewKey, async () =>
     Buffer.from(n.format === "json" ? renderProjectJson(resolved.index) : renderProjectHtml(resolved.index)),
   );
-  const etag = `p-${createHash("sha256").update(viewKey).update(n.contentType).digest("hex").slice(0, 32)}`;
+  const etag = createHash("sha256").update(viewKey).update(n.contentType).digest("hex").slice(0, 32);
   return sendPage(c, body, etag, resolved.lastModified, n);
 }
 
 type FileTarget = Extract<Target, { kind: "pypi-file" }>;
 
-async function serveFile(c: Context, deps: PypiDeps, t: FileTarget, principal: Principal, account: Account): Promise<Response> {
-  requireDownload(principal, account, t.normalized);
+async function serveFile(c: Context, deps: PypiDeps, t: FileTarget, principal: Principal, account: Account | null): Promise<Response> {
+  const resource = { account, name: t.channel, package: t.normalized };
+  const gone = missing(principal, "pypi:download", resource);
   const dist = parseDistFilename(t.file);
-  if (!dist || dist.name !== t.normalized) throw missing(principal, t.normalized);
-  const key = t.metadata ? metadataKey(account.name, t.normalized, t.file) : fileKey(account.name, t.normalized, t.file);
+  const key = t.metadata ? metadataKey(t.channel, t.normalized, t.file) : fileKey(t.channel, t.normalized, t.file);
+  const verdict = authorize(principal, "pypi:download", resource);
+  if (!verdict.allow) throw await after(verdict, () => deps.objects.stat(key));
+  if (!dist || dist.name !== t.normalized) throw gone;
   const res = await sendObject(c, deps.objects, key, {
     contentType: t.metadata ? "text/plain; charset=utf-8" : distContentType(t.file),
     cacheControl: cacheControl(c, FILE_MAX_AGE),
   });
   // a missing file answers exactly like a hidden one, so existence never leaks
-  if (!res) throw missing(principal, t.normalized);
+  if (!res) throw gone;
   return res;
 }
 
@@ -140,11 +148,11 @@ function requestBody(c: Context): Readable {
   return Readable.fromWeb(body as import("node:stream/web").ReadableStream);
 }
 
-async function serveUpload(c: Context, deps: PypiDeps, principal: Principal, account: Account): Promise<Response> {
-  // anonymous or without the scope: refused before a byte of the file is read. "forbidden"
-  // waits for the project name, since a group may give write on some packages only.
-  const early = decide(principal, "pypi:upload", account, null);
-  if (!early.allow && early.code !== "forbidden") throw closing(new GateError(early.code, early.message));
+async function serveUpload(c: Context, deps: PypiDeps, channel: string, principal: Principal, account: Account | null): Promise<Response> {
+  // decided on the channel before a byte of the body is read: without write on any package
+  // of it (a group may give write on some packages only), nothing is spooled or unpacked
+  const early = authorize(principal, "pypi:upload", { account, name: channel, package: null });
+  if (!early.allow) throw closing(early.error);
 
   let parsed: ParsedUpload;
   try {
@@ -167,9 +175,9 @@ async function serveUpload(c: Context, deps: PypiDeps, principal: Principal, acc
     const metadata = parseCoreMetadata(metadataRaw);
     const verdict = validateUpload(parsed, metadata);
     if (!verdict.ok) throw badRequest(verdict.error);
-    const allowed = decide(principal, "pypi:upload", account, dist.name);
-    if (!allowed.allow) throw new GateError(allowed.code, allowed.message);
-    const entry = await deps.registry.addUpload(account.name, { file, metadataRaw, metadata });
+    const allowed = authorize(principal, "pypi:upload", { account, name: channel, package: dist.name });
+    if (!allowed.allow) throw allowed.error;
+    const entry = await deps.registry.addUpload(channel, { file, metadataRaw, metadata });
     return new Response(`OK: ${entry.filename} stored\n`, { status: 200, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });
   } finally {
     await discardUpload(parsed.file).catch(() => undefined);
