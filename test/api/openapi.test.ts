@@ -1,6 +1,7 @@
 // The published OpenAPI document against the router: every documented operation is routed
 // (a request to it reaches a handler, not the "no such endpoint" fallback), every routed
-// operation is documented, and every schema reference resolves.
+// operation is documented, and every schema reference resolves. The names it publishes are the
+// server's own rules (test/access/names.test.ts compares them string by string).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Hono } from "hono";
@@ -14,8 +15,10 @@ import { errorResponse } from "../../src/app.js";
 import { createLogger } from "../../src/log.js";
 import { tempDir, type TempDir } from "../harness/services.js";
 import { Writable } from "node:stream";
+import { ACCOUNT_NAME, lifetimeSchema } from "../../src/access/names.js";
 
 const METHODS = ["get", "post", "put", "patch", "delete"];
+const TOKEN_MAX_AGE = 86_400;
 
 describe("/api/openapi.json matches the router", () => {
   let dir: TempDir;
@@ -27,7 +30,7 @@ describe("/api/openapi.json matches the router", () => {
     dir = await tempDir();
     const cache = new MemoryCache();
     const catalog = new Catalog(new FsStore(dir.path), cache, { localTtlSeconds: 0 });
-    api = apiRoutes({ catalog, identifier: new Identifier(catalog), failures: new AuthFailures(1000), cache, basePath: "", signup: "open" });
+    api = apiRoutes({ catalog, identifier: new Identifier(catalog), failures: new AuthFailures(1000), cache, basePath: "", signup: "open", tokenMaxAge: TOKEN_MAX_AGE });
     const logger = createLogger("silent", new Writable({ write: (_c, _e, cb) => cb() }));
     app = new Hono();
     app.onError((err, c) => errorResponse(err, c, logger));
@@ -66,6 +69,21 @@ describe("/api/openapi.json matches the router", () => {
       const inPath = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
       for (const op of Object.values(ops)) assert.deepEqual((op.parameters ?? []).map((p) => p.name), inPath, path);
     }
+  });
+
+  const props = (name: string) => (doc.components.schemas[name] as { properties: Record<string, { pattern?: string; maxLength?: number }> }).properties;
+
+  test("the served document publishes the server's account name rule", () => {
+    for (const [schema, field] of [["Signup", "username"], ["OrgCreate", "name"], ["User", "name"], ["Channel", "name"]] as const) {
+      const s = props(schema)[field]!;
+      assert.equal(s.pattern, ACCOUNT_NAME.pattern, `${schema}.${field}`);
+      // what the old published pattern accepted and the server refuses
+      for (const x of ["a..b", "api", "simple", "a."]) assert.ok(!new RegExp(s.pattern!, "u").test(x), `${schema}.${field} accepts ${x}`);
+    }
+  });
+
+  test("the served document publishes this server's TOKEN_MAX_AGE as maxAgeSeconds' maximum", () => {
+    for (const schema of ["Login", "TokenCreate"]) assert.deepEqual(props(schema)["maxAgeSeconds"], lifetimeSchema(TOKEN_MAX_AGE), `${schema}.maxAgeSeconds`);
   });
 
   test("every $ref resolves to a schema", () => {

@@ -20,6 +20,9 @@ const accepted: [string, string, Record<string, unknown>][] = [
   ["GET", "/acme/noarch/my-pkg-2.0-pyhd8ed1ab_0.tar.bz2", { kind: "conda-artifact", package: "my-pkg", subdir: "noarch" }],
   ["GET", "/acme/label/dev/linux-64/repodata.json", { kind: "conda-index", label: "dev", subdir: "linux-64" }],
   ["GET", "/acme/label/main/linux-64/repodata.json", { kind: "conda-index", label: undefined }],
+  ["GET", "/a.b-c_d/label/Dev.2_x/noarch/repodata.json", { kind: "conda-index", channel: "a.b-c_d", label: "Dev.2_x" }],
+  ["GET", `/${"a".repeat(64)}/linux-64/repodata.json`, { kind: "conda-index", channel: "a".repeat(64) }],
+  ["GET", "/acme/linux-64/_openmp_mutex-4.5-2_gnu.tar.bz2", { kind: "conda-artifact", package: "_openmp_mutex" }],
   ["GET", "/acme/channeldata.json", { kind: "channeldata", channel: "acme" }],
   ["GET", "/acme/label/dev/channeldata.json", { kind: "channeldata", label: "dev" }],
   ["GET", "/acme/simple/", { kind: "pypi-root", channel: "acme" }],
@@ -65,6 +68,16 @@ const refused: [string, string, number][] = [
   ["GET", "/acme/simple/foo/bar/baz", 404],
   ["GET", "/acme/simple/Foo/Foo-1.0.tar.gz", 404],
   ["GET", "/acme/simple/-bad-/", 404],
+  // channels are account names (access/names.ts): reserved names and dot tricks are no channel
+  ["GET", "/a..b/linux-64/repodata.json", 404],
+  ["GET", "/acme./linux-64/repodata.json", 404],
+  ["GET", "/simple/simple/", 404],
+  ["GET", "/label/linux-64/repodata.json", 404],
+  ["GET", `/${"a".repeat(65)}/linux-64/repodata.json`, 404],
+  ["GET", "/acme/label/a..b/linux-64/repodata.json", 404],
+  ["GET", "/acme/label/dev./linux-64/repodata.json", 404],
+  ["GET", `/acme/label/${"d".repeat(65)}/linux-64/repodata.json`, 404],
+  ["GET", "/acme/simple/_private/", 404],
   ["POST", "/acme/linux-64/x.conda", 405],
 ];
 
@@ -83,14 +96,28 @@ describe("parseTarget", () => {
       );
     });
   }
-  test("an error never echoes the token", () => {
-    try {
-      parseTarget("GET", "/t/secret_value/acme/x");
-      assert.fail("should throw");
-    } catch (err) {
-      assert.ok(!String((err as Error).message).includes("secret_value"));
-    }
-  });
+  // Refusals of paths that carry a token (malformed, or well-formed before a bad channel,
+  // label, subdir or file): each is refused, and no message repeats the token.
+  const withToken: [string, string, number][] = [
+    ["secret_value", "/t/secret_value/acme/x", 400],
+    ["secret.value", "/t/secret.value/acme/linux-64/repodata.json", 400],
+    [TOK, `/t/${TOK}/ACME/linux-64/repodata.json`, 404],
+    [TOK, `/t/${TOK}/a..b/linux-64/repodata.json`, 404],
+    [TOK, `/t/${TOK}/acme/label/${TOK}x./linux-64/repodata.json`, 404],
+    [TOK, `/t/${TOK}/acme/${TOK}/repodata.json`, 404],
+    [TOK, `/t/${TOK}/acme/linux-64/${TOK}.zip`, 404],
+    [TOK, `/t/${TOK}/acme/linux-64/%2e%2e/${TOK}`, 400],
+    [TOK, `/t/${TOK}/acme/simple/-${TOK}-/`, 404],
+    [TOK, `/t/${TOK}`, 404],
+  ];
+  for (const [secret, path, status] of withToken) {
+    test(`${path.replace(secret, "<token>").slice(0, 80)} → ${status}, without the token in the message`, () => {
+      assert.throws(
+        () => parseTarget("GET", path),
+        (err: unknown) => err instanceof GateError && err.status === status && !err.message.includes(secret) && !err.message.includes(secret.slice(4, 20)),
+      );
+    });
+  }
 });
 
 import { redactPath } from "../../src/log.js";
