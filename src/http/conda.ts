@@ -9,7 +9,7 @@ import { GateError, notFound } from "../errors.js";
 import type { Body } from "./send.js";
 import { cacheControl, send, sendObject, type SendOptions } from "./send.js";
 import type { ObjectSource } from "./objects.js";
-import { roleOn, visibility } from "../access/policy.js";
+import { roleOn, visibility, type Visibility } from "../access/policy.js";
 import { authorize, missing, type Decision } from "../access/authorize.js";
 import { filterRepodata } from "../conda/repodata.js";
 import { filterShardIndex, shardOwners } from "../conda/shards.js";
@@ -143,22 +143,43 @@ async function serveIndex(c: Context, deps: CondaDeps, t: IndexTarget, principal
   if (!info) throw gone;
   if (vis.all) return sendStored(c, objects, key, await contentTag(store, key, info), opts, gone);
 
-  const viewKey = `${key}|${info.etag}|${vis.key}`;
-  const filtered = await views.get(viewKey, async () => {
+  let filtered = await viewOf(deps, t.file, key, info, vis);
+  if (filtered.length === 0) return sendStored(c, objects, key, await contentTag(store, key, info), opts, gone);
+  if (isNothingVisible(filtered)) {
+    // An index of nothing but hidden packages is what a missing one is. But conda refuses a
+    // channel (or label) without noarch/repodata.json, so noarch answers with its empty view
+    // when anything else of the label is visible (the label's channeldata.json names every
+    // package of every subdir; conda-index always writes both).
+    if (t.subdir !== "noarch" || !(await labelShowsAnything(deps, t, vis))) throw gone;
+    // rare and small (a noarch of hidden packages only): its empty view is not cached
+    filtered = (await computeView(store, t.file, key, vis.visible))!;
+  }
+  return send(c, { kind: "buffer", info: { size: filtered.length, etag: bytesTag(filtered) }, buffer: filtered }, opts);
+}
+
+const isNothingVisible = (b: Buffer) => b === NOTHING_VISIBLE || (b.length === 1 && b[0] === 0);
+
+/** One view of a stored index file (cached): PASS, NOTHING_VISIBLE, or the filtered bytes. */
+function viewOf(deps: CondaDeps, file: string, key: string, info: ObjectInfo, vis: Extract<Visibility, { all: false }>): Promise<Buffer> {
+  return deps.views.get(`${key}|${info.etag}|${vis.key}`, async () => {
     let anyVisible = false;
     const visible = (name: string) => {
       const ok = vis.visible(name);
       anyVisible ||= ok;
       return ok;
     };
-    const out = await computeView(store, t.file, key, visible);
+    const out = await computeView(deps.store, file, key, visible);
     if (out === null) return PASS;
     return anyVisible ? out : NOTHING_VISIBLE;
   });
-  if (filtered.length === 0) return sendStored(c, objects, key, await contentTag(store, key, info), opts, gone);
-  // an index of nothing but hidden packages is what a missing one is
-  if (filtered === NOTHING_VISIBLE || (filtered.length === 1 && filtered[0] === 0)) throw gone;
-  return send(c, { kind: "buffer", info: { size: filtered.length, etag: bytesTag(filtered) }, buffer: filtered }, opts);
+}
+
+/** Whether the caller sees any package of the label (or channel root) at all. */
+async function labelShowsAnything(deps: CondaDeps, t: IndexTarget, vis: Extract<Visibility, { all: false }>): Promise<boolean> {
+  const key = `${channelPrefix(t)}channeldata.json`;
+  const info = await deps.objects.stat(key);
+  if (!info) return true;
+  return !isNothingVisible(await viewOf(deps, "channeldata.json", key, info, vis));
 }
 
 /** `removed` lists file names: a hidden package's must go too, or its existence leaks. */

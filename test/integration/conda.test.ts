@@ -50,7 +50,7 @@ for (const kind of MATRIX) {
           { name: "pub-lib", version: "1.1", subdir: "linux-64", labels: ["dev"] },
         ],
       });
-      assert.equal((await s.cli(["org", "--create", "acme"])).code, 0);
+      assert.equal((await s.cli(["org", "--create", "acme", "--adopt"])).code, 0);
       assert.equal((await s.cli(["package", "--private", "acme/priv-app"])).code, 0);
       assert.equal((await s.cli(["package", "--private", "acme/priv-tool"])).code, 0);
       const created = await s.cli(["auth", "--create", "--name", "ci", "--scopes", "conda:download", "--org", "acme"]);
@@ -203,8 +203,16 @@ for (const kind of MATRIX) {
       }
     });
 
-    test("a valid token without a covering scope gets 403", async () => {
-      const res = await get(`/t/${pypiOnly}/acme/linux-64/repodata.json`);
+    test("a token without a covering scope gets what anonymous gets, and 403 naming the scope for the rest", async () => {
+      // public stays public: never less than presenting no token
+      const index = await get(`/t/${pypiOnly}/acme/linux-64/repodata.json`);
+      assert.equal(index.status, 200);
+      assert.deepEqual(names(await index.json()), ["pub-lib"]);
+      const pub = built.packages.find((p) => p.name === "pub-lib")!;
+      assert.equal((await get(`/t/${pypiOnly}/acme/${pub.url}`)).status, 200);
+      // a private package its account reaches: 403, naming the scope to ask for
+      const priv = built.packages.find((p) => p.name === "priv-app")!;
+      const res = await get(`/t/${pypiOnly}/acme/${priv.url}`);
       assert.equal(res.status, 403);
       assert.match((await res.json()).message, /conda:download/);
     });

@@ -30,7 +30,7 @@ describe("rattler through the gateway; revocation across two replicas on one Red
         { name: "priv-util", version: "0.3", format: ".tar.bz2" },
       ],
     });
-    await s.cli(["org", "--create", "acme"]);
+    await s.cli(["org", "--create", "acme", "--adopt"]);
     await s.cli(["package", "--private", "acme/priv-app"]);
     await s.cli(["package", "--private", "acme/priv-util"]);
     token = lastLine((await s.cli(["auth", "--create", "--name", "pixi", "--scopes", "conda:download", "--org", "acme"])).stdout);
