@@ -1,19 +1,40 @@
-// Rate limiting of wrong passwords, per account and per client address, in the shared
-// Cache (Redis across replicas), so an attacker gains nothing by spreading guesses over
-// replicas. A window opens at the first wrong password (the counter's TTL starts there)
-// and its opening time is kept beside the counter, which gives an exact Retry-After.
+// Rate limiting of password checks, per account and per client address, in the shared Cache
+// (Redis across replicas), so an attacker gains nothing by spreading guesses over replicas.
+//
+// An attempt is counted *before* its password is checked, atomically: each limit is a set of
+// `limit` slots, and an attempt must take a free slot of both sets (a SET NX with the window
+// as expiry, atomic on Redis across replicas) before any hashing. However many attempts arrive
+// at once, at most `limit` of them hold a slot, so at most `limit` passwords are checked per
+// account and per window. A wrong password keeps its slot until the window after it ends (a
+// sliding window per attempt); a right one gives its slot back at once, so an owner who logs in
+// often is never locked out by their own successes.
+import { randomInt } from "node:crypto";
 import type { Cache } from "../cache/cache.js";
 import { GateError } from "../errors.js";
 
 export interface ThrottleLimits {
-  /** Wrong passwords for one account per window before further attempts get 429. */
+  /** Password checks for one account per window before further attempts get 429. */
   perAccount: number;
-  /** Wrong passwords from one client address per window (any accounts, known or not). */
+  /** Password checks from one client address per window (any accounts, known or not). */
   perAddress: number;
   windowSeconds: number;
 }
 
 export const DEFAULT_LIMITS: ThrottleLimits = { perAccount: 5, perAddress: 20, windowSeconds: 300 };
+
+/** One admitted attempt: its password may now be checked. */
+export interface PasswordAttempt {
+  /** The password was right, or could not be checked at all (the store failed): give the
+   * attempt's slots back. A wrong password calls nothing; its slots expire with the window. */
+  succeeded(): Promise<void>;
+}
+
+interface Limit {
+  /** Key prefix of this limit's slots. */
+  key: string;
+  limit: number;
+  what: string;
+}
 
 export class PasswordThrottle {
   constructor(
@@ -22,39 +43,80 @@ export class PasswordThrottle {
     private readonly now: () => number = Date.now,
   ) {}
 
-  private keys(account: string, address: string): { account: string; address: string } {
-    return {
+  private scopes(account: string, address: string): Limit[] {
+    return [
       // the account name is lower-cased: "Alice" and "alice" are one account to guess at
-      account: `pwfail:acct:${account.toLowerCase().slice(0, 128)}`,
-      address: `pwfail:addr:${address.slice(0, 64)}`,
+      { key: `pwslot:acct:${account.toLowerCase().slice(0, 128)}`, limit: this.limits.perAccount, what: "for this account" },
+      { key: `pwslot:addr:${address.slice(0, 64)}`, limit: this.limits.perAddress, what: "from this address" },
+    ];
+  }
+
+  /** Admit one password check for `account` from `address`, or refuse it with 429 and a
+   * Retry-After when either limit is used up. Call it before any hashing, so a flood of
+   * guesses costs no scrypt work. */
+  async attempt(account: string, address: string): Promise<PasswordAttempt> {
+    const taken = await Promise.allSettled(this.scopes(account, address).map((s) => this.take(s)));
+    const releases = taken.flatMap((t) => (t.status === "fulfilled" ? [t.value] : []));
+    const refused = taken.find((t): t is PromiseRejectedResult => t.status === "rejected");
+    if (refused) {
+      // no password is checked: what one limit admitted goes back
+      await Promise.all(releases.map((r) => r()));
+      throw refused.reason;
+    }
+    let given = false;
+    return {
+      succeeded: async () => {
+        if (given) return;
+        given = true;
+        await Promise.all(releases.map((r) => r()));
+      },
     };
   }
 
-  /** Refuse (429 with Retry-After) when either limit is reached; before any hashing, so a
-   * flood of guesses costs no scrypt work. */
+  /** Take a free slot of one limit; returns the function that gives it back. */
+  private async take(s: Limit): Promise<() => Promise<void>> {
+    const windowMs = this.limits.windowSeconds * 1000;
+    const full = `${s.key}:full`;
+    // A hint left by the attempt that last found every slot taken: refuse without probing
+    // them all again (a flood of refused guesses costs one cache read each).
+    const hint = Number((await this.cache.get(full))?.toString() ?? NaN);
+    if (hint > this.now()) throw this.refusal(s, hint);
+    const first = randomInt(s.limit);
+    for (let i = 0; i < s.limit; i++) {
+      const slot = `${s.key}:${(first + i) % s.limit}`;
+      const release = await this.cache.tryLock(slot, windowMs);
+      if (!release) continue;
+      await this.cache.set(`${slot}:t`, String(this.now()), this.limits.windowSeconds);
+      return async () => {
+        await release();
+        await this.cache.del(full);
+      };
+    }
+    // Every slot is held: the first to expire says when to come back.
+    const opened = await Promise.all(Array.from({ length: s.limit }, (_, i) => this.cache.get(`${s.key}:${i}:t`)));
+    const until = Math.min(...opened.map((t) => Number(t?.toString() ?? NaN)).map((t) => (Number.isFinite(t) ? t : this.now()) + windowMs));
+    const hintSeconds = Math.floor((until - this.now()) / 1000);
+    if (hintSeconds >= 1) await this.cache.set(full, String(until), hintSeconds);
+    throw this.refusal(s, until);
+  }
+
+  /** @deprecated Racy (reads the count before the check, writes it after): a burst checks
+   * every password. Kept only until src/api/users.ts calls attempt(); delete with fail(). */
   async check(account: string, address: string): Promise<void> {
-    const k = this.keys(account, address);
-    for (const [key, limit, what] of [
-      [k.account, this.limits.perAccount, "for this account"],
-      [k.address, this.limits.perAddress, "from this address"],
-    ] as const) {
-      const count = Number((await this.cache.get(key))?.toString() ?? 0);
-      if (count < limit) continue;
-      const opened = Number((await this.cache.get(`${key}:t`))?.toString() ?? NaN);
-      const left = Number.isFinite(opened) ? opened + this.limits.windowSeconds * 1000 - this.now() : this.limits.windowSeconds * 1000;
-      const retry = String(Math.max(1, Math.ceil(left / 1000)));
-      throw new GateError("rate_limited", `too many wrong passwords ${what}; retry in ${retry} s`, { "retry-after": retry });
+    for (const s of this.scopes(account, address)) {
+      const key = s.key.replace("pwslot:", "pwfail:");
+      if (Number((await this.cache.get(key))?.toString() ?? 0) < s.limit) continue;
+      throw this.refusal(s, this.now() + this.limits.windowSeconds * 1000);
     }
   }
 
-  /** Count one wrong password against the account and the address. */
+  /** @deprecated See check(). */
   async fail(account: string, address: string): Promise<void> {
-    const k = this.keys(account, address);
-    const ttl = this.limits.windowSeconds;
-    await Promise.all(
-      [k.account, k.address].map(async (key) => {
-        if ((await this.cache.incr(key, ttl)) === 1) await this.cache.set(`${key}:t`, String(this.now()), ttl);
-      }),
-    );
+    await Promise.all(this.scopes(account, address).map((s) => this.cache.incr(s.key.replace("pwslot:", "pwfail:"), this.limits.windowSeconds)));
+  }
+
+  private refusal(s: Limit, until: number): GateError {
+    const retry = String(Math.max(1, Math.ceil((until - this.now()) / 1000)));
+    return new GateError("rate_limited", `too many wrong passwords ${s.what}; retry in ${retry} s`, { "retry-after": retry });
   }
 }

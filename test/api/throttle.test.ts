@@ -1,14 +1,19 @@
-// The password throttle over the in-process cache with a clock we move: per account and
-// per address, Retry-After counted from the first wrong password, and the window closing.
-import { test } from "node:test";
+// The password throttle: per account and per address, Retry-After counted from the oldest
+// attempt still held, right passwords given back, and — against the in-process cache and a
+// real redis-server — a burst of any size checking at most the limit.
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { PasswordThrottle } from "../../src/api/throttle.js";
+import { PasswordThrottle, type PasswordAttempt } from "../../src/api/throttle.js";
+import type { Cache } from "../../src/cache/cache.js";
 import { MemoryCache } from "../../src/cache/memory.js";
+import { RedisCache } from "../../src/cache/redis.js";
 import { GateError } from "../../src/errors.js";
+import { startRedis, type RedisService } from "../harness/services.js";
 
-async function status(p: Promise<void>): Promise<string> {
+/** "ok" when admitted (a wrong password: nothing given back), else "<status> <retry-after>". */
+async function wrong(t: PasswordThrottle, account: string, address: string): Promise<string> {
   try {
-    await p;
+    await t.attempt(account, address);
     return "ok";
   } catch (err) {
     assert.ok(err instanceof GateError);
@@ -16,21 +21,107 @@ async function status(p: Promise<void>): Promise<string> {
   }
 }
 
-test("limits per account and per address, with Retry-After", async () => {
-  let now = 1_000_000;
-  const t = new PasswordThrottle(new MemoryCache(), { perAccount: 3, perAddress: 5, windowSeconds: 60 }, () => now);
-  for (let i = 0; i < 3; i++) {
-    assert.equal(await status(t.check("Alice", "10.0.0.1")), "ok");
-    await t.fail("Alice", "10.0.0.1");
-  }
-  now += 10_000;
-  const steps: [string, string, string][] = [
-    ["alice", "10.0.0.9", "429 50"], // the account, from anywhere, case-insensitively
-    ["bob", "10.0.0.1", "ok"], // the address has 3 of 5
-  ];
-  for (const [acct, addr, want] of steps) assert.equal(await status(t.check(acct, addr)), want, `${acct} ${addr}`);
-  await t.fail("bob", "10.0.0.1");
-  await t.fail("carol", "10.0.0.1");
-  assert.equal(await status(t.check("dave", "10.0.0.1")), "429 50");
-  assert.equal(await status(t.check("dave", "10.0.0.2")), "ok");
+function clocked(limits = { perAccount: 3, perAddress: 5, windowSeconds: 60 }) {
+  const clock = { now: 1_000_000 };
+  const now = () => clock.now;
+  return { clock, t: new PasswordThrottle(new MemoryCache({ now }), limits, now) };
+}
+
+describe("PasswordThrottle", () => {
+  test("limits per account and per address, with Retry-After from the oldest attempt", async () => {
+    const { clock, t } = clocked();
+    for (let i = 0; i < 3; i++) assert.equal(await wrong(t, "Alice", "10.0.0.1"), "ok");
+    clock.now += 10_000;
+    const steps: [string, string, string][] = [
+      ["alice", "10.0.0.9", "429 50"], // the account, from anywhere, case-insensitively
+      ["bob", "10.0.0.1", "ok"], // the address had 3 of 5
+      ["carol", "10.0.0.1", "ok"], // 5 of 5
+      ["dave", "10.0.0.1", "429 50"],
+      ["dave", "10.0.0.2", "ok"],
+    ];
+    for (const [acct, addr, want] of steps) assert.equal(await wrong(t, acct, addr), want, `${acct} ${addr}`);
+  });
+
+  test("the window closes for each attempt on its own", async () => {
+    const { clock, t } = clocked();
+    assert.equal(await wrong(t, "alice", "10.0.0.1"), "ok");
+    clock.now += 30_000;
+    assert.equal(await wrong(t, "alice", "10.0.0.2"), "ok");
+    assert.equal(await wrong(t, "alice", "10.0.0.3"), "ok");
+    assert.equal(await wrong(t, "alice", "10.0.0.4"), "429 30");
+    clock.now += 30_001; // the first attempt's window is over, the others' are not
+    assert.equal(await wrong(t, "alice", "10.0.0.4"), "ok");
+    assert.equal(await wrong(t, "alice", "10.0.0.5"), "429 30");
+  });
+
+  test("a right password gives its attempt back", async () => {
+    const { t } = clocked();
+    for (let i = 0; i < 20; i++) await (await t.attempt("alice", `10.0.0.${i % 2}`)).succeeded();
+    for (let i = 0; i < 3; i++) assert.equal(await wrong(t, "alice", "10.0.0.1"), "ok");
+    assert.match(await wrong(t, "alice", "10.0.0.1"), /^429 /);
+  });
+
+  test("an attempt refused by one limit takes nothing from the other", async () => {
+    const { t } = clocked();
+    for (let i = 0; i < 5; i++) assert.equal(await wrong(t, `ghost-${i}`, "10.0.0.1"), "ok");
+    for (let i = 0; i < 10; i++) assert.match(await wrong(t, "erin", "10.0.0.1"), /^429 /);
+    for (let i = 0; i < 3; i++) assert.equal(await wrong(t, "erin", "10.0.0.2"), "ok", "erin's account slots are untouched");
+  });
+});
+
+/** 100 logins at once, the right password among them: how many passwords got checked. */
+async function burst(cache: Cache, account: string): Promise<{ checked: number; statuses: Map<number, number> }> {
+  const t = new PasswordThrottle(cache, { perAccount: 5, perAddress: 1000, windowSeconds: 60 });
+  let checked = 0;
+  const statuses = new Map<number, number>();
+  await Promise.all(
+    Array.from({ length: 100 }, async (_, i) => {
+      let status: number;
+      try {
+        const attempt: PasswordAttempt = await t.attempt(account, `10.9.0.${i % 4}`);
+        checked++;
+        await new Promise((r) => setTimeout(r, 5)); // the scrypt check takes its time
+        if (i === 57) {
+          await attempt.succeeded();
+          status = 201;
+        } else status = 401;
+      } catch (err) {
+        assert.ok(err instanceof GateError, String(err));
+        status = err.status;
+      }
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    }),
+  );
+  return { checked, statuses };
+}
+
+describe("a burst of 100 parallel logins checks at most perAccount passwords", () => {
+  let redis: RedisService;
+  let shared: RedisCache;
+  before(async () => {
+    redis = await startRedis();
+    shared = new RedisCache(redis.url);
+  });
+  after(async () => {
+    await shared.close();
+    await redis.stop();
+  });
+
+  test("in-process cache", async () => {
+    const { checked, statuses } = await burst(new MemoryCache(), "alice");
+    assert.ok(checked >= 1 && checked <= 5, `${checked} passwords checked`);
+    assert.equal(statuses.get(429), 100 - checked);
+  });
+
+  test("redis, one client per replica (three replicas)", async () => {
+    const replicas = [shared, new RedisCache(redis.url), new RedisCache(redis.url)];
+    try {
+      let checked = 0;
+      const results = await Promise.all(replicas.map((c) => burst(c, "bob")));
+      for (const r of results) checked += r.checked;
+      assert.ok(checked >= 1 && checked <= 5, `${checked} passwords checked`);
+    } finally {
+      await Promise.all(replicas.slice(1).map((c) => c.close()));
+    }
+  });
 });
