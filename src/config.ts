@@ -2,6 +2,7 @@
 // Invalid configuration stops start-up with a message naming the variable.
 import path from "node:path";
 import { GateError } from "./errors.js";
+import { DEFAULT_TOKEN_LIFETIME, LIFETIME_CEILING } from "./access/names.js";
 
 export interface S3Config {
   endpoint: string;
@@ -38,6 +39,18 @@ export interface Config {
   hotCacheBytes: number;
   /** Who may create users through the API: anyone ("open") or server admins ("admin"). */
   signup: "open" | "admin";
+  /** Seconds a client has to send a whole request, headers and body (an upload included).
+   * Never bounds a response: a long download is not cut. */
+  bodyTimeout: number;
+  /** Seconds a connection may stay silent in both directions in the middle of a request or
+   * a response before it is closed (a client that stopped reading, a body that stopped
+   * coming). Between requests, keep-alive connections close after 65 s. */
+  idleTimeout: number;
+  /** The metrics listener (Prometheus text at /metrics), apart from the serving port so that
+   * it is never public; null: no metrics listener. */
+  metrics: { port: number; host: string } | null;
+  /** The longest lifetime of any new token, seconds. */
+  tokenMaxAge: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -111,8 +124,13 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const host = env.HOST || "0.0.0.0";
+  const metricsPort = env.METRICS_PORT ?? "";
+  const metrics = metricsPort === "" ? null : { port: int(env, "METRICS_PORT", 0, 0, 65535), host: env.METRICS_HOST || "127.0.0.1" };
+  if (env.METRICS_HOST && !metrics) throw bad("METRICS_HOST", "needs METRICS_PORT too (without it there is no metrics listener)");
+  const port = int(env, "PORT", 8080, 0, 65535);
+  if (metrics && metrics.port !== 0 && metrics.port === port) throw bad("METRICS_PORT", `must differ from PORT (${port}): metrics are never served on the public port`);
   return {
-    port: int(env, "PORT", 8080, 0, 65535),
+    port,
     host,
     dataDir: path.resolve(env.DATA_DIR || "./data"),
     s3,
@@ -128,5 +146,10 @@ export function loadConfig(env: Env = process.env): Config {
     signup: signup(env),
     hotCacheBytes: int(env, "HOT_CACHE_MB", 64, 0, 1_000_000) * 1024 * 1024,
     viewCacheBytes: int(env, "VIEW_CACHE_MB", 256, 0, 1_000_000) * 1024 * 1024,
+    // one hour: 1 GiB at 2.4 Mbit/s
+    bodyTimeout: int(env, "BODY_TIMEOUT", 3600, 1, 7 * 24 * 3600),
+    idleTimeout: int(env, "IDLE_TIMEOUT", 120, 1, 24 * 3600),
+    metrics,
+    tokenMaxAge: int(env, "TOKEN_MAX_AGE", DEFAULT_TOKEN_LIFETIME, 60, LIFETIME_CEILING),
   };
 }

@@ -26,6 +26,8 @@ async function main(): Promise<void> {
     store: config.s3 ? `s3 bucket ${config.s3.bucket}` : `directory ${config.dataDir}`,
     cache: config.redisUrl ? "redis" : "in-process",
     basePath: config.basePath || "/",
+    // Prometheus scrapes here, never on the serving port
+    metrics: gw.metricsUrl ? `${gw.metricsUrl}/metrics` : "off (set METRICS_PORT)",
   });
   let stopping = false;
   const shutdown = async (signal: string) => {

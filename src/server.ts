@@ -1,6 +1,8 @@
-// A running gateway: the app on a Node HTTP server, with readiness, and a graceful stop
-// that lets in-flight downloads finish up to a deadline.
+// A running gateway: the app on a Node HTTP server, with readiness, time bounds on what
+// clients send, metrics on a listener of their own, and a graceful stop that lets in-flight
+// downloads finish up to a deadline.
 import { createAdaptorServer } from "@hono/node-server";
+import { createServer } from "node:http";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { NodeBindings } from "./http/send.js";
 import type { Server } from "node:http";
@@ -22,6 +24,8 @@ export interface Gateway {
   views: ViewCache;
   url: string;
   server: Server;
+  /** Where Prometheus scrapes `/metrics` (METRICS_PORT), or null when there is no listener. */
+  metricsUrl: string | null;
   /** Stop accepting, wait for in-flight requests up to the deadline, then close. */
   stop(deadlineMs?: number): Promise<void>;
 }
@@ -92,28 +96,88 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
       const res = await app.fetch(req, env);
       return (env as NodeBindings).outgoing.headersSent ? RESPONSE_ALREADY_SENT : res;
     },
+    serverOptions: {
+      // Receiving a request, headers and body, may take BODY_TIMEOUT at most: a body sent a
+      // byte every few seconds no longer holds a connection for ever. Node counts this only
+      // until the request is received, so a long download is never cut by it.
+      requestTimeout: config.bodyTimeout * 1000,
+      headersTimeout: Math.min(30_000, config.bodyTimeout * 1000),
+      // how often Node looks for requests past those deadlines (its default is 30 s)
+      connectionsCheckingInterval: 1000,
+      keepAliveTimeout: 65_000,
+    },
   }) as Server;
-  server.headersTimeout = 30_000;
-  server.requestTimeout = 0; // never cut a long download; idle sockets are bounded below
-  server.keepAliveTimeout = 65_000;
+  // A connection silent in both directions for IDLE_TIMEOUT, in the middle of a request or a
+  // response (a client that stopped reading or sending), is closed. A download that moves is
+  // never idle.
+  server.timeout = config.idleTimeout * 1000;
   server.maxHeadersCount = 100;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
+  await listen(server, config.port, config.host);
+  const metricsServer = config.metrics ? metricsListener(metrics) : null;
+  if (metricsServer && config.metrics) {
+    try {
+      await listen(metricsServer, config.metrics.port, config.metrics.host);
+    } catch (err) {
+      server.close();
+      throw err;
+    }
+  }
   const port = (server.address() as AddressInfo).port;
   return {
     port,
     metrics,
     views,
-    url: `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`,
+    url: urlOf(server, config.host),
     server,
+    metricsUrl: metricsServer && config.metrics ? urlOf(metricsServer, config.metrics.host) : null,
     async stop(deadlineMs = config.shutdownTimeout * 1000) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), deadlineMs);
-      await closed;
+      // a scrape is short: the metrics listener goes at once
+      const metricsClosed = metricsServer ? new Promise<void>((resolve) => metricsServer.close(() => resolve())) : null;
+      metricsServer?.closeAllConnections();
+      await Promise.all([closed, metricsClosed]);
       clearTimeout(timer);
     },
   };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+function urlOf(server: Server, host: string): string {
+  const { port } = server.address() as AddressInfo;
+  const h = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  return `http://${h}:${port}`;
+}
+
+/** A plain HTTP server with one page, `GET /metrics` (Prometheus text format), for a scraper
+ * on a port the public never reaches. Anything else is 404. */
+export function metricsListener(metrics: Metrics): Server {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? "").split("?", 1)[0];
+    if (path !== "/metrics" || (req.method !== "GET" && req.method !== "HEAD")) {
+      res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("not found\n");
+      return;
+    }
+    const body = metrics.render();
+    res.writeHead(200, {
+      "content-type": "text/plain; version=0.0.4; charset=utf-8",
+      "cache-control": "no-store",
+      "content-length": Buffer.byteLength(body),
+    });
+    res.end(req.method === "HEAD" ? undefined : body);
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 10_000;
+  server.timeout = 30_000;
+  return server;
 }

@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { loadConfig } from "../src/config.js";
 import { GateError } from "../src/errors.js";
+import { DEFAULT_TOKEN_LIFETIME, LIFETIME_CEILING } from "../src/access/names.js";
 
 describe("loadConfig", () => {
   test("defaults: port 8080, ./data, in-process cache, no prefix", () => {
@@ -34,12 +35,38 @@ describe("loadConfig", () => {
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
     [{ BASE_PATH: "conda" }, "BASE_PATH"],
     [{ TOKEN_CACHE_TTL: "-1" }, "TOKEN_CACHE_TTL"],
+    [{ BODY_TIMEOUT: "0" }, "BODY_TIMEOUT"],
+    [{ BODY_TIMEOUT: "1h" }, "BODY_TIMEOUT"],
+    [{ IDLE_TIMEOUT: "0" }, "IDLE_TIMEOUT"],
+    [{ METRICS_PORT: "70000" }, "METRICS_PORT"],
+    [{ METRICS_PORT: "8080" }, "METRICS_PORT"], // the serving port: metrics would be public
+    [{ PORT: "9000", METRICS_PORT: "9000" }, "METRICS_PORT"],
+    [{ METRICS_HOST: "0.0.0.0" }, "METRICS_HOST"],
+    [{ TOKEN_MAX_AGE: "0" }, "TOKEN_MAX_AGE"],
+    [{ TOKEN_MAX_AGE: String(10 * 365 * 24 * 3600 + 1) }, "TOKEN_MAX_AGE"],
   ];
   for (const [env, name] of refused) {
     test(`refuses ${JSON.stringify(env)} naming ${name}`, () => {
       assert.throws(() => loadConfig(env), (e: unknown) => e instanceof GateError && e.message.includes(name));
     });
   }
+  test("timeouts: an hour for a request (a 1 GiB upload on a slow link), two minutes of silence", () => {
+    const c = loadConfig({});
+    assert.equal(c.bodyTimeout, 3600);
+    assert.equal(c.idleTimeout, 120);
+    assert.deepEqual([loadConfig({ BODY_TIMEOUT: "5", IDLE_TIMEOUT: "2" }).bodyTimeout, loadConfig({ IDLE_TIMEOUT: "2" }).idleTimeout], [5, 2]);
+  });
+  test("metrics: no listener unless METRICS_PORT is set; then on loopback unless METRICS_HOST says", () => {
+    assert.equal(loadConfig({}).metrics, null);
+    assert.deepEqual(loadConfig({ METRICS_PORT: "9090" }).metrics, { port: 9090, host: "127.0.0.1" });
+    assert.deepEqual(loadConfig({ METRICS_PORT: "9090", METRICS_HOST: "0.0.0.0" }).metrics, { port: 9090, host: "0.0.0.0" });
+    assert.deepEqual(loadConfig({ PORT: "0", METRICS_PORT: "0" }).metrics, { port: 0, host: "127.0.0.1" }, "0: any free port, as PORT");
+  });
+  test("TOKEN_MAX_AGE: a year by default, at most ten years", () => {
+    assert.equal(loadConfig({}).tokenMaxAge, DEFAULT_TOKEN_LIFETIME);
+    assert.equal(loadConfig({ TOKEN_MAX_AGE: "3600" }).tokenMaxAge, 3600);
+    assert.equal(loadConfig({ TOKEN_MAX_AGE: String(LIFETIME_CEILING) }).tokenMaxAge, LIFETIME_CEILING);
+  });
   test("a bad REDIS_URL is refused without echoing it (it may hold a password)", () => {
     assert.throws(() => loadConfig({ REDIS_URL: "redis//:hunter2@x" }), (e: unknown) => e instanceof Error && !e.message.includes("hunter2"));
   });

@@ -6,7 +6,9 @@ export interface Validators {
   size: number;
   /** Without quotes. */
   etag: string;
-  lastModified: Date;
+  /** Absent when no time may be told (a filtered view: the stored file's time would move
+   * when a hidden package changes); then date conditions are ignored, as RFC 9110 says. */
+  lastModified?: Date;
 }
 
 export interface ConditionalHeaders {
@@ -39,14 +41,14 @@ export function decide(h: ConditionalHeaders, v: Validators, method = "GET"): De
   if (h.ifMatch !== undefined) {
     const list = etagList(h.ifMatch);
     if (!list.includes("*") && !list.includes(tag)) return { status: 412 };
-  } else if (h.ifUnmodifiedSince !== undefined) {
+  } else if (h.ifUnmodifiedSince !== undefined && v.lastModified) {
     const t = Date.parse(h.ifUnmodifiedSince);
     if (!Number.isNaN(t) && seconds(v.lastModified) > Math.floor(t / 1000)) return { status: 412 };
   }
   if (h.ifNoneMatch !== undefined) {
     const list = etagList(h.ifNoneMatch);
     if (list.includes("*") || list.includes(tag)) return method === "GET" || method === "HEAD" ? { status: 304 } : { status: 412 };
-  } else if (h.ifModifiedSince !== undefined && (method === "GET" || method === "HEAD")) {
+  } else if (h.ifModifiedSince !== undefined && v.lastModified && (method === "GET" || method === "HEAD")) {
     const t = Date.parse(h.ifModifiedSince);
     if (!Number.isNaN(t) && seconds(v.lastModified) <= Math.floor(t / 1000)) return { status: 304 };
   }
@@ -60,7 +62,28 @@ function ifRangeHolds(ifRange: string, v: Validators): boolean {
   if (s.startsWith('"')) return s === quoteEtag(v.etag);
   if (s.startsWith("W/")) return false; // weak validators never match If-Range
   const t = Date.parse(s);
-  return !Number.isNaN(t) && seconds(v.lastModified) === Math.floor(t / 1000);
+  return v.lastModified !== undefined && !Number.isNaN(t) && seconds(v.lastModified) === Math.floor(t / 1000);
+}
+
+/**
+ * The headers that describe the body of an answer: its length and, for ranges, which bytes.
+ * A HEAD gets exactly the head its GET would get, so a refusal (412) or an unsatisfiable
+ * range (416) never announces the object's length as if the object followed: 412 says
+ * nothing here (its error body has its own length), 416 has an empty body and names the
+ * complete length only in Content-Range, as RFC 9110 §15.5.17 asks.
+ */
+export function bodyHeaders(d: Decision, size: number): { "content-length"?: string; "content-range"?: string } {
+  switch (d.status) {
+    case 200:
+      return { "content-length": String(size) };
+    case 206:
+      return { "content-range": `bytes ${d.start}-${d.end}/${size}`, "content-length": String(d.end - d.start + 1) };
+    case 416:
+      return { "content-range": `bytes */${size}`, "content-length": "0" };
+    case 304:
+    case 412:
+      return {};
+  }
 }
 
 /** A single byte range; several ranges are answered with the whole body (allowed by RFC 9110). */

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
 import { Readable as NodeReadable, type Readable } from "node:stream";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
-import { decide, quoteEtag, type ConditionalHeaders, type Validators } from "./conditional.js";
+import { bodyHeaders, decide, quoteEtag, type ConditionalHeaders, type Validators } from "./conditional.js";
 import type { ReadRange } from "../store/store.js";
 import { GateError } from "../errors.js";
 import { close as fsClose, createReadStream } from "node:fs";
@@ -69,13 +69,9 @@ function conditionalHeaders(c: Context): ConditionalHeaders {
 }
 
 function validatorHeaders(info: Validators, opts: SendOptions): Record<string, string> {
-  return {
-    etag: quoteEtag(info.etag),
-    "last-modified": info.lastModified.toUTCString(),
-    "cache-control": opts.cacheControl,
-    "accept-ranges": "bytes",
-    ...opts.headers,
-  };
+  const headers: Record<string, string> = { etag: quoteEtag(info.etag) };
+  if (info.lastModified) headers["last-modified"] = info.lastModified.toUTCString();
+  return { ...headers, "cache-control": opts.cacheControl, "accept-ranges": "bytes", ...opts.headers };
 }
 
 /** A stored object: a revalidation (If-None-Match / If-Modified-Since) is answered from the
@@ -95,28 +91,15 @@ async function sendBody(c: Context, body: Body, opts: SendOptions, takeFile?: ()
   const method = c.req.method;
   const info = body.info;
   const d = decide(conditionalHeaders(c), info, method);
-  const headers = validatorHeaders(info, opts);
-  if (d.status === 304 || method === "HEAD") {
-    if (d.status !== 304) {
-      headers["content-type"] = opts.contentType;
-      if (d.status === 206) headers["content-range"] = `bytes ${d.start}-${d.end}/${info.size}`;
-      headers["content-length"] = String(d.status === 206 ? d.end - d.start + 1 : info.size);
-    }
-    return headOnly(c, d.status, headers);
-  }
+  // GET and HEAD alike: the refusal's own head, never the object's length
   if (d.status === 412) throw new GateError("precondition_failed", "the stored object does not match If-Match / If-Unmodified-Since");
-  if (d.status === 416) {
-    return new Response(null, { status: 416, headers: { ...headers, "content-range": `bytes */${info.size}` } });
-  }
+  const headers: Record<string, string> = { ...validatorHeaders(info, opts), ...bodyHeaders(d, info.size) };
+  if (d.status === 304 || d.status === 416) return headOnly(c, d.status, headers);
   headers["content-type"] = opts.contentType;
-  let range: ReadRange | undefined;
-  if (d.status === 206) {
-    range = { start: d.start, end: d.end };
-    headers["content-range"] = `bytes ${d.start}-${d.end}/${info.size}`;
-  }
+  if (method === "HEAD") return headOnly(c, d.status, headers);
+  const range: ReadRange | undefined = d.status === 206 ? { start: d.start, end: d.end } : undefined;
   const length = range ? range.end - range.start + 1 : info.size;
-  headers["content-length"] = String(length);
-  c.set(BYTES as never, (method === "HEAD" ? 0 : length) as never);
+  c.set(BYTES as never, length as never);
   const node = (c.env as Partial<NodeBindings> | undefined)?.outgoing;
 
   if (body.kind === "buffer") {
@@ -152,7 +135,7 @@ async function sendBody(c: Context, body: Body, opts: SendOptions, takeFile?: ()
   return pipeOut(node, stream, d.status, headers);
 }
 
-/** A response without a body (304, HEAD), written directly when on Node. */
+/** A response without a body (304, 416, HEAD), written directly when on Node. */
 function headOnly(c: Context, status: number, headers: Record<string, string>): Response {
   const node = (c.env as Partial<NodeBindings> | undefined)?.outgoing;
   if (!node) return new Response(null, { status, headers });

@@ -1,7 +1,7 @@
 // Validators and ranges as a table: request headers against one stored object.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { decide, type ConditionalHeaders, type Decision } from "../../src/http/conditional.js";
+import { bodyHeaders, decide, type ConditionalHeaders, type Decision } from "../../src/http/conditional.js";
 
 const v = { size: 1000, etag: "abc", lastModified: new Date("2026-01-02T03:04:05.678Z") };
 const lm = "Fri, 02 Jan 2026 03:04:05 GMT";
@@ -42,4 +42,28 @@ describe("conditional decide", () => {
   test("empty file: any range is unsatisfiable", () => {
     assert.deepEqual(decide({ range: "bytes=0-" }, { ...v, size: 0 }), { status: 416 });
   });
+});
+
+describe("without a modification time (a filtered view), date conditions are ignored", () => {
+  const noTime = { size: 1000, etag: "abc" };
+  const dated: [string, ConditionalHeaders, Decision][] = [
+    ["If-Modified-Since", { ifModifiedSince: lm }, { status: 200 }],
+    ["If-Unmodified-Since", { ifUnmodifiedSince: before }, { status: 200 }],
+    ["If-Range by date → whole body", { range: "bytes=10-", ifRange: lm }, { status: 200 }],
+    ["If-Range by etag still holds", { range: "bytes=10-", ifRange: '"abc"' }, { status: 206, start: 10, end: 999 }],
+    ["If-None-Match still answers 304", { ifNoneMatch: '"abc"' }, { status: 304 }],
+  ];
+  for (const [name, h, want] of dated) test(name, () => assert.deepEqual(decide(h, noTime), want));
+});
+
+describe("bodyHeaders: what the head says about the body, the same for GET and HEAD", () => {
+  const heads: [Decision, Record<string, string>][] = [
+    [{ status: 200 }, { "content-length": "1000" }],
+    [{ status: 206, start: 10, end: 19 }, { "content-range": "bytes 10-19/1000", "content-length": "10" }],
+    [{ status: 304 }, {}],
+    // a refusal never announces the object's length as if the object followed
+    [{ status: 412 }, {}],
+    [{ status: 416 }, { "content-range": "bytes */1000", "content-length": "0" }],
+  ];
+  for (const [d, want] of heads) test(`${d.status}`, () => assert.deepEqual(bodyHeaders(d, 1000), want));
 });

@@ -1,9 +1,11 @@
-// What an operator relies on: health and readiness, metrics, running behind a prefix and a
-// trusted proxy, graceful shutdown with a download in flight, and degraded (not down)
-// operation when Redis or the store goes away.
+// What an operator relies on: health and readiness, metrics on their own listener, running
+// behind a prefix and a trusted proxy, time bounds on what clients send, graceful shutdown
+// with a download in flight, and degraded (not down) operation when Redis or the store goes
+// away.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
+import net from "node:net";
 import { randomBytes } from "node:crypto";
 import { startStack, lastLine, type Stack } from "../harness/gateway.js";
 import { freePort, startRedis, type RedisService } from "../harness/services.js";
@@ -19,7 +21,7 @@ describe("health, readiness and metrics", () => {
   let s: Stack;
   let token: string;
   before(async () => {
-    s = await startStack({ store: "s3", cache: "redis" });
+    s = await startStack({ store: "s3", cache: "redis" }, { METRICS_PORT: "0" });
     token = await seedAcme(s);
   });
   after(() => s.stop());
@@ -34,7 +36,8 @@ describe("health, readiness and metrics", () => {
   test("/metrics counts requests by route and status, bytes, token tiers and index views", async () => {
     for (let i = 0; i < 3; i++) await fetch(`${s.url}/t/${token}/acme/linux-64/repodata.json`).then((r) => r.arrayBuffer());
     for (let i = 0; i < 2; i++) await fetch(`${s.url}/acme/linux-64/repodata.json`).then((r) => r.arrayBuffer());
-    const text = await (await fetch(`${s.url}/metrics`)).text();
+    assert.ok(s.gw.metricsUrl, "METRICS_PORT set: a metrics listener");
+    const text = await (await fetch(`${s.gw.metricsUrl}/metrics`)).text();
     assert.match(text, /pkgate_requests_total\{route="conda-index",status="200"\} 5/);
     assert.match(text, /pkgate_bytes_served_total\{route="conda-index"\} [1-9]\d*/);
     assert.match(text, /pkgate_request_duration_seconds_bucket\{route="conda-index",le="\+Inf"\} 5/);
@@ -45,6 +48,35 @@ describe("health, readiness and metrics", () => {
     assert.match(text, /pkgate_index_views_total\{source="computed"\} 1\n/);
     assert.match(text, /pkgate_index_views_total\{source="local"\} 1\n/);
     assert.ok(!text.includes(token));
+  });
+
+  test("metrics are served only on their own listener", async () => {
+    const cases: [string, number][] = [
+      [`${s.url}/metrics`, 404], // the public port never tells them
+      [`${s.gw.metricsUrl}/metrics`, 200],
+      [`${s.gw.metricsUrl}/metrics?x=1`, 200],
+      [`${s.gw.metricsUrl}/`, 404],
+      [`${s.gw.metricsUrl}/healthz`, 404],
+      [`${s.gw.metricsUrl}/t/${token}/acme/linux-64/repodata.json`, 404],
+    ];
+    for (const [url, status] of cases) assert.equal((await fetch(url)).status, status, url.replace(token, "<token>"));
+    const res = await fetch(`${s.gw.metricsUrl}/metrics`);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+    assert.equal(new URL(s.gw.metricsUrl!).hostname, "127.0.0.1", "loopback unless METRICS_HOST says otherwise");
+  });
+
+  test("without METRICS_PORT there is no metrics listener, and stop() closes it when there is one", async () => {
+    const plain = await startStack({ store: "fs", cache: "memory" });
+    const metered = await startStack({ store: "fs", cache: "memory" }, { METRICS_PORT: "0" });
+    try {
+      assert.equal(plain.gw.metricsUrl, null);
+      assert.equal((await fetch(`${plain.url}/metrics`)).status, 404);
+      assert.equal((await fetch(`${metered.gw.metricsUrl}/metrics`)).status, 200);
+    } finally {
+      await plain.stop();
+      await metered.stop();
+    }
+    await assert.rejects(fetch(`${metered.gw.metricsUrl}/metrics`), "the metrics listener is closed with the gateway");
   });
 });
 
@@ -92,6 +124,122 @@ describe("limits", () => {
       assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
     } finally {
       await s.stop();
+    }
+  });
+});
+
+/** A file big enough that a client that stops reading leaves the gateway unable to write. */
+const BIG = 48 * 1024 * 1024;
+
+/** Read a response at about `bytesPerSecond`; the bytes received and the status. */
+function throttledGet(url: string, bytesPerSecond: number): Promise<{ status: number; received: number }> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    let received = 0;
+    const req = http.get(url, { agent: false }, (res) => {
+      res.on("data", (chunk: Buffer) => {
+        received += chunk.length;
+        const due = (received / bytesPerSecond) * 1000 - (Date.now() - started);
+        if (due > 0) {
+          res.pause();
+          setTimeout(() => res.resume(), due);
+        }
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, received }));
+      res.on("error", reject);
+      res.on("aborted", () => reject(new Error(`cut after ${received} bytes`)));
+    });
+    req.on("error", reject);
+  });
+}
+
+/** A raw connection: send `head`, then `drip` one byte every `everyMs` until the gateway
+ * closes it or `giveUpMs` pass. When it closed (ms after the head), and what it answered. */
+function slowRequest(url: string, head: string, everyMs: number, giveUpMs: number): Promise<{ closedAfter: number | null; answer: string }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(u.port), u.hostname);
+    let answer = "";
+    let timer: NodeJS.Timeout | undefined;
+    let started = 0;
+    const finish = (closedAfter: number | null) => {
+      clearInterval(timer);
+      clearTimeout(giveUp);
+      socket.destroy();
+      resolve({ closedAfter, answer });
+    };
+    const giveUp = setTimeout(() => finish(null), giveUpMs);
+    socket.on("connect", () => {
+      started = Date.now();
+      socket.write(head);
+      timer = setInterval(() => socket.write("x"), everyMs);
+    });
+    socket.on("data", (d: Buffer) => (answer += d.toString("latin1")));
+    socket.on("close", () => finish(Date.now() - started));
+    socket.on("error", (err: NodeJS.ErrnoException) => (err.code === "ECONNRESET" || err.code === "EPIPE" ? undefined : reject(err)));
+  });
+}
+
+describe("time bounds: BODY_TIMEOUT and IDLE_TIMEOUT (1 s each here)", () => {
+  let s: Stack;
+  const path = "/acme/linux-64/big-1.0-0.conda";
+  before(async () => {
+    s = await startStack({ store: "fs", cache: "memory" }, { BODY_TIMEOUT: "1", IDLE_TIMEOUT: "1" });
+    const created = await s.cli(["org", "--create", "acme"]);
+    assert.equal(created.code, 0, created.stderr);
+    // the gateway streams any artifact whose name parses: random bytes make it big for real
+    await s.rt.store.put(path.slice(1), randomBytes(BIG));
+  });
+  after(() => s.stop());
+
+  test("a body sent a byte every 250 ms is cut after BODY_TIMEOUT with 408", async () => {
+    const head = "POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n";
+    const { closedAfter, answer } = await slowRequest(s.url, head, 250, 8000);
+    assert.ok(closedAfter !== null, "the connection is still open after 8 s");
+    assert.ok(closedAfter < 4000, `closed after ${closedAfter} ms`);
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+  });
+
+  test("a client that stops reading a download is dropped after IDLE_TIMEOUT", async () => {
+    const u = new URL(s.url);
+    const socket = net.connect(Number(u.port), u.hostname);
+    try {
+      await new Promise((resolve) => socket.once("connect", resolve));
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await new Promise((resolve) => socket.once("data", resolve));
+      socket.pause(); // the kernel buffers fill, then the gateway has nowhere to write
+      const deadline = Date.now() + 8000;
+      let open = 1;
+      while (open > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        open = await new Promise<number>((resolve, reject) => s.gw.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+      }
+      assert.equal(open, 0, "the stalled connection is still open after 8 s");
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  test("a download that moves is never cut, however long it takes", async () => {
+    // 48 MiB at 12 MiB/s: four seconds, four times BODY_TIMEOUT and IDLE_TIMEOUT
+    const got = await throttledGet(s.url + path, 12 * 1024 * 1024);
+    assert.deepEqual(got, { status: 200, received: BIG });
+  });
+
+  test("HEAD answers the head its GET gets: a 412 or 416 never carries the object's length", async () => {
+    const cases: [Record<string, string>, number][] = [
+      [{ range: `bytes=${BIG}-` }, 416],
+      [{ "if-match": '"not-the-etag"' }, 412],
+    ];
+    for (const [headers, status] of cases) {
+      const get = await fetch(s.url + path, { headers });
+      const body = Buffer.from(await get.arrayBuffer());
+      const head = await fetch(s.url + path, { method: "HEAD", headers });
+      assert.deepEqual([get.status, head.status], [status, status]);
+      assert.notEqual(head.headers.get("content-length"), String(BIG), JSON.stringify(headers));
+      const length = head.headers.get("content-length");
+      assert.ok(length === null || length === String(body.length), `HEAD says ${length}: the length of the GET's own body or nothing`);
+      if (status === 416) assert.equal(head.headers.get("content-range"), `bytes */${BIG}`);
     }
   });
 });
