@@ -1,5 +1,6 @@
 // Structured JSON logs (pino). Tokens never reach a log line: paths are logged with the
-// `/t/<token>/` segment replaced by the token's public id, and no header is logged whole.
+// `/t/<token>/` segment replaced by the token's public id, every other token-shaped string in
+// anything logged from a request is cut out (redactSecrets), and no header is logged whole.
 import { pino, type Logger } from "pino";
 
 export type { Logger };
@@ -28,8 +29,43 @@ function batchedStdout() {
   return dest;
 }
 
-/** The path as it may be logged: every `/t/<token>` segment becomes `/t/<id:abc123…>` —
- * wherever it stands, so a token sent without the BASE_PATH prefix is redacted too. */
+// ---- redaction ------------------------------------------------------------------------
+
+/** One character as it may appear in logged text: itself, or percent-encoded (either case of
+ * hex digits), or encoded again any number of times (`%2570` is `%70` is `p`). */
+function encodable(literal: string, hex: string): string {
+  return `(?:${literal}|%(?:25)*(?:${hex}))`;
+}
+// the hex of [0-9A-Za-z]: 30-39, 41-5A, 61-7A
+const BASE62_HEX = "3[0-9]|4[1-9A-Fa-f]|5[0-9Aa]|6[1-9A-Fa-f]|7[0-9Aa]";
+const BASE62_CHAR = encodable("[A-Za-z0-9]", BASE62_HEX);
+/** How much of a token's body makes it token-shaped: fewer than its 40 characters, so that
+ * a token cut short (a truncated field, a copy that lost its end) is still removed, since its
+ * first 34 characters alone are the whole secret (the last 6 are a check computed from them). */
+const MIN_SECRET_CHARS = 20;
+const PREFIX = encodable("[pP]", "[57]0") + encodable("[kK]", "[46][Bb]") + encodable("[gG]", "[46]7") + encodable("-", "2[Dd]");
+/** `pkg-` (any case: cheap, and nothing legitimate looks like it) and 20 or more base62
+ * characters, each of them literal or percent-encoded. A '+' (a space in a query) or any
+ * other character ends it, and so does the `pkg-` of a token right behind it. */
+const TOKEN_SHAPED = new RegExp(`${PREFIX}(?:(?!${PREFIX})${BASE62_CHAR}){${MIN_SECRET_CHARS},}`, "g");
+/** The first character of a match: skip the regex when the text cannot hold one. */
+const MAY_HOLD_TOKEN = /[pP%]/;
+
+/** `text` with every token-shaped string replaced by `<token>`, wherever it stands (path,
+ * query, Referer, User-Agent, any header) and however it is encoded: literal, percent-encoded
+ * character by character in either case, or encoded several times over. */
+export function redactSecrets(text: string): string {
+  if (!MAY_HOLD_TOKEN.test(text)) return text;
+  return text.replace(TOKEN_SHAPED, "<token>");
+}
+
+/** A `t` path segment, however spelled: `t`, `T`, `%74`, `%54`, or encoded again. */
+const T_SEGMENT = new RegExp(`(^|/)${encodable("[tT]", "[57]4")}/[^/]*`, "g");
+
+/** The path as it may be logged: every `/t/<token>` segment (`/T/`, `/%74/` too) becomes
+ * `/t/<id:abc123…>` — wherever it stands, so a token sent without the BASE_PATH prefix is
+ * redacted too — and any other token-shaped string becomes `<token>`. */
 export function redactPath(rawPath: string, tokenId: string | undefined): string {
-  return rawPath.replace(/(^|\/)t\/[^/]*/g, (_m, lead: string) => `${lead}t/<${tokenId ? `id:${tokenId}` : "token"}>`);
+  const segments = rawPath.replace(T_SEGMENT, (_m, lead: string) => `${lead}t/<${tokenId ? `id:${tokenId}` : "token"}>`);
+  return redactSecrets(segments);
 }

@@ -1,0 +1,116 @@
+// What may reach a log line: no token, whatever its encoding and wherever it stands. Random
+// tokens under random percent-encodings inside random text (fast-check), then the cases the
+// attack used, then what must stay as it is.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { redactPath, redactSecrets } from "../src/log.js";
+import { generateToken } from "../src/auth/token.js";
+
+const BASE62 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/** Percent-decoding repeated until nothing changes, lenient about stray '%': what any layer
+ * that decodes (a proxy, a log viewer, a human) could turn the text into. */
+function decodeFully(text: string): string {
+  for (;;) {
+    const next = text.replace(/%([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    if (next === text) return text;
+    text = next;
+  }
+}
+
+const token = fc.oneof(
+  fc.string({ unit: fc.constantFrom(...BASE62), minLength: 40, maxLength: 40 }).map((body) => `pkg-${body}`),
+  fc.constant(null).map(() => generateToken()),
+);
+
+/** One character, literal or percent-encoded, hex in either case (or mixed), encoded 1-3 times. */
+const encodedChar = (ch: string) =>
+  fc.oneof(
+    { weight: 3, arbitrary: fc.constant(ch) },
+    {
+      weight: 2,
+      arbitrary: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.array(fc.boolean(), { minLength: 2, maxLength: 2 })).map(([times, upper]) => {
+        const hex = [...ch.charCodeAt(0).toString(16).padStart(2, "0")].map((d, i) => (upper[i] ? d.toUpperCase() : d)).join("");
+        return "%" + "25".repeat(times - 1) + hex;
+      }),
+    },
+  );
+
+const encodedToken = token.chain((t) => fc.tuple(fc.constant(t), fc.tuple(...[...t].map(encodedChar)).map((parts) => parts.join(""))));
+
+/** Text around it: path and query punctuation, '+', stray '%', spaces, non-ASCII. */
+const around = fc.string({ unit: fc.constantFrom(..."abcxyzT0129/-_.?=&+% :;\"'é😀t"), maxLength: 30 });
+
+describe("redactSecrets (fast-check)", () => {
+  test("no token survives, however it is encoded and wherever it stands", () => {
+    fc.assert(
+      fc.property(around, encodedToken, around, encodedToken, around, (a, [t1, e1], b, [t2, e2], c) => {
+        const out = redactSecrets(a + e1 + b + e2 + c);
+        const seen = decodeFully(out);
+        // not even most of it: its first 20 characters after pkg- would be half the secret
+        for (const t of [t1, t2]) assert.ok(!seen.includes(t.slice(4, 24)), `${t} survives in ${out}`);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test("a token cut short is still removed", () => {
+    fc.assert(
+      fc.property(token, fc.integer({ min: 24, max: 44 }), (t, keep) => {
+        assert.ok(!decodeFully(redactSecrets(`/x/${t.slice(0, keep)}`)).includes(t.slice(4, 24)));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  test("text that decodes to nothing token-shaped is left as it is", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(..."pkgPKG-%0123456789abcdefABCDEF/?=&+t._ é"), maxLength: 80 }), (text) => {
+        fc.pre(!/pkg-[A-Za-z0-9]{20}/i.test(decodeFully(text)));
+        assert.equal(redactSecrets(text), text);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test("redacting twice changes nothing more", () => {
+    fc.assert(
+      fc.property(around, encodedToken, around, (a, [, e], b) => {
+        const once = redactSecrets(a + e + b);
+        assert.equal(redactSecrets(once), once);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe("redactPath", () => {
+  const t = generateToken();
+  const pct = (s: string, upper = true) => [...s].map((ch) => "%" + ch.charCodeAt(0).toString(16)[upper ? "toUpperCase" : "toLowerCase"]()).join("");
+  const cases: [string, string, string | undefined, string][] = [
+    ["the /t/ segment, with the token's id", `/t/${t}/acme/noarch/repodata.json`, "abc123def456", "/t/<id:abc123def456>/acme/noarch/repodata.json"],
+    ["under a prefix", `/conda/t/${t}/acme/`, "abc123def456", "/conda/t/<id:abc123def456>/acme/"],
+    ["an unknown token", `/t/${t}/acme/`, undefined, "/t/<token>/acme/"],
+    ["/T/ (upper case)", `/T/${t}/acme/`, undefined, "/t/<token>/acme/"],
+    ["/%74/ (the t percent-encoded)", `/%74/${t}/acme/`, undefined, "/t/<token>/acme/"],
+    ["/%54/", `/%54/${t}/acme/`, undefined, "/t/<token>/acme/"],
+    ["/%2574/ (encoded twice)", `/%2574/${t}/acme/`, undefined, "/t/<token>/acme/"],
+    ["the token percent-encoded in the /t/ segment", `/t/${pct(t)}/acme/`, undefined, "/t/<token>/acme/"],
+    ["a token anywhere else in the path", `/acme/${t}/x`, undefined, "/acme/<token>/x"],
+    ["percent-encoded anywhere, lower-case hex", `/acme/${pct(t, false)}/x`, undefined, "/acme/<token>/x"],
+    ["in a query", `/acme/simple/?token=${t}&x=1`, undefined, "/acme/simple/?token=<token>&x=1"],
+    ["next to a '+'", `/acme/?q=a+${t}+b`, undefined, "/acme/?q=a+<token>+b"],
+    ["a t segment that is not first", `/acme/t/x/linux-64/`, undefined, "/acme/t/<token>/linux-64/"],
+  ];
+  for (const [name, path, id, want] of cases) test(name, () => assert.equal(redactPath(path, id), want));
+
+  const untouched = [
+    "/acme/linux-64/pkg-config-0.29.2-h1bed415_8.conda",
+    "/acme/simple/pkg-resources/",
+    "/acme/noarch/repodata.json.zst",
+    "/acme/simple/requests/?q=%20a%2Fb",
+    "/tools/label/main/linux-64/",
+  ];
+  for (const path of untouched) test(`leaves ${path}`, () => assert.equal(redactPath(path, undefined), path));
+});
