@@ -108,6 +108,20 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>, t
       assert.equal((await store.get("create-only/doc.json"))?.body.toString(), "first");
     });
 
+    test("where exclusiveCreate says so, of concurrent creators of one key exactly one wins", async () => {
+      const exclusive = store.exclusiveCreate ? await store.exclusiveCreate("create-only/probe") : false;
+      assert.equal(await store.stat("create-only/probe"), null, "the probe leaves nothing behind");
+      if (!exclusive) return;
+      for (let round = 0; round < 5; round++) {
+        const key = `create-only/race-${round}`;
+        const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => store.put(key, Buffer.from(`writer ${i}`), { ifNotExists: true })));
+        const won = results.flatMap((r, i) => (r.status === "fulfilled" ? [i] : []));
+        assert.equal(won.length, 1, `round ${round}: exactly one creator succeeds`);
+        assert.ok(results.every((r) => r.status === "fulfilled" || r.reason instanceof StoreConflict), "the others get StoreConflict");
+        assert.equal((await store.get(key))?.body.toString(), `writer ${won[0]}`);
+      }
+    });
+
     test("overwrite replaces the object and changes the etag", async () => {
       const a = await store.put("overwrite/x", Buffer.from("version-a"));
       const b = await store.put("overwrite/x", Buffer.from("version-b")); // same size
@@ -167,6 +181,14 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>, t
           assert.deepEqual(got, c.want);
         });
       }
+      test("with a limit, at most that many keys, each under the prefix", async () => {
+        for (const [prefix, limit, want] of [["ls/", 1, 1], ["ls/", 2, 2], ["ls/a/", 10, 3], ["ls/c", 1, 0], ["ls/", 0, 0]] as const) {
+          const got: string[] = [];
+          for await (const o of store.list(prefix, { limit })) got.push(o.key);
+          assert.equal(got.length, want, `${prefix} limit ${limit}`);
+          assert.ok(got.every((k) => k.startsWith(prefix)));
+        }
+      });
       test("listed objects carry the same size and etag as stat", async () => {
         for await (const o of store.list("ls/a/")) {
           const st = await store.stat(o.key);

@@ -68,6 +68,15 @@ describe("FsStore", () => {
     assert.deepEqual(await readdir(join(root, "a")), ["b"]);
   });
 
+  test("exclusiveCreate: always (create-only is link(2)), and the probe writes nothing", async () => {
+    const root = join(dir.path, "exclusive");
+    const store = new FsStore(root);
+    assert.equal(await store.exclusiveCreate("probe"), true);
+    const listed = [];
+    for await (const o of store.list("")) listed.push(o.key);
+    assert.deepEqual(listed, []);
+  });
+
   test("localPath is the absolute file of the key", async () => {
     const store = new FsStore(join(dir.path, "local"));
     await store.put("ch/linux-64/repodata.json", Buffer.from("{}"));
@@ -113,6 +122,32 @@ describe("FsStore", () => {
 });
 
 describe("S3Store", () => {
+  test("exclusiveCreate is false on s3rver, which ignores If-None-Match on PUT (so no store lock is built on it)", async () => {
+    const s3 = await startS3();
+    const store = new S3Store({ endPoint: s3.endpoint, bucket: s3.bucket, accessKey: s3.accessKey, secretKey: s3.secretKey });
+    try {
+      assert.equal(await store.exclusiveCreate("probe/one"), false);
+      assert.equal(await store.stat("probe/one"), null, "the probe object is removed");
+      // the answer is remembered: no second probe
+      assert.equal(await store.exclusiveCreate("probe/two"), false);
+      assert.equal(await store.stat("probe/two"), null);
+    } finally {
+      await store.close();
+      await s3.stop();
+    }
+  });
+
+  test("a probe that cannot reach the server fails (and is asked again next time)", async () => {
+    const port = await freePort();
+    const store = new S3Store({ endPoint: `http://127.0.0.1:${port}`, bucket: "pkgate", accessKey: "AKIDEXAMPLE", secretKey: "secret" });
+    try {
+      await assert.rejects(store.exclusiveCreate("probe/x"), StoreUnavailable);
+      await assert.rejects(store.exclusiveCreate("probe/x"), StoreUnavailable);
+    } finally {
+      await store.close();
+    }
+  });
+
   test("ensureBucket creates a missing bucket and is idempotent", async () => {
     const s3 = await startS3();
     const store = new S3Store({ endPoint: s3.endpoint, bucket: "fresh-bucket", accessKey: s3.accessKey, secretKey: s3.secretKey });

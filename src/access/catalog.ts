@@ -1,33 +1,92 @@
 // The access catalog: accounts, privacy and tokens, kept as JSON documents in the store
-// under the reserved `.pkgate/` prefix (no URL can reach a dot-segment). Reads go through
-// tiered caches; writes take a lock in the Cache (Redis across replicas), read-modify-write
-// the document, drop the cached copies, and announce the change so every replica forgets
-// its in-process copy at once.
-import type { Store } from "../store/store.js";
+// under the reserved `.pkgate/` prefix (no URL can reach a dot-segment).
+//
+// Layout. Each account's documents sit in a folder of their own, so no name can address
+// another account's documents (names never contain '/'):
+//   .pkgate/by-account/<name>/account.json   the account (user or organization)
+//   .pkgate/by-account/<name>/tokens.json    its live tokens (hashes, never the secrets)
+//   .pkgate/tokens/<sha256 of the secret>.json   one token's record
+//   .pkgate/generation                       rewritten by every change that can take access
+//                                            away or change an account
+//   .pkgate/locks/accounts/<name>/           the store lock of one account's documents
+// Catalogs written before (`.pkgate/accounts/<name>.json` and `<name>.tokens.json`, where
+// an account named `erin.tokens` was erin's token list) are read where the new document is
+// missing, and only ever written in the new layout.
+//
+// Writes: a read-modify-write under the account's lock, which holds across processes
+// whatever cache each has (cache/lock.ts: withDocumentLock), then a new generation, then an
+// announcement so that every replica sharing the cache forgets its copies at once.
+// Reads: tiered caches (in-process, Redis, store). Before a lookup the store's generation is
+// looked at when it was last looked at longer than min(1 s, TOKEN_CACHE_TTL) ago (one small
+// read, shared by concurrent lookups): when it moved (a write by any process, with or
+// without Redis; a restored bucket), this replica forgets its entries and stops trusting
+// shared entries of the old generation. The store is the truth; the caches only follow it.
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import type { ObjectInfo, Store } from "../store/store.js";
 import type { Cache } from "../cache/cache.js";
 import { GateError } from "../errors.js";
 import type { Account, Group, Permission, Privacy, TokenRecord } from "./model.js";
 import { TieredLookup } from "../cache/tiered.js";
-import { withLock } from "../cache/lock.js";
+import { withDocumentLock, type Lease } from "../cache/lock.js";
 import { generateToken, hashToken, tokenId } from "../auth/token.js";
-import { isChannelName } from "../http/target.js";
+import { ACCOUNT_NAME, DEFAULT_TOKEN_LIFETIME, LIFETIME_CEILING, TOKEN_NAME, isAccountName, requireName } from "./names.js";
 
 export const CATALOG_PREFIX = ".pkgate/";
 export const CATALOG_EVENTS = "pkgate:catalog";
-export const DEFAULT_TOKEN_MAX_AGE = 365 * 24 * 3600;
+/** @deprecated the lifetime rules live in access/names.ts (DEFAULT_TOKEN_LIFETIME). */
+export const DEFAULT_TOKEN_MAX_AGE = DEFAULT_TOKEN_LIFETIME;
 /** Delay of the second invalidation after a write (see announce). */
 const REANNOUNCE_MS = 400;
+/** The longest a replica goes without looking at the store's generation. */
+const GENERATION_CHECK_MS = 1000;
 
-const accountKey = (name: string) => `${CATALOG_PREFIX}accounts/${name}.json`;
-const accountTokensKey = (name: string) => `${CATALOG_PREFIX}accounts/${name}.tokens.json`;
-const tokenKey = (hash: string) => `${CATALOG_PREFIX}tokens/${hash}.json`;
+/** Where each catalog document lives (exported for tests and tools that read a bucket). */
+export const catalogKeys = Object.freeze({
+  account: (name: string) => `${CATALOG_PREFIX}by-account/${name}/account.json`,
+  tokens: (name: string) => `${CATALOG_PREFIX}by-account/${name}/tokens.json`,
+  token: (hash: string) => `${CATALOG_PREFIX}tokens/${hash}.json`,
+  generation: `${CATALOG_PREFIX}generation`,
+  lock: (name: string) => `${CATALOG_PREFIX}locks/accounts/${name}/`,
+  /** The layout before: read, never written. */
+  legacyAccount: (name: string) => `${CATALOG_PREFIX}accounts/${name}.json`,
+  legacyTokens: (name: string) => `${CATALOG_PREFIX}accounts/${name}.tokens.json`,
+});
+
+const TOKEN_HASH = /^[0-9a-f]{64}$/;
 
 export interface CatalogOptions {
   /** Seconds a replica trusts its in-process copies (TOKEN_CACHE_TTL). */
   localTtlSeconds: number;
 }
 
-export type CatalogEvent = { type: "token"; hash: string } | { type: "account"; name: string };
+/** `generation`: the catalog generation the writer left in the store, so that a replica
+ * hearing the announcement moves to it at once instead of at its next look. */
+export type CatalogEvent = ({ type: "token"; hash: string } | { type: "account"; name: string }) & { generation?: string };
+
+export interface NewAccount {
+  name: string;
+  kind: "user" | "org";
+  email?: string;
+  passwordHash?: string;
+  admins?: string[];
+  serverAdmin?: boolean;
+  /** Create the account even though the store already holds content under `<name>/`
+   * (a channel copied in before its account existed). For server admins only: whoever
+   * owns the account reads that content. */
+  adopt?: boolean;
+}
+
+export interface NewToken {
+  account: string;
+  name: string;
+  scopes: string[];
+  /** When the token expires: computed by the caller with tokenExpiry() (access/names.ts),
+   * which applies TOKEN_MAX_AGE and the creating token's own expiry. */
+  expiresAt?: Date;
+  /** @deprecated pass expiresAt. Seconds from now, at most ten years. */
+  maxAgeSeconds?: number;
+  createdBy?: string;
+}
 
 /** The account's token index keeps each live token's hash (a hash opens nothing; the
  * secret is never stored), so revoking by name finds the record in one read. */
@@ -39,6 +98,14 @@ export class Catalog {
   private unsubscribe: (() => Promise<void>) | null = null;
   private readonly pending = new Map<string, { timer: NodeJS.Timeout; ev: CatalogEvent }>();
   private localTtlMs: number;
+  /** The generation this replica's caches hold; null until first looked at. */
+  private generationSeen: string | null = null;
+  /** Bumped whenever generationSeen changes: a look that started before is outdated. */
+  private generationEpoch = 0;
+  private generationCheckedAt = -Infinity;
+  private generationCheck: Promise<void> | null = null;
+  /** For the store's one-time question whether it can keep locks (S3: conditional PUT). */
+  private readonly scratchKey = `${CATALOG_PREFIX}locks/probe-${randomUUID()}`;
 
   constructor(
     private readonly store: Store,
@@ -47,13 +114,13 @@ export class Catalog {
   ) {
     this.localTtlMs = opts.localTtlSeconds * 1000;
     const localTtlMs = () => this.localTtlMs;
-    this.tokens = new TieredLookup(cache, (hash) => this.readJson<TokenRecord>(tokenKey(hash)), {
+    this.tokens = new TieredLookup(cache, (hash) => this.readJson<TokenRecord>(catalogKeys.token(hash)), {
       prefix: "tok:",
       localTtlMs,
       sharedTtlSeconds: 600,
       negativeTtlSeconds: 60,
     });
-    this.accounts = new TieredLookup(cache, (name) => this.readJson<Account>(accountKey(name)), {
+    this.accounts = new TieredLookup(cache, (name) => this.readAccount(name), {
       prefix: "acct:",
       localTtlMs,
       sharedTtlSeconds: 600,
@@ -70,6 +137,7 @@ export class Catalog {
       } catch {
         return;
       }
+      if (typeof ev.generation === "string") this.adoptGeneration(ev.generation);
       if (ev.type === "token") this.tokens.forgetLocal(ev.hash);
       else if (ev.type === "account") this.accounts.forgetLocal(ev.name);
     });
@@ -87,22 +155,32 @@ export class Catalog {
   }
 
   getAccount(name: string): Promise<Account | null> {
-    return this.accounts.get(name);
+    if (!isAccountName(name)) return Promise.resolve(null);
+    const looking = this.lookAtGeneration();
+    return looking ? looking.then(() => this.accounts.get(name)) : this.accounts.get(name);
   }
 
   findToken(hash: string): Promise<TokenRecord | null> {
-    return this.tokens.get(hash);
+    if (!TOKEN_HASH.test(hash)) return Promise.resolve(null);
+    const looking = this.lookAtGeneration();
+    return looking ? looking.then(() => this.tokens.get(hash)) : this.tokens.get(hash);
   }
 
   // ---- writes -------------------------------------------------------------------------
 
-  async createAccount(input: { name: string; kind: "user" | "org"; email?: string; passwordHash?: string; admins?: string[]; serverAdmin?: boolean }): Promise<Account> {
-    const name = input.name;
-    if (!isChannelName(name)) {
-      throw new GateError("bad_request", `invalid account name "${name}": use lower-case letters, digits, '-', '_' and '.', at most 64 characters; not a reserved name`);
-    }
-    return this.withLock(`account:${name}`, async () => {
-      if (await this.readJson<Account>(accountKey(name))) throw new GateError("conflict", `the name "${name}" is taken`);
+  /** A new user or organization. 409 when the name is taken, or when the store already
+   * holds content under `<name>/` and `adopt` is not set (with open sign-up, anyone could
+   * otherwise sign up as a folder copied into the store and read its packages). */
+  async createAccount(input: NewAccount): Promise<Account> {
+    const name = requireName(ACCOUNT_NAME, input.name);
+    const account = await this.locked(name, async (lease) => {
+      if (await this.readAccount(name)) throw new GateError("conflict", `the name "${name}" is taken`);
+      if (!input.adopt && (await this.hasContent(name))) {
+        throw new GateError(
+          "conflict",
+          `the name "${name}" has no account, but the store already holds content under ${name}/; only a server admin can create this account, adopting that content on purpose (pkgate ${input.kind} --create ${name} --adopt)`,
+        );
+      }
       const account: Account = {
         name,
         kind: input.kind,
@@ -114,14 +192,15 @@ export class Catalog {
           ? { email: input.email, passwordHash: input.passwordHash, ...(input.serverAdmin ? { serverAdmin: true } : {}) }
           : { admins: input.admins ?? [], groups: [] }),
       };
-      await this.writeJson(accountKey(name), account);
-      await this.announce({ type: "account", name });
+      await this.writeJson(catalogKeys.account(name), account, lease);
       return account;
     });
+    await this.changed({ type: "account", name });
+    return account;
   }
 
   async requireAccount(name: string, kind?: "user" | "org"): Promise<Account> {
-    const acc = await this.readJson<Account>(accountKey(name));
+    const acc = await this.readAccount(name);
     if (!acc || (kind && acc.kind !== kind)) {
       throw new GateError("not_found", `no such ${kind === "org" ? "organization" : kind === "user" ? "user" : "account"}: ${name}`);
     }
@@ -131,14 +210,15 @@ export class Catalog {
   /** Read-modify-write of one account under its lock. `change` may throw (a GateError) to
    * refuse the change; nothing is written then. */
   async updateAccount(name: string, change: (acc: Account) => void, kind?: "user" | "org"): Promise<Account> {
-    return this.withLock(`account:${name}`, async () => {
+    const acc = await this.locked(name, async (lease) => {
       const acc = await this.requireAccount(name, kind);
       change(acc);
       acc.revision += 1;
-      await this.writeJson(accountKey(name), acc);
-      await this.announce({ type: "account", name });
+      await this.writeJson(catalogKeys.account(name), acc, lease);
       return acc;
     });
+    await this.changed({ type: "account", name });
+    return acc;
   }
 
   setChannelPrivacy(channel: string, privacy: Privacy): Promise<Account> {
@@ -240,24 +320,21 @@ export class Catalog {
 
   // ---- tokens -------------------------------------------------------------------------
 
-  /** Issue a token; the secret is returned once and stored only as its hash. */
-  async createToken(input: { account: string; name: string; scopes: string[]; maxAgeSeconds?: number; createdBy?: string }): Promise<{ token: string; record: TokenRecord }> {
-    if (!/^[A-Za-z0-9][A-Za-z0-9 _.:@-]{0,63}$/.test(input.name)) {
-      throw new GateError("bad_request", "invalid token name: 1-64 letters, digits, spaces and _ . : @ -, starting with a letter or digit");
-    }
-    const maxAge = input.maxAgeSeconds ?? DEFAULT_TOKEN_MAX_AGE;
-    if (!Number.isInteger(maxAge) || maxAge <= 0 || maxAge > 10 * 365 * 24 * 3600) {
-      throw new GateError("bad_request", "invalid max age: a whole number of seconds, at most ten years");
-    }
+  /** Issue a token; the secret is returned once and stored only as its hash. A new token
+   * gives access no one had, so it does not move the generation: the one cache entry it
+   * could contradict (a negative lookup of its hash) is dropped by the announcement. */
+  async createToken(input: NewToken): Promise<{ token: string; record: TokenRecord }> {
+    requireName(TOKEN_NAME, input.name);
+    const now = new Date();
+    const expiresAt = expiryOf(input, now);
     await this.requireAccount(input.account);
-    return this.withLock(`account:${input.account}`, async () => {
-      const list = (await this.readJson<ListedToken[]>(accountTokensKey(input.account))) ?? [];
+    const result = await this.locked(input.account, async (lease) => {
+      const list = await this.readTokenList(input.account);
       if (list.some((t) => t.name === input.name)) {
         throw new GateError("conflict", `a token named "${input.name}" already exists for ${input.account}; remove it first or pick another name`);
       }
       const token = generateToken();
       const hash = hashToken(token);
-      const now = new Date();
       const record: TokenRecord = {
         id: tokenId(hash),
         name: input.name,
@@ -265,22 +342,23 @@ export class Catalog {
         createdBy: input.createdBy ?? input.account,
         scopes: input.scopes,
         createdAt: now.toISOString(),
-        expiresAt: new Date(now.getTime() + maxAge * 1000).toISOString(),
+        expiresAt: expiresAt.toISOString(),
       };
-      await this.writeJson(tokenKey(hash), record);
+      await this.writeJson(catalogKeys.token(hash), record, lease);
       list.push({ ...record, hash });
-      await this.writeJson(accountTokensKey(input.account), list);
-      // a negative entry for this hash may exist if someone probed it: drop it everywhere
-      await this.tokens.invalidate(hash);
-      await this.announce({ type: "token", hash });
-      return { token, record };
+      await this.writeJson(catalogKeys.tokens(input.account), list, lease);
+      return { token, record, hash };
     });
+    // a negative entry for this hash may exist if someone probed it: drop it everywhere
+    await this.tokens.invalidate(result.hash);
+    await this.announce({ type: "token", hash: result.hash });
+    return { token: result.token, record: result.record };
   }
 
   /** The account's live tokens, without secrets or hashes. */
   async listTokens(account: string): Promise<TokenRecord[]> {
     await this.requireAccount(account);
-    const list = (await this.readJson<ListedToken[]>(accountTokensKey(account))) ?? [];
+    const list = await this.readTokenList(account);
     return list.map(({ hash: _hash, ...record }) => record);
   }
 
@@ -296,21 +374,43 @@ export class Catalog {
 
   private async revokeWhere(account: string, match: (t: TokenRecord) => boolean, missing: string): Promise<TokenRecord> {
     await this.requireAccount(account);
-    return this.withLock(`account:${account}`, async () => {
-      const list = (await this.readJson<ListedToken[]>(accountTokensKey(account))) ?? [];
+    const { hash, revoked } = await this.locked(account, async (lease) => {
+      const list = await this.readTokenList(account);
       const found = list.find(match);
       if (!found) throw new GateError("not_found", missing);
       const { hash, ...record } = found;
       const revoked: TokenRecord = { ...record, revokedAt: new Date().toISOString() };
-      await this.writeJson(tokenKey(hash), revoked);
-      await this.writeJson(accountTokensKey(account), list.filter((t) => t !== found));
-      await this.tokens.invalidate(hash);
-      await this.announce({ type: "token", hash });
-      return revoked;
+      await this.writeJson(catalogKeys.token(hash), revoked, lease);
+      await this.writeJson(catalogKeys.tokens(account), list.filter((t) => t !== found), lease);
+      return { hash, revoked };
     });
+    await this.changed({ type: "token", hash });
+    return revoked;
   }
 
-  // ---- plumbing -----------------------------------------------------------------------
+  // ---- documents ----------------------------------------------------------------------
+
+  /** The account document: the new layout's, else the old layout's when it really is an
+   * account of that name (in the old layout `erin.tokens.json` was erin's token list). */
+  private async readAccount(name: string): Promise<Account | null> {
+    if (!isAccountName(name)) return null;
+    const doc = await this.readJson<Account>(catalogKeys.account(name));
+    if (doc) return doc;
+    const legacy = await this.readJson<unknown>(catalogKeys.legacyAccount(name));
+    return isAccountDocument(legacy, name) ? legacy : null;
+  }
+
+  private async readTokenList(account: string): Promise<ListedToken[]> {
+    const list = (await this.readJson<unknown>(catalogKeys.tokens(account))) ?? (await this.readJson<unknown>(catalogKeys.legacyTokens(account)));
+    // an old-layout account document under the legacy key (an account named `<account>.tokens`) is no list
+    return Array.isArray(list) ? (list as ListedToken[]) : [];
+  }
+
+  /** Anything in the store under `<name>/`: one listing of at most one key. */
+  private async hasContent(name: string): Promise<boolean> {
+    for await (const _ of this.store.list(`${name}/`, { limit: 1 })) return true;
+    return false;
+  }
 
   private async readJson<T>(key: string): Promise<T | null> {
     const got = await this.store.get(key);
@@ -318,8 +418,70 @@ export class Catalog {
     return JSON.parse(got.body.toString("utf8")) as T;
   }
 
-  private async writeJson(key: string, value: unknown): Promise<void> {
+  /** Every write under a lock checks the lease first: a holder whose time is up writes
+   * nothing (another writer may hold the lock by then). */
+  private async writeJson(key: string, value: unknown, lease: Lease): Promise<void> {
+    lease.check();
     await this.store.put(key, Buffer.from(JSON.stringify(value, null, 1) + "\n"), { contentType: "application/json" });
+  }
+
+  /** Serialize read-modify-write cycles on one account's documents across every process
+   * sharing the store (see cache/lock.ts: withDocumentLock). */
+  private locked<T>(account: string, fn: (lease: Lease) => Promise<T>): Promise<T> {
+    return withDocumentLock(
+      { cache: this.cache, store: this.store, name: `account:${account}`, storePrefix: catalogKeys.lock(account), scratchKey: this.scratchKey },
+      fn,
+    );
+  }
+
+  // ---- generation and announcements ------------------------------------------------------
+
+  /** After a write that can take access away or change an account: a new generation in the
+   * store (every replica, whatever its cache, drops what it holds within a second), then the
+   * announcement carrying it (replicas sharing the cache drop it at once). */
+  private async changed(ev: CatalogEvent): Promise<void> {
+    let info: ObjectInfo;
+    try {
+      info = await this.store.put(catalogKeys.generation, Buffer.from(randomBytes(16).toString("hex") + "\n"), { contentType: "text/plain" });
+    } catch {
+      throw new GateError(
+        "unavailable",
+        "the change is saved, but the store refused the catalog generation that tells other gateways about it, so they may act on the old state for a while; repeat the change",
+        { "retry-after": "5" },
+      );
+    }
+    const generation = generationOf(info);
+    this.adoptGeneration(generation);
+    await this.announce({ ...ev, generation });
+  }
+
+  /** Look at the store's generation when the last look is older than min(1 s,
+   * TOKEN_CACHE_TTL); concurrent lookups share one look. Null when no look is due. */
+  private lookAtGeneration(): Promise<void> | null {
+    // nothing is cached anywhere: nothing could be stale
+    if (this.cache.kind === "memory" && this.localTtlMs <= 0) return null;
+    if (Date.now() - this.generationCheckedAt < Math.min(GENERATION_CHECK_MS, this.localTtlMs)) return null;
+    this.generationCheck ??= this.readGeneration().finally(() => {
+      this.generationCheck = null;
+    });
+    return this.generationCheck;
+  }
+
+  private async readGeneration(): Promise<void> {
+    const started = Date.now();
+    const epoch = this.generationEpoch;
+    const info = await this.store.stat(catalogKeys.generation);
+    // an announcement moved us on while we looked: what we read may be older than that
+    if (epoch === this.generationEpoch) this.adoptGeneration(info ? generationOf(info) : "none");
+    this.generationCheckedAt = started;
+  }
+
+  private adoptGeneration(generation: string): void {
+    if (generation === this.generationSeen) return;
+    this.generationSeen = generation;
+    this.generationEpoch++;
+    this.tokens.setGeneration(generation);
+    this.accounts.setGeneration(generation);
   }
 
   /** Drop the changed document from every tier here and tell the other replicas to drop
@@ -347,14 +509,39 @@ export class Catalog {
     try {
       await this.cache.publish(CATALOG_EVENTS, JSON.stringify(ev));
     } catch {
-      // without the shared cache, other replicas converge within their local TTL
+      // without the shared cache, other replicas follow the generation in the store
     }
   }
+}
 
-  /** Serialize read-modify-write cycles on one document across replicas. */
-  private withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    return withLock(this.cache, name, fn);
+/** The generation as every replica computes it from the generation object's validators: the
+ * object's content is random, and a restore rewrites it (new mtime, new ETag or date). */
+function generationOf(info: ObjectInfo): string {
+  return createHash("sha256").update(`${info.etag}|${info.lastModified.getTime()}|${info.size}`).digest("hex").slice(0, 16);
+}
+
+function isAccountDocument(doc: unknown, name: string): doc is Account {
+  return typeof doc === "object" && doc !== null && !Array.isArray(doc) && (doc as { name?: unknown }).name === name;
+}
+
+/** When a new token expires: expiresAt as given (in the future, within the ceiling), or
+ * the deprecated maxAgeSeconds from now, or one year. */
+function expiryOf(input: NewToken, now: Date): Date {
+  if (input.expiresAt !== undefined && input.maxAgeSeconds !== undefined) {
+    throw new Error("createToken takes expiresAt or maxAgeSeconds, not both");
   }
+  if (input.expiresAt !== undefined) {
+    const at = input.expiresAt instanceof Date ? input.expiresAt.getTime() : NaN;
+    if (!Number.isFinite(at) || at <= now.getTime() || at > now.getTime() + LIFETIME_CEILING * 1000) {
+      throw new GateError("bad_request", "invalid expiry: a time in the future, at most ten years from now");
+    }
+    return new Date(at);
+  }
+  const maxAge = input.maxAgeSeconds ?? DEFAULT_TOKEN_LIFETIME;
+  if (!Number.isInteger(maxAge) || maxAge <= 0 || maxAge > LIFETIME_CEILING) {
+    throw new GateError("bad_request", "invalid max age: a whole number of seconds, at most ten years");
+  }
+  return new Date(now.getTime() + maxAge * 1000);
 }
 
 function findGroup(acc: Account, name: string): Group {

@@ -27,15 +27,18 @@ Remote (a gateway's API, as a user):
   With a stored login or --site URL, the commands below call the API; --local forces the store.
 
 Commands:
-  org --create NAME                          create an organization (its channel is NAME)
+  org --create NAME [--adopt]                create an organization (its channel is NAME); when
+                                             the store already holds content under NAME/ that no
+                                             account owns, refused unless --adopt (give it to NAME)
   org NAME [--add-admin USER | --remove-admin USER]
                                              show an organization, or change its admins
   group --create ORG/GROUP --permission read|write|admin [--packages 'a b' | '*']
   group --update ORG/GROUP [--permission P] [--packages ...]
   group ORG/GROUP [--add-member USER | --remove-member USER]
   group --remove ORG/GROUP | group --list ORG
-  user --create NAME --email EMAIL [--admin] create a user (password read from standard input);
-                                             --admin makes a server admin
+  user --create NAME --email EMAIL [--admin] [--adopt]
+                                             create a user (password read from standard input);
+                                             --admin makes a server admin; --adopt as for org
   user --reset NAME                          set a user's password (read from standard input)
   user --password                            change your own password (remote: current, then new)
   channel --private NAME | --public NAME     set a channel's default privacy
@@ -57,6 +60,7 @@ type Io = { stdin: NodeJS.ReadableStream & { isTTY?: boolean }; stdout: NodeJS.W
 
 const OPTIONS = {
   create: { type: "boolean" },
+  adopt: { type: "boolean" },
   list: { type: "boolean" },
   show: { type: "boolean" },
   update: { type: "boolean" },
@@ -142,7 +146,8 @@ async function runLocal(command: string, values: CliOptions, positionals: string
     case "org": {
       if (values.create) {
         const name = one(positionals, "org --create NAME");
-        const acc = await catalog.createAccount({ name, kind: "org" });
+        // (CliOptions in remote.ts does not list --adopt yet)
+        const acc = await catalog.createAccount({ name, kind: "org", adopt: (values as { adopt?: boolean }).adopt === true });
         out.print(`created organization ${acc.name} (channel ${acc.name}, public by default)`, acc);
         return 0;
       }
@@ -162,11 +167,11 @@ async function runLocal(command: string, values: CliOptions, positionals: string
         out.print(`password of ${values.reset} reset`, { user: values.reset, changed: true });
         return 0;
       }
-      const name = one(values.create ? positionals : [], "user --create NAME --email EMAIL [--admin]");
+      const name = one(values.create ? positionals : [], "user --create NAME --email EMAIL [--admin] [--adopt]");
       if (!values.email || !/^[^@\s]+@[^@\s]+$/.test(values.email)) throw new UsageError("user --create needs --email with a valid address");
       const password = await ask(`password for the new user ${name}: `);
       validatePassword(password);
-      const acc = await catalog.createAccount({ name, kind: "user", email: values.email, passwordHash: await hashPassword(password), serverAdmin: !!values.admin });
+      const acc = await catalog.createAccount({ name, kind: "user", email: values.email, passwordHash: await hashPassword(password), serverAdmin: !!values.admin, adopt: (values as { adopt?: boolean }).adopt === true });
       const { passwordHash: _h, ...shown } = acc;
       out.print(`created user ${acc.name} <${acc.email}>${acc.serverAdmin ? " (server admin)" : ""}`, shown);
       return 0;

@@ -12,6 +12,7 @@ import {
   StoreConflict,
   StoreUnavailable,
   type ListedObject,
+  type ListOptions,
   type ObjectInfo,
   type PutOptions,
   type ReadRange,
@@ -166,15 +167,28 @@ export class FsStore implements Store {
     }
   }
 
-  async *list(prefix: string): AsyncIterable<ListedObject> {
+  async *list(prefix: string, opts: ListOptions = {}): AsyncIterable<ListedObject> {
     if (prefix.includes("\0")) throw new Error("invalid store prefix: contains NUL");
+    const limit = opts.limit ?? Infinity;
+    if (limit <= 0) return;
     // Start at the deepest directory the prefix names; the rest of the prefix filters that
     // directory's entries by name.
     const cut = prefix.lastIndexOf("/");
     const dirKey = cut >= 0 ? prefix.slice(0, cut + 1) : "";
     const namePrefix = cut >= 0 ? prefix.slice(cut + 1) : prefix;
     if (dirKey && dirKey.split("/").slice(0, -1).some((s) => s === "" || s === "." || s === "..")) return;
-    yield* this.walk(dirKey, namePrefix);
+    let n = 0;
+    // the walk is lazy: stopping here stops it (no directory beyond this key is read)
+    for await (const o of this.walk(dirKey, namePrefix)) {
+      yield o;
+      if (++n >= limit) return;
+    }
+  }
+
+  /** Always: put's create-only path is link(2), which fails on an existing name whichever
+   * process made it. */
+  async exclusiveCreate(_scratchKey: string): Promise<boolean> {
+    return true;
   }
 
   async ping(): Promise<void> {

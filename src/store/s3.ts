@@ -14,6 +14,7 @@ import {
   StoreConflict,
   StoreUnavailable,
   type ListedObject,
+  type ListOptions,
   type ObjectInfo,
   type PutOptions,
   type ReadRange,
@@ -31,6 +32,9 @@ export interface S3StoreOptions {
 
 /** Codes that mean "this object is not there" (HEAD answers have no body, hence NotFound). */
 const MISSING = new Set(["NoSuchKey", "NotFound"]);
+/** Answers to a conditional PUT whose condition failed: 412, or 409 when another conditional
+ * write of the same key was in progress (AWS). */
+const CONDITION_FAILED = new Set(["PreconditionFailed", "ConditionalRequestConflict"]);
 /** Page size of a listing; also the most keys held in memory while listing. */
 const LIST_PAGE = 1000;
 
@@ -40,6 +44,8 @@ export class S3Store implements Store {
   private readonly agent: http.Agent;
   private readonly bucket: string;
   private readonly region: string;
+  /** The answer of the conditional-PUT probe, once it succeeded. */
+  private conditionalPut: Promise<boolean> | null = null;
 
   constructor(opts: S3StoreOptions) {
     let url: URL;
@@ -158,15 +164,16 @@ export class S3Store implements Store {
   }
 
   async put(key: string, body: Buffer | Readable, opts: PutOptions = {}): Promise<ObjectInfo> {
-    if (opts.ifNotExists) {
-      // Not every S3-compatible server honours a conditional PUT (If-None-Match: *), so
-      // create-only is stat-then-put. Two writers racing between the stat and the put can
-      // both succeed; catalog writes, the only create-only callers, are serialized upstream
-      // by a cache lock (Catalog's tryLock), which closes that window in practice.
-      if (await this.stat(key)) throw new StoreConflict(key);
-    }
     const meta: Record<string, string> = {};
     if (opts.contentType) meta["Content-Type"] = opts.contentType;
+    if (opts.ifNotExists) {
+      // If-None-Match: * makes the create-only PUT atomic on servers that honour it (AWS S3,
+      // MinIO); others (s3rver) ignore it, and then the stat before it is all there is: two
+      // writers racing between the stat and the put can both succeed. exclusiveCreate()
+      // tells which, and store locks are only built where it says true.
+      if (await this.stat(key)) throw new StoreConflict(key);
+      meta["If-None-Match"] = "*";
+    }
     let sized: SizedBody;
     try {
       sized = Buffer.isBuffer(body) ? { body, size: body.length, discard: async () => undefined } : await measure(body);
@@ -176,6 +183,7 @@ export class S3Store implements Store {
     try {
       await this.client.putObject(this.bucket, key, sized.body, sized.size, meta);
     } catch (err) {
+      if (opts.ifNotExists && CONDITION_FAILED.has(s3Code(err) ?? "")) throw new StoreConflict(key);
       throw unavailable("put", err);
     } finally {
       await sized.discard();
@@ -184,6 +192,36 @@ export class S3Store implements Store {
     const info = await this.stat(key);
     if (!info) throw new StoreUnavailable("s3 store: object vanished right after put");
     return info;
+  }
+
+  /** Probed once: create `scratchKey` with If-None-Match: *, then try again. A server that
+   * honours the condition refuses the second PUT (412); one that ignores it overwrites. A
+   * probe that fails (network) is not remembered, so the next call asks again. */
+  exclusiveCreate(scratchKey: string): Promise<boolean> {
+    this.conditionalPut ??= this.probeConditionalPut(scratchKey).catch((err) => {
+      this.conditionalPut = null;
+      throw err;
+    });
+    return this.conditionalPut;
+  }
+
+  private async probeConditionalPut(key: string): Promise<boolean> {
+    const body = Buffer.from("conditional put probe\n");
+    const create = () => this.client.putObject(this.bucket, key, body, body.length, { "If-None-Match": "*" });
+    try {
+      await create();
+      try {
+        await create();
+        return false;
+      } catch (err) {
+        if (CONDITION_FAILED.has(s3Code(err) ?? "")) return true;
+        throw err;
+      }
+    } catch (err) {
+      throw unavailable("probe conditional put", err);
+    } finally {
+      await this.delete(key).catch(() => undefined);
+    }
   }
 
   async delete(key: string): Promise<void> {
@@ -195,11 +233,18 @@ export class S3Store implements Store {
     }
   }
 
-  async *list(prefix: string): AsyncIterable<ListedObject> {
+  async *list(prefix: string, opts: ListOptions = {}): AsyncIterable<ListedObject> {
+    const limit = opts.limit ?? Infinity;
+    if (limit <= 0) return;
+    if (limit <= LIST_PAGE) {
+      yield* this.firstKeys(prefix, limit);
+      return;
+    }
     // Paged by hand rather than through listObjectsV2's stream: S3 returns each page in key
     // order, but s3rver (tests) walks its directory in readdir order, so every page is
     // sorted here as well. Pages are consecutive key ranges on a real S3, so the whole
     // listing comes out ordered while only one page is held in memory.
+    let left = limit;
     let token = "";
     for (;;) {
       let page;
@@ -214,10 +259,33 @@ export class S3Store implements Store {
         items.push({ key: o.name, size: o.size, etag: unquote(o.etag), lastModified: o.lastModified });
       }
       items.sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
-      yield* items;
+      for (const item of items) {
+        yield item;
+        if (--left <= 0) return;
+      }
       if (!page.isTruncated || !page.nextContinuationToken) return;
       token = page.nextContinuationToken;
     }
+  }
+
+  /** A listing of at most `limit` (≤ LIST_PAGE) keys: one request asking for no more. It is
+   * ListObjects (v1): a truncated v2 page carries a continuation token, which s3rver fails to
+   * make on current Node (its cipher, DES, is gone from OpenSSL 3). s3rver answers some
+   * `limit` keys under the prefix rather than the first ones. */
+  private async *firstKeys(prefix: string, limit: number): AsyncIterable<ListedObject> {
+    let page;
+    try {
+      page = await idempotent(() => this.client.listObjectsQuery(this.bucket, prefix, "", { Delimiter: "", MaxKeys: limit, IncludeVersion: false }));
+    } catch (err) {
+      throw unavailable("list", err);
+    }
+    const items: ListedObject[] = [];
+    for (const o of page.objects) {
+      if (o.name === undefined) continue;
+      items.push({ key: o.name, size: o.size ?? 0, etag: unquote(o.etag ?? ""), lastModified: o.lastModified ?? new Date(0) });
+    }
+    items.sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
+    yield* items.slice(0, limit);
   }
 
   async ping(): Promise<void> {

@@ -24,8 +24,15 @@ export interface ReadRange {
 
 export interface PutOptions {
   contentType?: string;
-  /** Fail with StoreConflict when the key already exists (create-only). */
+  /** Fail with StoreConflict when the key already exists (create-only). Whether two
+   * concurrent creators in different processes can both succeed: see exclusiveCreate. */
   ifNotExists?: boolean;
+}
+
+export interface ListOptions {
+  /** Stop after this many objects: "is there anything under this prefix?" is a listing of
+   * at most one key (one request on S3). */
+  limit?: number;
 }
 
 export interface Store {
@@ -41,8 +48,8 @@ export interface Store {
   put(key: string, body: Buffer | Readable, opts?: PutOptions): Promise<ObjectInfo>;
   /** Remove an object; removing a missing one is not an error. */
   delete(key: string): Promise<void>;
-  /** Every object whose key starts with prefix, in key order. */
-  list(prefix: string): AsyncIterable<ListedObject>;
+  /** Every object whose key starts with prefix, in key order (the first `limit` of them). */
+  list(prefix: string, opts?: ListOptions): AsyncIterable<ListedObject>;
   /** Cheap reachability check for /readyz; throws when the store cannot be reached. */
   ping(): Promise<void>;
   /** For the fs adapter: the absolute file path of a key, so artifacts can be streamed
@@ -52,6 +59,12 @@ export interface Store {
    * descriptor (one open + one fstat, no second lookup by path). The caller owns `fd` and
    * must close it (fs.close). Null when missing. */
   openFile?(key: string): Promise<{ fd: number; info: ObjectInfo } | null>;
+  /** Whether put(key, body, {ifNotExists: true}) is atomic among writers in every process:
+   * of concurrent creators of one key exactly one succeeds. Locks kept in the store rest on
+   * it. The fs adapter: always (link(2) fails on an existing name). The S3 adapter: when the
+   * server honours a conditional PUT (If-None-Match: *), which it probes once by creating and
+   * deleting `scratchKey`. Absent: not known to be atomic. */
+  exclusiveCreate?(scratchKey: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
