@@ -1,9 +1,11 @@
 // Core metadata of Python distributions: the METADATA file of a wheel (served as
 // `<file>.metadata`, PEP 658/714) and the PKG-INFO of an sdist, read from uploaded or stored
-// archives that nobody has vouched for. Every read is bounded: a file that declares or
-// inflates past the limits is refused before it costs memory or time.
+// archives that nobody has vouched for. Every read is bounded in size and in time: a file
+// that declares or inflates past the limits, or takes too long to inflate, is refused before
+// it costs much memory or CPU.
 import { createReadStream } from "node:fs";
-import { open } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
+import { performance } from "node:perf_hooks";
 import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import yauzl from "yauzl";
@@ -17,13 +19,48 @@ export interface ArchiveLimits {
   maxEntries: number;
   /** Most decompressed bytes of a .tar.gz scanned while looking for PKG-INFO. */
   maxUnpackedBytes: number;
+  /** Longest time, in ms, spent reading one archive's metadata, decompression included... */
+  maxMillis?: number;
+  /** ...plus this many ms per MiB of the archive as stored: a large honest sdist inflates for
+   * a while; a bomb is small and would inflate for seconds. */
+  millisPerMiB?: number;
 }
 
 export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = {
   maxMetadataBytes: 1024 * 1024,
   maxEntries: 100_000,
   maxUnpackedBytes: 1024 * 1024 * 1024,
+  // A 1 MB gzip bomb that inflates to 1 GiB cost 3.5 s of CPU; now about 2 s at most. A 300 MB
+  // sdist whose PKG-INFO comes last still gets 17 s.
+  maxMillis: 2000,
+  millisPerMiB: 50,
 };
+
+/** The time a read of one archive may take; check() refuses with a 400 once it is over. */
+class Deadline {
+  private readonly end: number;
+  private readonly allowed: number;
+  constructor(
+    storedBytes: number,
+    limits: ArchiveLimits,
+    private readonly what: string,
+  ) {
+    const base = limits.maxMillis ?? DEFAULT_ARCHIVE_LIMITS.maxMillis!;
+    const perMiB = limits.millisPerMiB ?? DEFAULT_ARCHIVE_LIMITS.millisPerMiB!;
+    this.allowed = base + (perMiB * storedBytes) / (1024 * 1024);
+    this.end = performance.now() + this.allowed;
+  }
+
+  check(): void {
+    if (performance.now() <= this.end) return;
+    const seconds = (Math.round(this.allowed / 100) / 10).toFixed(1);
+    throw badRequest(`the ${this.what} takes longer than ${seconds} s to decompress; refused as a likely compression bomb`);
+  }
+}
+
+async function storedSize(source: Buffer | string): Promise<number> {
+  return typeof source === "string" ? (await stat(source)).size : source.length;
+}
 
 export interface CoreMetadata {
   metadataVersion: string;
@@ -58,13 +95,19 @@ function notAnArchive(kind: string, err: unknown): GateError {
 }
 
 /** Every member of the zip's central directory, without reading any member's data. */
-function listZip(zip: ZipFile, limits: ArchiveLimits): Promise<ZipEntry[]> {
+function listZip(zip: ZipFile, limits: ArchiveLimits, deadline: Deadline): Promise<ZipEntry[]> {
   if (zip.entryCount > limits.maxEntries) {
     return Promise.reject(badRequest(`the archive has ${zip.entryCount} members, more than the ${limits.maxEntries} allowed`));
   }
   return new Promise((resolve, reject) => {
     const entries: ZipEntry[] = [];
     zip.on("entry", (entry: ZipEntry) => {
+      try {
+        deadline.check();
+      } catch (err) {
+        reject(err);
+        return;
+      }
       entries.push(entry);
       zip.readEntry();
     });
@@ -74,7 +117,7 @@ function listZip(zip: ZipFile, limits: ArchiveLimits): Promise<ZipEntry[]> {
   });
 }
 
-function readZipMember(zip: ZipFile, entry: ZipEntry, limits: ArchiveLimits, what: string): Promise<Buffer> {
+function readZipMember(zip: ZipFile, entry: ZipEntry, limits: ArchiveLimits, what: string, deadline: Deadline): Promise<Buffer> {
   if (entry.uncompressedSize > limits.maxMetadataBytes) {
     return Promise.reject(tooLarge(what, limits));
   }
@@ -84,6 +127,13 @@ function readZipMember(zip: ZipFile, entry: ZipEntry, limits: ArchiveLimits, wha
       const chunks: Buffer[] = [];
       let size = 0;
       stream.on("data", (chunk: Buffer) => {
+        try {
+          deadline.check();
+        } catch (late) {
+          stream.destroy();
+          reject(late);
+          return;
+        }
         size += chunk.length;
         // yauzl already checks the declared size; this guards the memory regardless.
         if (size > limits.maxMetadataBytes) {
@@ -111,9 +161,10 @@ export async function readWheelMetadata(
   wheel: Buffer | string,
   limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
 ): Promise<Buffer> {
+  const deadline = new Deadline(await storedSize(wheel), limits, "wheel");
   const zip = await openZip(wheel);
   try {
-    const entries = await listZip(zip, limits);
+    const entries = await listZip(zip, limits, deadline);
     const infoDirs = new Set<string>();
     for (const entry of entries) {
       const top = entry.fileName.split("/", 1)[0]!;
@@ -126,7 +177,7 @@ export async function readWheelMetadata(
     const [infoDir] = infoDirs;
     const metadata = entries.find((e) => e.fileName === `${infoDir}/METADATA`);
     if (!metadata) throw badRequest(`the wheel has no ${infoDir}/METADATA`);
-    return await readZipMember(zip, metadata, limits, "the wheel's METADATA");
+    return await readZipMember(zip, metadata, limits, "the wheel's METADATA", deadline);
   } finally {
     zip.close();
   }
@@ -161,19 +212,21 @@ async function leadingBytes(source: Buffer | string, n: number): Promise<Buffer>
 }
 
 async function readZipPkgInfo(source: Buffer | string, limits: ArchiveLimits): Promise<Buffer> {
+  const deadline = new Deadline(await storedSize(source), limits, "sdist");
   const zip = await openZip(source);
   try {
-    const candidates = (await listZip(zip, limits)).filter((e) => PKG_INFO.test(e.fileName));
+    const candidates = (await listZip(zip, limits, deadline)).filter((e) => PKG_INFO.test(e.fileName));
     if (candidates.length !== 1) {
       throw badRequest(candidates.length === 0 ? "the sdist has no <name>-<version>/PKG-INFO" : "the sdist has more than one top-level PKG-INFO");
     }
-    return await readZipMember(zip, candidates[0]!, limits, "the sdist's PKG-INFO");
+    return await readZipMember(zip, candidates[0]!, limits, "the sdist's PKG-INFO", deadline);
   } finally {
     zip.close();
   }
 }
 
 async function readTarGzMember(source: Buffer | string, limits: ArchiveLimits): Promise<Buffer> {
+  const deadline = new Deadline(await storedSize(source), limits, "sdist");
   const raw = typeof source === "string" ? createReadStream(source) : Readable.from([source]);
   const gunzip = createGunzip();
   raw.once("error", (err: Error) => gunzip.destroy(err));
@@ -181,6 +234,7 @@ async function readTarGzMember(source: Buffer | string, limits: ArchiveLimits): 
   const scanner = new TarScanner((path) => PKG_INFO.test(path), limits);
   try {
     for await (const chunk of gunzip) {
+      deadline.check();
       const found = scanner.feed(chunk as Buffer);
       if (found) return found;
       if (scanner.ended) break;

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
+import { constants as zlib, gzipSync } from "node:zlib";
 import {
   DEFAULT_ARCHIVE_LIMITS,
   TarScanner,
@@ -133,6 +133,66 @@ describe("readWheelMetadata", () => {
   test("refuses an archive with more members than allowed", async () => {
     const wheel = buildWheel({ name: "acme", version: "1.0" });
     await rejects400(readWheelMetadata(wheel, { ...DEFAULT_ARCHIVE_LIMITS, maxEntries: 3 }), "more than the 3 allowed");
+  });
+
+  test("reading a wheel is bounded in time too", async () => {
+    const wheel = buildWheel({ name: "acme", version: "1.0" });
+    await rejects400(readWheelMetadata(wheel, { ...DEFAULT_ARCHIVE_LIMITS, maxMillis: 0, millisPerMiB: 0 }), "the wheel takes longer than 0.0 s to decompress");
+  });
+});
+
+/** A tar header declaring a member of `size` bytes (more than writeTar could hold in memory). */
+function tarHeader(name: string, size: number): Buffer {
+  const h = Buffer.from(writeTar([{ name, data: "" }]).subarray(0, 512));
+  h.write(size.toString(8).padStart(11, "0") + "\0", 124, "latin1");
+  h.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(sum.toString(8).padStart(6, "0") + "\0 ", 148, "latin1");
+  return h;
+}
+
+/** A gzip bomb as an sdist: one member of `GiB` GiB of zeros, in gzip members of 16 MiB that
+ * each shrink to ~16 KiB (so ~1 MB per GiB), then the PKG-INFO nobody should wait for. */
+function gzipBomb(GiB: number): Buffer {
+  const zeros = gzipSync(Buffer.alloc(16 * MiB), { level: zlib.Z_BEST_COMPRESSION });
+  const size = GiB * 1024 * MiB;
+  return Buffer.concat([
+    gzipSync(tarHeader("acme-1.0/blob", size)),
+    ...Array.from({ length: size / (16 * MiB) }, () => zeros),
+    gzipSync(writeTar([{ name: "acme-1.0/PKG-INFO", data: METADATA }])),
+  ]);
+}
+
+describe("decompression is bounded by time as well as by size", () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "pkgate-bomb-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("the defaults allow about 2 s, plus 50 ms per stored MiB", () => {
+    assert.equal(DEFAULT_ARCHIVE_LIMITS.maxMillis, 2000);
+    assert.equal(DEFAULT_ARCHIVE_LIMITS.millisPerMiB, 50);
+  });
+
+  test("a gzip bomb (8 MB inflating to 8 GiB) is refused with a 400 that says why, whatever the size limit", async () => {
+    const bomb = gzipBomb(8);
+    assert.ok(bomb.length < 9 * MiB, `${bomb.length} bytes`);
+    const path = join(dir, "acme-1.0.tar.gz");
+    writeFileSync(path, bomb);
+    const limits = { ...DEFAULT_ARCHIVE_LIMITS, maxUnpackedBytes: Number.MAX_SAFE_INTEGER };
+    // 2 s + 50 ms for each of its 8 MiB: 2.4 s
+    await rejects400(readDistMetadata("acme-1.0.tar.gz", path, limits), "the sdist takes longer than 2\\.4 s to decompress; refused as a likely compression bomb");
+  });
+
+  test("the allowance is the archive's to use, not a per-chunk one", async () => {
+    await rejects400(readSdistMetadata(gzipBomb(1), { ...DEFAULT_ARCHIVE_LIMITS, maxUnpackedBytes: Number.MAX_SAFE_INTEGER, maxMillis: 100, millisPerMiB: 0 }), "longer than 0\\.1 s");
+  });
+
+  test("a zip sdist is bounded too", async () => {
+    const sdist = writeZip([{ name: "acme-1.0/PKG-INFO", data: METADATA }]);
+    await rejects400(readSdistMetadata(sdist, { ...DEFAULT_ARCHIVE_LIMITS, maxMillis: 0, millisPerMiB: 0 }), "the sdist takes longer than 0\\.0 s");
   });
 });
 
