@@ -176,6 +176,13 @@ describe("docker-compose.yml", () => {
 
   test("every variable pkgate's environment sets is documented", () => assertDocumented("docker-compose.yml (pkgate)", pkgateEnv().keys()));
 
+  test("metrics have their own port, reachable inside the compose network and never published", () => {
+    const port = Number(pkgateEnv().get("METRICS_PORT"));
+    assert.ok(port > 0 && port !== 8080, `METRICS_PORT ${pkgateEnv().get("METRICS_PORT")}`);
+    assert.equal(pkgateEnv().get("METRICS_HOST"), "0.0.0.0", "a scraper in another container must reach it");
+    assert.ok(!containerPorts(service("pkgate")).includes(port), "the metrics port is published on the host");
+  });
+
   const endpoints: [string, string, number][] = [
     ["S3_ENDPOINT", "minio", 9000],
     ["REDIS_URL", "redis", 6379],
@@ -306,7 +313,7 @@ describe("deploy/kubernetes", () => {
     assert.deepEqual(listed, manifests);
   });
 
-  const kinds = ["Deployment", "Service", "ConfigMap", "Secret", "PodDisruptionBudget", "HorizontalPodAutoscaler"];
+  const kinds = ["Deployment", "Service", "ConfigMap", "Secret", "PodDisruptionBudget", "HorizontalPodAutoscaler", "NetworkPolicy"];
   for (const kind of kinds) {
     test(`has one ${kind}`, () => {
       one(kind);
@@ -330,6 +337,25 @@ describe("deploy/kubernetes", () => {
     assert.equal(resolvePort(8080), 8080);
     const port = one("ConfigMap").data?.PORT;
     if (port !== undefined) assert.equal(Number(port), 8080);
+  });
+
+  test("metrics: their own container port, scraped there, named by no Service, admitted only from a selected namespace", () => {
+    const metricsPort = Number(one("ConfigMap").data?.METRICS_PORT);
+    assert.ok(metricsPort > 0 && metricsPort !== 8080, "the ConfigMap sets METRICS_PORT, not the serving port");
+    assert.equal(one("ConfigMap").data?.METRICS_HOST, "0.0.0.0", "the scraper reaches the pod's address");
+    assert.equal(resolvePort("metrics"), metricsPort, "the container port named metrics is METRICS_PORT");
+    const annotations = one("Deployment").spec.template.metadata.annotations ?? {};
+    assert.equal(Number(annotations["prometheus.io/port"]), metricsPort);
+    assert.equal(annotations["prometheus.io/path"], "/metrics");
+    for (const p of one("Service").spec.ports) assert.notEqual(resolvePort(p.targetPort), metricsPort, "a Service exposes the metrics port");
+    const np = one("NetworkPolicy");
+    assert.ok(isSubset(np.spec.podSelector.matchLabels, one("Deployment").spec.template.metadata.labels), "the NetworkPolicy selects the pods");
+    const rules = (np.spec.ingress ?? []) as Loose[];
+    const admitting = (port: number) => rules.filter((r) => (r.ports ?? []).some((p: Loose) => resolvePort(p.port) === port));
+    assert.ok(admitting(8080).some((r) => !r.from), "the serving port is open to the ingress controller");
+    const metricsRules = admitting(metricsPort);
+    assert.ok(metricsRules.length > 0, "no rule admits the scraper");
+    for (const r of metricsRules) assert.ok(r.from?.length && r.from.every((f: Loose) => f.namespaceSelector || f.podSelector), "the metrics port is open to anyone");
   });
 
   const probes: [string, string][] = [
@@ -607,6 +633,13 @@ describe("deploy/nginx/pkgate.conf", () => {
     ["has a /conda/ prefix example", /location \/conda\/ \{/],
   ];
   for (const [name, re] of required) test(name, () => assert.match(directives, re));
+
+  test("never proxies the metrics listener", () => {
+    const upstreams = [...directives.matchAll(/server\s+[\w.:[\]]+:(\d+)/g)].map((m) => Number(m[1]));
+    assert.ok(upstreams.length > 0);
+    for (const port of upstreams) assert.ok(port !== 9090, "an upstream is the metrics port");
+    assert.doesNotMatch(directives, /location[^{]*metrics/);
+  });
 
   test("proxy_read_timeout leaves long downloads at least ten minutes between reads", () => {
     const values = [...directives.matchAll(/proxy_read_timeout (\d+)([smh]?);/g)].map((m) => Number(m[1]) * ({ "": 1, s: 1, m: 60, h: 3600 }[m[2]!] ?? 1));
