@@ -11,8 +11,11 @@ import { startStack, lastLine, type Stack } from "../harness/gateway.js";
 import { freePort, startRedis, type RedisService } from "../harness/services.js";
 
 async function seedAcme(s: Stack): Promise<string> {
+  // the account first: content already in the store under a name nobody holds is refused
+  // to anyone but a server admin adopting it (issue 9, 2.12)
+  const created = await s.cli(["org", "--create", "acme"]);
+  assert.equal(created.code, 0, created.stderr);
   await s.seedConda({ channel: "acme", subdirs: ["linux-64"], packages: [{ name: "pub-lib", version: "1.0", subdir: "linux-64" }, { name: "priv-app", version: "1.0", subdir: "linux-64" }] });
-  await s.cli(["org", "--create", "acme"]);
   await s.cli(["package", "--private", "acme/priv-app"]);
   return lastLine((await s.cli(["auth", "--create", "--name", "ops", "--scopes", "conda:download", "--org", "acme"])).stdout);
 }
@@ -262,9 +265,9 @@ describe("graceful shutdown", () => {
   test("SIGTERM lets a download in flight finish and refuses new connections", async () => {
     const s = await startStack({ store: "fs", cache: "memory" });
     try {
+      assert.equal((await s.cli(["org", "--create", "acme"])).code, 0);
       // the gateway streams any artifact whose name parses: random bytes make it big for real
       await s.rt.store.put("acme/linux-64/big-1.0-0.conda", randomBytes(48 * 1024 * 1024));
-      await s.cli(["org", "--create", "acme"]);
       const replica = await s.spawnReplica();
       const path = "/acme/linux-64/big-1.0-0.conda";
       const head = await fetch(replica.url + path, { method: "HEAD" });
