@@ -7,7 +7,7 @@ import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { NodeBindings } from "./http/send.js";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createApp } from "./app.js";
+import { createApp, type AppDeps } from "./app.js";
 import type { Runtime } from "./runtime.js";
 import { Identifier } from "./auth/identify.js";
 import { ViewCache } from "./cache/views.js";
@@ -45,7 +45,9 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
   const views = new ViewCache(cache, { maxLocalBytes: config.viewCacheBytes, maxSharedBytes: 32 * 1024 * 1024, sharedTtlSeconds: 3600 });
   const objects = new ObjectSource(store, { ...DEFAULT_HOT, maxBytes: config.hotCacheBytes });
   const pypiDeps = { store, objects, views, registry: new PypiRegistry(store, cache), maxUploadBytes: MAX_UPLOAD_BYTES };
-  const app = createApp({
+  // TOKEN_MAX_AGE reaches the API's token routes (ApiAppDeps.tokenMaxAge) through the app's deps
+  const deps: AppDeps & { tokenMaxAge: number } = {
+    tokenMaxAge: config.tokenMaxAge,
     pypi: (c, t, p, a) => servePypi(c, pypiDeps, t, p, a),
     store,
     objects,
@@ -63,7 +65,8 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
       store: await store.ping().then(() => null, (e: Error) => e.message),
       cache: await cache.ping().then(() => null, (e: Error) => e.message),
     }),
-  });
+  };
+  const app = createApp(deps);
   metrics.addSampled({
     name: "pkgate_token_lookups_total",
     help: "Token lookups by the tier that answered (local = in-process, shared = Redis, store = the catalog)",
