@@ -41,7 +41,11 @@ export class PasswordThrottle {
     private readonly cache: Cache,
     readonly limits: ThrottleLimits = DEFAULT_LIMITS,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    for (const n of [limits.perAccount, limits.perAddress, limits.windowSeconds]) {
+      if (!Number.isInteger(n) || n < 1) throw new RangeError(`throttle limits must be whole numbers of at least 1, got ${n}`);
+    }
+  }
 
   private scopes(account: string, address: string): Limit[] {
     return [
