@@ -5,7 +5,7 @@ import { Hono, type Context } from "hono";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { randomUUID } from "node:crypto";
 import type { Logger } from "./log.js";
-import { redactPath } from "./log.js";
+import { redactPath, redactSecrets } from "./log.js";
 import { GateError } from "./errors.js";
 import "./http/vars.js";
 import { gatePathToken, rawPath, routeGate, serveGate, type GateDeps } from "./http/gate.js";
@@ -56,6 +56,8 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
         reqId,
         method: c.req.method,
         path: redactPath(rawPath(c), tokenId),
+        query: queryOf(c.req.url),
+        referer: clip(header(c, "referer")),
         status,
         bytes,
         ms: Math.round(seconds * 1e6) / 1000,
@@ -64,7 +66,7 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
         tokenName: principal?.token?.name,
         account: principal?.account ?? undefined,
         aborted: c.env?.outgoing ? !c.env.outgoing.writableFinished : undefined,
-        ua: header(c, "user-agent")?.slice(0, 200),
+        ua: clip(header(c, "user-agent")),
       });
     };
     const out = c.env?.outgoing;
@@ -93,6 +95,17 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
     throw new GateError("method_not_allowed", "only GET, HEAD and POST (uploads) are supported");
   });
   return app;
+}
+
+/** Request text as it may be logged: every token-shaped string removed, whatever its
+ * encoding, before it is cut to length (a cut could leave part of a token behind). */
+function clip(text: string | undefined): string | undefined {
+  return text === undefined ? undefined : redactSecrets(text).slice(0, 200);
+}
+
+function queryOf(url: string): string | undefined {
+  const q = url.indexOf("?");
+  return q === -1 ? undefined : clip(url.slice(q + 1));
 }
 
 function sanitizeRequestId(id: string | undefined): string | undefined {

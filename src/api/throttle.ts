@@ -104,21 +104,6 @@ export class PasswordThrottle {
     throw this.refusal(s, until);
   }
 
-  /** @deprecated Racy (reads the count before the check, writes it after): a burst checks
-   * every password. Kept only until src/api/users.ts calls attempt(); delete with fail(). */
-  async check(account: string, address: string): Promise<void> {
-    for (const s of this.scopes(account, address)) {
-      const key = s.key.replace("pwslot:", "pwfail:");
-      if (Number((await this.cache.get(key))?.toString() ?? 0) < s.limit) continue;
-      throw this.refusal(s, this.now() + this.limits.windowSeconds * 1000);
-    }
-  }
-
-  /** @deprecated See check(). */
-  async fail(account: string, address: string): Promise<void> {
-    await Promise.all(this.scopes(account, address).map((s) => this.cache.incr(s.key.replace("pwslot:", "pwfail:"), this.limits.windowSeconds)));
-  }
-
   private refusal(s: Limit, until: number): GateError {
     const retry = String(Math.max(1, Math.ceil((until - this.now()) / 1000)));
     return new GateError("rate_limited", `too many wrong passwords ${s.what}; retry in ${retry} s`, { "retry-after": retry });

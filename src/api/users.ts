@@ -24,15 +24,20 @@ const dummy = () => (dummyHash ??= hashPassword(randomBytes(16).toString("hex"))
  * `wrong` (a 401 on login, a 403 on a password change). */
 async function checkPassword(call: ApiCall, username: string, password: string, wrong: GateError): Promise<Account> {
   const { throttle, catalog } = call.deps;
-  await throttle.check(username, call.client);
-  const acc = isAccountName(username) ? await catalog.getAccount(username) : null;
+  // counted before any hashing, atomically across replicas: a burst checks at most the limit
+  const attempt = await throttle.attempt(username, call.client);
+  let acc: Account | null = null;
   let ok = false;
-  if (acc?.kind === "user" && acc.passwordHash) ok = await verifyPassword(password, acc.passwordHash);
-  else await verifyPassword(password, await dummy());
-  if (!ok || !acc) {
-    await throttle.fail(username, call.client);
-    throw wrong;
+  try {
+    acc = isAccountName(username) ? await catalog.getAccount(username) : null;
+    if (acc?.kind === "user" && acc.passwordHash) ok = await verifyPassword(password, acc.passwordHash);
+    else await verifyPassword(password, await dummy());
+  } catch (err) {
+    await attempt.succeeded(); // nothing was checked: give the slot back
+    throw err;
   }
+  if (!ok || !acc) throw wrong; // a wrong password keeps its slot for the window
+  await attempt.succeeded();
   return acc;
 }
 

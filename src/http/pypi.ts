@@ -101,7 +101,7 @@ async function serveProject(c: Context, deps: PypiDeps, channel: string, project
   const n = negotiated(c);
   const resource = { account, name: channel, package: project };
   const verdict = authorize(principal, "pypi:download", resource);
-  if (!verdict.allow) throw await after(verdict, () => deps.registry.project(channel, project));
+  if (!verdict.allow) throw await after(verdict, () => deps.registry.probe(channel, project));
   const resolved = await deps.registry.project(channel, project);
   if (!resolved) throw missing(principal, "pypi:download", resource);
   // every caller who may see the project sees the same page: one rendering per state

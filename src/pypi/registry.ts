@@ -129,6 +129,13 @@ export class PypiRegistry {
    * the document cannot be written (the cache that holds the lock is down or busy), the
    * reconciled index is still served and the next request tries again.
    */
+  /** The one listing a lookup of a missing project costs: what the gate spends on a project
+   * the caller may not see, so hidden and missing take the same time (and a hidden project
+   * is never reconciled on an outsider's request). */
+  async probe(channel: string, normalized: string): Promise<void> {
+    await this.list(channel, normalized);
+  }
+
   async project(channel: string, normalized: string): Promise<ResolvedProject | null> {
     const prefix = projectPrefix(channel, normalized);
     const listing = await this.list(channel, normalized);
