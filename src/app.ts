@@ -23,6 +23,8 @@ export interface AppDeps extends GateDeps {
   trustProxy: string[];
   /** The shared cache: the API's password throttle counts wrong passwords there. */
   cache: Cache;
+  /** TOKEN_MAX_AGE (seconds): no token the API issues lives longer. */
+  tokenMaxAge?: number;
   /** Readiness of the parts: name → error message, or null when fine. */
   readiness: () => Promise<Record<string, string | null>>;
 }

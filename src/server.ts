@@ -45,8 +45,7 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
   const views = new ViewCache(cache, { maxLocalBytes: config.viewCacheBytes, maxSharedBytes: 32 * 1024 * 1024, sharedTtlSeconds: 3600 });
   const objects = new ObjectSource(store, { ...DEFAULT_HOT, maxBytes: config.hotCacheBytes });
   const pypiDeps = { store, objects, views, registry: new PypiRegistry(store, cache), maxUploadBytes: MAX_UPLOAD_BYTES };
-  // TOKEN_MAX_AGE reaches the API's token routes (ApiAppDeps.tokenMaxAge) through the app's deps
-  const deps: AppDeps & { tokenMaxAge: number } = {
+  const deps: AppDeps = {
     tokenMaxAge: config.tokenMaxAge,
     pypi: (c, t, p, a) => servePypi(c, pypiDeps, t, p, a),
     store,
