@@ -104,6 +104,9 @@ export class Catalog {
   private generationEpoch = 0;
   private generationCheckedAt = -Infinity;
   private generationCheck: Promise<void> | null = null;
+  /** The generation write in flight, and the one queued after it (see newGeneration). */
+  private generationWrite: Promise<ObjectInfo> | null = null;
+  private generationNext: Promise<ObjectInfo> | null = null;
   /** For the store's one-time question whether it can keep locks (S3: conditional PUT). */
   private readonly scratchKey = `${CATALOG_PREFIX}locks/probe-${randomUUID()}`;
 
@@ -137,6 +140,8 @@ export class Catalog {
       } catch {
         return;
       }
+      // Messages of two writers can cross, so this may be the older of two generations:
+      // the next look at the store (within a second) puts that right.
       if (typeof ev.generation === "string") this.adoptGeneration(ev.generation);
       if (ev.type === "token") this.tokens.forgetLocal(ev.hash);
       else if (ev.type === "account") this.accounts.forgetLocal(ev.name);
@@ -349,7 +354,9 @@ export class Catalog {
       await this.writeJson(catalogKeys.tokens(input.account), list, lease);
       return { token, record, hash };
     });
-    // a negative entry for this hash may exist if someone probed it: drop it everywhere
+    // a negative entry for this hash may exist if someone probed it: drop it everywhere,
+    // under the generation the other replicas use
+    await this.lookAtGeneration();
     await this.tokens.invalidate(result.hash);
     await this.announce({ type: "token", hash: result.hash });
     return { token: result.token, record: result.record };
@@ -442,7 +449,7 @@ export class Catalog {
   private async changed(ev: CatalogEvent): Promise<void> {
     let info: ObjectInfo;
     try {
-      info = await this.store.put(catalogKeys.generation, Buffer.from(randomBytes(16).toString("hex") + "\n"), { contentType: "text/plain" });
+      info = await this.newGeneration();
     } catch {
       throw new GateError(
         "unavailable",
@@ -453,6 +460,37 @@ export class Catalog {
     const generation = generationOf(info);
     this.adoptGeneration(generation);
     await this.announce({ ...ev, generation });
+  }
+
+  /** Write a new generation that starts after the caller's documents were written.
+   * Concurrent callers share writes: while one is in flight (it may have started before the
+   * caller's write), everyone arriving waits for the one after it. */
+  private newGeneration(): Promise<ObjectInfo> {
+    if (!this.generationWrite) {
+      this.generationWrite = this.writeGeneration().finally(() => {
+        this.generationWrite = null;
+      });
+      return this.generationWrite;
+    }
+    this.generationNext ??= this.generationWrite
+      .catch(() => undefined)
+      .then(() => {
+        this.generationNext = null;
+        return this.newGeneration();
+      });
+    return this.generationNext;
+  }
+
+  private async writeGeneration(): Promise<ObjectInfo> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.store.put(catalogKeys.generation, Buffer.from(randomBytes(16).toString("hex") + "\n"), { contentType: "text/plain" });
+      } catch (err) {
+        // writers in other processes put it too; a store can refuse a write racing another
+        if (attempt >= 3) throw err;
+        await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 30));
+      }
+    }
   }
 
   /** Look at the store's generation when the last look is older than min(1 s,
@@ -495,12 +533,16 @@ export class Catalog {
     const key = ev.type === "account" ? `a:${ev.name}` : `t:${ev.hash}`;
     const previous = this.pending.get(key);
     if (previous) clearTimeout(previous.timer);
+    // without the generation: by then a later write may have moved it on, and generations
+    // have no order a replica could tell an old one by (its next look at the store would
+    // put it right, but only within a second)
+    const { generation: _generation, ...again } = ev;
     const timer = setTimeout(() => {
       this.pending.delete(key);
-      void this.broadcast(ev);
+      void this.broadcast(again);
     }, REANNOUNCE_MS);
     timer.unref();
-    this.pending.set(key, { timer, ev });
+    this.pending.set(key, { timer, ev: again });
   }
 
   private async broadcast(ev: CatalogEvent): Promise<void> {

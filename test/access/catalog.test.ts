@@ -366,6 +366,16 @@ describe("the generation: every Catalog notices what any process wrote, and a re
     assert.equal(await reader.findToken(hash), null, "a token the backup does not hold is gone");
   });
 
+  test("concurrent changes of many accounts all move the generation, and all are seen", async () => {
+    const orgs = Array.from({ length: 20 }, (_, i) => `burst-${i}`);
+    await Promise.all(orgs.map((name) => w.catalog.createAccount({ name, kind: "org" })));
+    await Promise.all(orgs.map((name) => reader.getAccount(name)));
+    const before = await w.store.stat(catalogKeys.generation);
+    await Promise.all(orgs.map((name) => w.catalog.setChannelPrivacy(name, "private")));
+    assert.notEqual((await w.store.stat(catalogKeys.generation))?.etag, before?.etag);
+    await within(2500, async () => (await Promise.all(orgs.map((name) => reader.getAccount(name)))).every((a) => a?.defaultPrivacy === "private"), "every change");
+  });
+
   test("without a generation in the store (a catalog from before), lookups work", async () => {
     await rm(join(w.dir.path, "data", ".pkgate", "generation"));
     const fresh = w.other(60);
