@@ -125,7 +125,8 @@ function levelFor(p: Principal, acc: Account, spec: ActionSpec, pkg: string | nu
       const role = roleOn(p, acc, null);
       if (role !== "none") return role;
       const user = p.account;
-      return p.accountKind === "user" && user !== null && (acc.groups ?? []).some((g) => g.members.includes(user)) ? "read" : "none";
+      // groups mean something on an organization only (a user document never has members)
+      return acc.kind === "org" && p.accountKind === "user" && user !== null && (acc.groups ?? []).some((g) => g.members.includes(user)) ? "read" : "none";
     }
     return roleOn(p, acc, null);
   }

@@ -7,7 +7,7 @@ import type { Account, Principal } from "../access/model.js";
 import type { Store, ObjectInfo } from "../store/store.js";
 import { GateError, notFound } from "../errors.js";
 import type { Body } from "./send.js";
-import { cacheControl, send, sendObject, type SendOptions } from "./send.js";
+import { cacheControl, probeObject, send, sendObject, type SendOptions } from "./send.js";
 import type { ObjectSource } from "./objects.js";
 import { roleOn, visibility, type Visibility } from "../access/policy.js";
 import { authorize, missing, type Decision } from "../access/authorize.js";
@@ -63,7 +63,7 @@ export async function serveConda(c: Context, deps: CondaDeps, t: CondaTarget, pr
       const resource = { account, name: t.channel, package: t.package };
       const verdict = authorize(principal, "conda:download", resource);
       // a hidden package costs the store lookup a missing one costs, so time tells nothing
-      if (!verdict.allow) throw await after(verdict, () => deps.objects.stat(key));
+      if (!verdict.allow) throw await after(verdict, () => probeObject(c, deps.objects, key));
       const res = await sendObject(c, deps.objects, key, {
         contentType: "application/octet-stream",
         cacheControl: cacheControl(c, ARTIFACT_MAX_AGE),
@@ -128,7 +128,7 @@ async function serveIndex(c: Context, deps: CondaDeps, t: IndexTarget, principal
   const key = dir + t.file;
   const resource = { account, name: t.channel, package: null };
   const verdict = authorize(principal, "conda:download", resource);
-  if (!verdict.allow) throw await after(verdict, () => objects.stat(key));
+  if (!verdict.allow) throw await after(verdict, () => objects.store.stat(key));
   const gone = missing(principal, "conda:download", resource);
   const opts = { contentType: contentTypeOf(t.file), cacheControl: cacheControl(c, INDEX_MAX_AGE) };
   const acc = account!;
@@ -231,7 +231,7 @@ async function serveShard(c: Context, deps: CondaDeps, t: ShardTarget, principal
   const key = dir + t.file;
   const resource = { account, name: t.channel, package: null };
   const verdict = authorize(principal, "conda:download", resource);
-  if (!verdict.allow) throw await after(verdict, () => objects.stat(key));
+  if (!verdict.allow) throw await after(verdict, () => objects.store.stat(key));
   const gone = missing(principal, "conda:download", resource);
   const vis = visibility(verdict.as, account!);
   if (!vis.all) {
@@ -248,7 +248,7 @@ async function serveShard(c: Context, deps: CondaDeps, t: ShardTarget, principal
     }
     const name = owners.get(t.sha256);
     if (name === undefined || !vis.visible(name)) {
-      await objects.stat(key); // the lookup a missing shard costs
+      await objects.store.stat(key); // the lookup a missing shard costs, never from memory
       throw gone;
     }
   }

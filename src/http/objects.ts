@@ -93,6 +93,23 @@ export class ObjectSource {
     return { kind: "stream", info, open: (range, signal) => store.read(key, range, signal) };
   }
 
+  /**
+   * The store work a request for a missing object costs, and nothing else: what a door does
+   * for an object the caller may not see, so that hidden and missing cannot be told apart by
+   * time or by the store's load. Never answered from memory (missing objects never are), and
+   * never reads or keeps the body. `conditional`: the request carries If-None-Match or
+   * If-Modified-Since (a missing object then costs a stat, else an open).
+   */
+  async probe(key: string, conditional: boolean): Promise<void> {
+    const { store } = this;
+    if (!conditional && store.openFile) {
+      const f = await store.openFile(key);
+      if (f) fsClose(f.fd, () => undefined);
+      return;
+    }
+    await store.stat(key);
+  }
+
   private fresh(key: string, now: number): Entry | undefined {
     const e = this.entries.get(key);
     return e && now - e.checkedAt < this.opts.revalidateMs ? e : undefined;

@@ -10,7 +10,7 @@ import type { Target } from "./target.js";
 import type { Account, Principal } from "../access/model.js";
 import type { Store } from "../store/store.js";
 import { GateError, badRequest } from "../errors.js";
-import { cacheControl, send, sendObject, type NodeBindings } from "./send.js";
+import { cacheControl, probeObject, send, sendObject, type NodeBindings } from "./send.js";
 import type { ObjectSource } from "./objects.js";
 import { visibility } from "../access/policy.js";
 import { authorize, missing, type Decision } from "../access/authorize.js";
@@ -118,11 +118,12 @@ type FileTarget = Extract<Target, { kind: "pypi-file" }>;
 async function serveFile(c: Context, deps: PypiDeps, t: FileTarget, principal: Principal, account: Account | null): Promise<Response> {
   const resource = { account, name: t.channel, package: t.normalized };
   const gone = missing(principal, "pypi:download", resource);
+  // a file name that is not this project's is refused on the request alone, before any decision
   const dist = parseDistFilename(t.file);
+  if (!dist || dist.name !== t.normalized) throw gone;
   const key = t.metadata ? metadataKey(t.channel, t.normalized, t.file) : fileKey(t.channel, t.normalized, t.file);
   const verdict = authorize(principal, "pypi:download", resource);
-  if (!verdict.allow) throw await after(verdict, () => deps.objects.stat(key));
-  if (!dist || dist.name !== t.normalized) throw gone;
+  if (!verdict.allow) throw await after(verdict, () => probeObject(c, deps.objects, key));
   const res = await sendObject(c, deps.objects, key, {
     contentType: t.metadata ? "text/plain; charset=utf-8" : distContentType(t.file),
     cacheControl: cacheControl(c, FILE_MAX_AGE),

@@ -87,6 +87,11 @@ export async function sendObject(c: Context, objects: ObjectSource, key: string,
   return body && send(c, body, opts);
 }
 
+/** The store work sendObject does for a missing object (see ObjectSource.probe). */
+export function probeObject(c: Context, objects: ObjectSource, key: string): Promise<void> {
+  return objects.probe(key, header(c, "if-none-match") !== undefined || header(c, "if-modified-since") !== undefined);
+}
+
 async function sendBody(c: Context, body: Body, opts: SendOptions, takeFile?: () => void): Promise<Response> {
   const method = c.req.method;
   const info = body.info;
