@@ -401,10 +401,25 @@ export class Catalog {
    * account of that name (in the old layout `erin.tokens.json` was erin's token list). */
   private async readAccount(name: string): Promise<Account | null> {
     if (!isAccountName(name)) return null;
-    const doc = await this.readJson<Account>(catalogKeys.account(name));
+    // An account that exists and one that does not cost the same reads (the gate answers a
+    // hidden channel exactly as a missing one, store work included): a catalog with an old
+    // layout reads both keys of every name, one without reads only the new key.
+    if (!(await this.hasLegacyLayout())) return this.readJson<Account>(catalogKeys.account(name));
+    const [doc, legacy] = await Promise.all([this.readJson<Account>(catalogKeys.account(name)), this.readJson<unknown>(catalogKeys.legacyAccount(name))]);
     if (doc) return doc;
-    const legacy = await this.readJson<unknown>(catalogKeys.legacyAccount(name));
     return isAccountDocument(legacy, name) ? legacy : null;
+  }
+
+  private legacyLayout: Promise<boolean> | null = null;
+
+  /** Whether the store holds any document of the old layout (looked at once). */
+  private hasLegacyLayout(): Promise<boolean> {
+    this.legacyLayout ??= (async () => {
+      for await (const _ of this.store.list(`${CATALOG_PREFIX}accounts/`, { limit: 1 })) return true;
+      return false;
+    })();
+    this.legacyLayout.catch(() => (this.legacyLayout = null));
+    return this.legacyLayout;
   }
 
   private async readTokenList(account: string): Promise<ListedToken[]> {

@@ -94,9 +94,23 @@ function anyPrivate(account: Account): boolean {
   return account.defaultPrivacy === "private" || Object.values(account.packages).includes("private");
 }
 
+/** What a view depends on in an account document (default privacy, every package's own
+ * setting, the groups), hashed: a view's cache key follows the document's content, not its
+ * revision number, which a restored bucket can reuse for other content. */
+const digests = new WeakMap<Account, string>();
+function digestOf(account: Account): string {
+  let d = digests.get(account);
+  if (d === undefined) {
+    const packages = Object.entries(account.packages).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    d = createHash("sha256").update(JSON.stringify([account.name, account.defaultPrivacy, packages, account.groups ?? []])).digest("hex").slice(0, 24);
+    digests.set(account, d);
+  }
+  return d;
+}
+
 /** How an index is filtered for one principal. `key` names the view: principals seeing the
  * same packages share it, so a filtered index variant is computed once per view and cached
- * under it; it changes with the account's revision. */
+ * under it; it changes with the account document's content. */
 export type Visibility = { all: true; key: string } | { all: false; key: string; visible(name: string): boolean };
 
 /**
@@ -109,13 +123,13 @@ export type Visibility = { all: true; key: string } | { all: false; key: string;
  */
 export function visibility(as: Principal, account: Account): Visibility {
   if (!anyPrivate(account) || atLeast(roleOn(as, account, null), "read")) {
-    return { all: true, key: `r${account.revision}:all` };
+    return { all: true, key: `${digestOf(account)}:all` };
   }
   const readablePrivate = [...listedFor(as, account)].filter((name) => privacyOf(account, name) === "private").sort();
   const readable = new Set(readablePrivate);
   const visible = (name: string) => privacyOf(account, name) === "public" || readable.has(normalizeProjectName(name));
-  if (readablePrivate.length === 0) return { all: false, key: `r${account.revision}:public`, visible };
+  if (readablePrivate.length === 0) return { all: false, key: `${digestOf(account)}:public`, visible };
   // 128 bits of sha256: a collision would serve one view's index to another principal.
   const digest = createHash("sha256").update(readablePrivate.join("\n")).digest("hex").slice(0, 32);
-  return { all: false, key: `r${account.revision}:${digest}`, visible };
+  return { all: false, key: `${digestOf(account)}:${digest}`, visible };
 }

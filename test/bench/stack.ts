@@ -83,7 +83,7 @@ export interface Acme {
 
 /** The `acme` organization, the given packages private, and a download token. */
 export async function seedAcme(catalog: Catalog, privatePackages: Iterable<string>, tokenName = "bench"): Promise<Acme> {
-  if (!(await catalog.getAccount("acme"))) await catalog.createAccount({ name: "acme", kind: "org" });
+  if (!(await catalog.getAccount("acme"))) await catalog.createAccount({ name: "acme", kind: "org", adopt: true });
   const names = [...privatePackages];
   // one write for all of them (setPackagePrivacy would write the account once per name)
   if (names.length) await catalog.updateAccount("acme", (acc) => { for (const n of names) acc.packages[n] = "private"; });

@@ -1,5 +1,6 @@
 // The pkgate command acting directly on the store (the way an ops team bootstraps): every
 // verb as a user types it, its output, and one clear line with a non-zero exit on errors.
+import { catalogKeys } from "../../src/access/catalog.js";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startStack, lastLine, type Stack } from "../harness/gateway.js";
@@ -18,7 +19,7 @@ describe("pkgate CLI on the local store", () => {
     const user = await s.cli(["user", "--create", "alice", "--email", "alice@example.com"], "correct horse\n");
     assert.equal(user.code, 0, user.stderr);
     assert.ok(!user.stdout.includes("correct horse"));
-    const stored = await s.rt.store.get(".pkgate/accounts/alice.json");
+    const stored = await s.rt.store.get(catalogKeys.account("alice"));
     assert.ok(stored && !stored.body.toString().includes("correct horse"), "only a hash of the password is stored");
     assert.equal((await s.cli(["channel", "--private", "acme"])).code, 0);
     assert.equal((await s.rt.catalog.requireAccount("acme")).defaultPrivacy, "private");
