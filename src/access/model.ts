@@ -65,3 +65,13 @@ export const ANONYMOUS: Principal = Object.freeze({
   accountKind: null,
   scopes: [],
 }) as Principal;
+
+/** Whoever runs the CLI's local verbs: they reach the store itself, so they act as a server
+ * admin (authorize() still decides, and answers a missing account as the API does). */
+export const OPERATOR: Principal = Object.freeze({
+  token: null,
+  account: ":operator",
+  accountKind: "user",
+  serverAdmin: true,
+  scopes: [],
+}) as Principal;

@@ -10,8 +10,9 @@ import { createRuntime, type Runtime } from "../runtime.js";
 import { GateError } from "../errors.js";
 import { parseScopes } from "../auth/scopes.js";
 import { hashPassword, validatePassword } from "../auth/password.js";
-import { normalizeProjectName } from "../pypi/names.js";
-import type { Account, Group, TokenRecord } from "../access/model.js";
+import { OPERATOR, type Account, type Group, type TokenRecord } from "../access/model.js";
+import { authorize, enforce, type Action } from "../access/authorize.js";
+import { isAccountName, tokenExpiry } from "../access/names.js";
 import * as validate from "../api/validate.js";
 import { ApiClient, RemoteError, UsageError, login, logout, parsePackagesOption, privacyArg, runRemote, type CliOptions, type Out } from "./remote.js";
 import { loginConfigPath, normalizeSite, readLoginConfig } from "./login-config.js";
@@ -138,20 +139,28 @@ async function remoteClient(values: CliOptions): Promise<ApiClient | null> {
   return stored ? new ApiClient(stored.site, stored.token) : null;
 }
 
-/** The verbs acting directly on the store and cache: no API, no authorization — whoever
- * can reach the store owns it. */
+/** The account a local verb acts on, decided by authorize() as the operator (whoever can
+ * reach the store owns it): a missing account gets the API's answer. */
+async function target(rt: Runtime, action: Action, name: string, kind: "org" | "user" | "channel"): Promise<Account> {
+  const acc = isAccountName(name) ? await rt.catalog.getAccount(name) : null;
+  const fits = acc !== null && (kind === "channel" || acc.kind === kind);
+  enforce(authorize(OPERATOR, action, { account: fits ? acc : null, name, kind: kind === "org" ? "organization" : kind }));
+  return acc!;
+}
+
+/** The verbs acting directly on the store and cache, as the operator (see target()). */
 async function runLocal(command: string, values: CliOptions, positionals: string[], rt: Runtime, out: Out, ask: (prompt: string) => Promise<string>): Promise<number> {
   const { catalog } = rt;
   switch (command) {
     case "org": {
       if (values.create) {
         const name = one(positionals, "org --create NAME");
-        // (CliOptions in remote.ts does not list --adopt yet)
-        const acc = await catalog.createAccount({ name, kind: "org", adopt: (values as { adopt?: boolean }).adopt === true });
+        const acc = await catalog.createAccount({ name, kind: "org", adopt: values.adopt === true });
         out.print(`created organization ${acc.name} (channel ${acc.name}, public by default)`, acc);
         return 0;
       }
       const name = one(positionals, "org NAME [--add-admin USER | --remove-admin USER]");
+      await target(rt, values["add-admin"] || values["remove-admin"] ? "org:modify-group" : "org:read", name, "org");
       let acc: Account;
       if (values["add-admin"]) acc = await catalog.addOrgAdmin(name, values["add-admin"]);
       else if (values["remove-admin"]) acc = await catalog.removeOrgAdmin(name, values["remove-admin"]);
@@ -161,6 +170,7 @@ async function runLocal(command: string, values: CliOptions, positionals: string
     }
     case "user": {
       if (values.reset) {
+        await target(rt, "user:write", values.reset, "user");
         const password = await ask(`new password for ${values.reset}: `);
         validatePassword(password);
         await catalog.setPasswordHash(values.reset, await hashPassword(password));
@@ -171,7 +181,7 @@ async function runLocal(command: string, values: CliOptions, positionals: string
       if (!values.email || !/^[^@\s]+@[^@\s]+$/.test(values.email)) throw new UsageError("user --create needs --email with a valid address");
       const password = await ask(`password for the new user ${name}: `);
       validatePassword(password);
-      const acc = await catalog.createAccount({ name, kind: "user", email: values.email, passwordHash: await hashPassword(password), serverAdmin: !!values.admin, adopt: (values as { adopt?: boolean }).adopt === true });
+      const acc = await catalog.createAccount({ name, kind: "user", email: values.email, passwordHash: await hashPassword(password), serverAdmin: !!values.admin, adopt: values.adopt === true });
       const { passwordHash: _h, ...shown } = acc;
       out.print(`created user ${acc.name} <${acc.email}>${acc.serverAdmin ? " (server admin)" : ""}`, shown);
       return 0;
@@ -179,18 +189,21 @@ async function runLocal(command: string, values: CliOptions, positionals: string
     case "group": {
       const usage = "group --create ORG/GROUP --permission read|write|admin [--packages 'a b'|'*']";
       if (values.list) {
-        const acc = await catalog.requireAccount(one(positionals, "group --list ORG"), "org");
+        const acc = await target(rt, "org:read", one(positionals, "group --list ORG"), "org");
         const groups = acc.groups ?? [];
         out.print(groups.length ? groups.map(formatGroup).join("\n") : `no groups in ${acc.name}`, groups);
         return 0;
       }
       if (values.remove) {
         const [org, group] = orgGroup(values.remove, "group --remove ORG/GROUP");
+        await target(rt, "org:modify-group", org, "org");
         await catalog.deleteGroup(org, group);
         out.print(`deleted group ${org}/${group}`, { org, group, deleted: true });
         return 0;
       }
       const [org, group] = orgGroup(positionals[0], usage);
+      const changes = values.create || values.update || values["add-member"] || values["remove-member"];
+      await target(rt, changes ? "org:modify-group" : "org:read", org, "org");
       let acc: Account;
       if (values.create) {
         const input = validate.groupCreate({ name: group, permission: values.permission, packages: parsePackagesOption(values.packages ?? "*") });
@@ -211,12 +224,13 @@ async function runLocal(command: string, values: CliOptions, positionals: string
     }
     case "channel": {
       if (values.show) {
-        const acc = await catalog.requireAccount(one(positionals, "channel --show NAME"));
+        const acc = await target(rt, "channel:read", one(positionals, "channel --show NAME"), "channel");
         const own = Object.entries(acc.packages).map(([p, v]) => `${p}\t${v}`);
         out.print([`channel ${acc.name}: ${acc.defaultPrivacy} by default`, ...own].join("\n"), { name: acc.name, kind: acc.kind, defaultPrivacy: acc.defaultPrivacy, packages: acc.packages });
         return 0;
       }
       const [privacy, name] = privacyArg(values);
+      await target(rt, "channel:write", name, "channel");
       const acc = await catalog.setChannelPrivacy(name, privacy);
       out.print(`channel ${name} is now ${privacy} by default`, { channel: name, defaultPrivacy: acc.defaultPrivacy });
       return 0;
@@ -225,7 +239,8 @@ async function runLocal(command: string, values: CliOptions, positionals: string
       const [privacy, spec] = privacyArg(values);
       const m = /^([^/]+)\/([^/]+)$/.exec(spec);
       if (!m) throw new UsageError("package needs CHANNEL/NAME");
-      const pkg = normalizeProjectName(m[2]!);
+      const pkg = validate.packageName(m[2]!);
+      await target(rt, "package:write", m[1]!, "channel");
       await catalog.setPackagePrivacy(m[1]!, pkg, privacy);
       out.print(`package ${m[1]}/${pkg} is now ${privacy}`, { channel: m[1], package: pkg, privacy });
       return 0;
@@ -233,7 +248,7 @@ async function runLocal(command: string, values: CliOptions, positionals: string
     case "auth": {
       const account = values.org ?? values.user;
       if (!account || (values.org && values.user)) throw new UsageError("auth needs exactly one of --org ORG or --user USER");
-      await catalog.requireAccount(account, values.org ? "org" : "user");
+      await target(rt, values.create || values.remove ? "tokens:write" : "tokens:read", account, values.org ? "org" : "user");
       if (values.create) {
         if (!values.name) throw new UsageError("auth --create needs --name NAME");
         if (!values.scopes) throw new UsageError("auth --create needs --scopes 'SCOPES' (e.g. 'conda:download pypi:download')");
@@ -243,7 +258,7 @@ async function runLocal(command: string, values: CliOptions, positionals: string
           account,
           name: values.name,
           scopes: parseScopes(values.scopes),
-          maxAgeSeconds: maxAge === undefined ? undefined : Number(maxAge),
+          expiresAt: tokenExpiry(maxAge === undefined ? undefined : Number(maxAge), { serverMax: rt.config.tokenMaxAge }),
         });
         if (out.json) out.print("", { ...record, token });
         else out.print(`created token "${record.name}" for ${account} (scopes: ${record.scopes.join(" ")}; expires ${record.expiresAt})\n${token}`, null);

@@ -22,6 +22,8 @@ export class RemoteError extends Error {
  * remote verbs read. */
 export interface CliOptions {
   pypi?: string;
+  /** Create an account over a store folder that already has content (server admins). */
+  adopt?: boolean;
   create?: boolean;
   list?: boolean;
   show?: boolean;
@@ -189,7 +191,7 @@ export async function runRemote(command: string, opts: CliOptions, positionals: 
         const name = onlyPositional(positionals, "user --create NAME --email EMAIL [--admin]");
         if (!opts.email) throw new UsageError("user --create needs --email EMAIL");
         const password = await ctx.ask(`password for the new user ${name}: `);
-        const user = await client.call<{ name: string; email: string }>("POST", "/users", { username: name, email: opts.email, password, ...(opts.admin ? { serverAdmin: true } : {}) });
+        const user = await client.call<{ name: string; email: string }>("POST", "/users", { username: name, email: opts.email, password, ...(opts.admin ? { serverAdmin: true } : {}), ...(opts.adopt ? { adopt: true } : {}) });
         out.print(`created user ${user.name} <${user.email}>${opts.admin ? " (server admin)" : ""}`, user);
         return 0;
       }
@@ -218,7 +220,7 @@ export async function runRemote(command: string, opts: CliOptions, positionals: 
     case "org": {
       if (opts.create) {
         const name = onlyPositional(positionals, "org --create NAME");
-        const org = await client.call<Org>("POST", "/orgs", { name });
+        const org = await client.call<Org>("POST", "/orgs", { name, ...(opts.adopt ? { adopt: true } : {}) });
         out.print(`created organization ${org.name} (channel ${org.name}); admins: ${org.admins.join(" ")}`, org);
         return 0;
       }
