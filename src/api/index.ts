@@ -40,7 +40,7 @@ const openApiRoute: ApiRoute = {
   response: { status: 200, description: "the OpenAPI 3.1 document", schema: { type: "object" } },
   errors: [],
   async handle(call) {
-    return openApiDocument(API_ROUTES, call.deps.basePath);
+    return openApiDocument(API_ROUTES, call.deps.basePath, { tokenMaxAge: call.deps.tokenMaxAge });
   },
 };
 

@@ -9,7 +9,7 @@ import { download, redact, curlArgs, runProcess } from "./clients.js";
 import { figure, MiB, type BenchOptions, type Figure } from "./figures.js";
 import { startNginx, startPipeServer, startS3rverProcess, type Origin } from "./origins.js";
 import { artifactFile, placeFile, seedAcme, startBenchGateway, warmPageCache } from "./stack.js";
-import { tempDir } from "../harness/services.js";
+import { startRedis, tempDir } from "../harness/services.js";
 
 const KEY = "acme/linux-64/bigpkg-1.0-0.conda";
 
@@ -86,7 +86,10 @@ export default async function run(opts: BenchOptions): Promise<Figure[]> {
     // ---- S3: pkgate on s3rver vs s3rver itself (its own process, so no shared event loop)
     const s3 = await startS3rverProcess();
     stops.push(() => s3.stop());
-    const gw3 = await startBenchGateway({ DATA_DIR: dataDir, S3_ENDPOINT: s3.endpoint, S3_BUCKET: s3.bucket, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey });
+    // catalog writes on an S3 store that ignores conditional writes (s3rver) need Redis's lock
+    const redis = await startRedis();
+    stops.push(() => redis.stop());
+    const gw3 = await startBenchGateway({ DATA_DIR: dataDir, REDIS_URL: redis.url, S3_ENDPOINT: s3.endpoint, S3_BUCKET: s3.bucket, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey });
     stops.push(() => gw3.stop());
     // One plain PUT (s3rver takes unsigned requests): the minio client would split 1 GiB
     // into a multipart upload, which s3rver 3.7 answers with NotImplemented.
