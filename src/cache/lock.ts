@@ -127,8 +127,12 @@ export async function withStoreLock<T>(store: Store, prefix: string, fn: (lease:
     }
     // The create can succeed on a seq picked from a listing that was already out of date
     // when the log had moved past it and its old entries were collected: then a higher seq
-    // exists, and our entry means nothing.
-    if (await seqsOf(store, prefix).then((all) => all.some((s) => s > seq))) {
+    // exists, and our entry means nothing. A listing alone cannot prove that (a directory
+    // read racing a holder that writes seq+1 and collects seq may see neither), so the
+    // entry we built on must still be there too: it is collected only by whoever wrote a
+    // higher seq than ours.
+    const predecessorGone = seq > 1 && !(await store.stat(entryKey(prefix, seq - 1)));
+    if (predecessorGone || (await seqsOf(store, prefix).then((all) => all.some((s) => s > seq)))) {
       await store.delete(entryKey(prefix, seq)).catch(() => undefined);
       continue;
     }
