@@ -1,6 +1,7 @@
 // Writing a body to the client: validators, 304, Range/206/416, HEAD, and the bytes
 // themselves. Streams go straight to Node's ServerResponse with backpressure (no Web
 // stream in between, no whole-file buffering); a client that leaves stops the store read.
+import "./vars.js";
 import { header } from "./headers.js";
 import type { Context } from "hono";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -39,7 +40,7 @@ export const VAR_AUTHENTICATED = "authenticated";
 /** Cache-Control for a stored object: anything reached with credentials may differ per
  * caller, so it never goes into a shared cache. */
 export function cacheControl(c: Context, maxAge: number): string {
-  const scope = c.get(VAR_AUTHENTICATED as never) ? "private" : "public";
+  const scope = c.get("authenticated") ? "private" : "public";
   return `${scope}, max-age=${maxAge}`;
 }
 
@@ -104,7 +105,7 @@ async function sendBody(c: Context, body: Body, opts: SendOptions, takeFile?: ()
   if (method === "HEAD") return headOnly(c, d.status, headers);
   const range: ReadRange | undefined = d.status === 206 ? { start: d.start, end: d.end } : undefined;
   const length = range ? range.end - range.start + 1 : info.size;
-  c.set(BYTES as never, length as never);
+  c.set("bytes", length);
   const node = (c.env as Partial<NodeBindings> | undefined)?.outgoing;
 
   if (body.kind === "buffer") {
