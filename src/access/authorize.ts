@@ -179,6 +179,14 @@ export function authorize(principal: Principal, action: Action, resource: Resour
   return deny(missing(principal, action, resource), true);
 }
 
+/** The refusal of a decision, after doing the work a lookup of a missing thing costs when
+ * the refusal is the missing answer: hidden and missing then take the same time and the
+ * same store work. `lookup` is the door's own lookup (it may fail; that is ignored). */
+export async function refusal(decision: Extract<Decision, { allow: false }>, lookup: () => Promise<unknown>): Promise<GateError> {
+  if (decision.hidden) await lookup().catch(() => undefined);
+  return decision.error;
+}
+
 /** The allowed principal, or the refusal thrown. */
 export function enforce(decision: Decision): Principal {
   if (!decision.allow) throw decision.error;

@@ -10,7 +10,7 @@ import type { Body } from "./send.js";
 import { cacheControl, probeObject, send, sendObject, type SendOptions } from "./send.js";
 import type { ObjectSource } from "./objects.js";
 import { roleOn, visibility, type Visibility } from "../access/policy.js";
-import { authorize, missing, type Decision } from "../access/authorize.js";
+import { authorize, missing, refusal } from "../access/authorize.js";
 import { filterRepodata } from "../conda/repodata.js";
 import { filterShardIndex, shardOwners } from "../conda/shards.js";
 import { filterChanneldata } from "../conda/channeldata.js";
@@ -63,7 +63,7 @@ export async function serveConda(c: Context, deps: CondaDeps, t: CondaTarget, pr
       const resource = { account, name: t.channel, package: t.package };
       const verdict = authorize(principal, "conda:download", resource);
       // a hidden package costs the store lookup a missing one costs, so time tells nothing
-      if (!verdict.allow) throw await after(verdict, () => probeObject(c, deps.objects, key));
+      if (!verdict.allow) throw await refusal(verdict, () => probeObject(c, deps.objects, key));
       const res = await sendObject(c, deps.objects, key, {
         contentType: "application/octet-stream",
         cacheControl: cacheControl(c, ARTIFACT_MAX_AGE),
@@ -72,13 +72,6 @@ export async function serveConda(c: Context, deps: CondaDeps, t: CondaTarget, pr
       return res;
     }
   }
-}
-
-/** The refusal of a decision, after doing the work a missing thing would have cost when the
- * refusal is the missing answer. */
-async function after(verdict: Extract<Decision, { allow: false }>, lookup: () => Promise<unknown>): Promise<GateError> {
-  if (verdict.hidden) await lookup().catch(() => undefined);
-  return verdict.error;
 }
 
 type IndexTarget = Extract<Target, { kind: "conda-index" }>;
@@ -128,7 +121,7 @@ async function serveIndex(c: Context, deps: CondaDeps, t: IndexTarget, principal
   const key = dir + t.file;
   const resource = { account, name: t.channel, package: null };
   const verdict = authorize(principal, "conda:download", resource);
-  if (!verdict.allow) throw await after(verdict, () => objects.store.stat(key));
+  if (!verdict.allow) throw await refusal(verdict, () => objects.store.stat(key));
   const gone = missing(principal, "conda:download", resource);
   const opts = { contentType: contentTypeOf(t.file), cacheControl: cacheControl(c, INDEX_MAX_AGE) };
   const acc = account!;
@@ -231,7 +224,7 @@ async function serveShard(c: Context, deps: CondaDeps, t: ShardTarget, principal
   const key = dir + t.file;
   const resource = { account, name: t.channel, package: null };
   const verdict = authorize(principal, "conda:download", resource);
-  if (!verdict.allow) throw await after(verdict, () => objects.store.stat(key));
+  if (!verdict.allow) throw await refusal(verdict, () => objects.store.stat(key));
   const gone = missing(principal, "conda:download", resource);
   const vis = visibility(verdict.as, account!);
   if (!vis.all) {

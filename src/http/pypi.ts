@@ -13,7 +13,7 @@ import { GateError, badRequest } from "../errors.js";
 import { cacheControl, probeObject, send, sendObject, type NodeBindings } from "./send.js";
 import type { ObjectSource } from "./objects.js";
 import { visibility } from "../access/policy.js";
-import { authorize, missing, type Decision } from "../access/authorize.js";
+import { authorize, missing, refusal } from "../access/authorize.js";
 import type { ViewCache } from "../cache/views.js";
 import { negotiateMediaType, renderProjectHtml, renderProjectJson, renderRootHtml, renderRootJson, type Negotiated } from "../pypi/simple.js";
 import { parseDistFilename } from "../pypi/names.js";
@@ -67,13 +67,6 @@ function negotiated(c: Context): Negotiated {
   return n;
 }
 
-/** The refusal of a decision, after doing the work a missing thing would have cost when the
- * refusal is the missing answer (hidden and missing take the same time). */
-async function after(verdict: Extract<Decision, { allow: false }>, lookup: () => Promise<unknown>): Promise<GateError> {
-  if (verdict.hidden) await lookup().catch(() => undefined);
-  return verdict.error;
-}
-
 async function sendPage(c: Context, body: Buffer, etag: string, lastModified: Date | undefined, n: Negotiated): Promise<Response> {
   return send(c, { kind: "buffer", info: { size: body.length, etag, lastModified }, buffer: body }, {
     contentType: n.contentType,
@@ -86,7 +79,7 @@ async function serveRoot(c: Context, deps: PypiDeps, channel: string, principal:
   // negotiated before anything is looked up, so a 406 says nothing about what exists
   const n = negotiated(c);
   const verdict = authorize(principal, "pypi:download", { account, name: channel, package: null });
-  if (!verdict.allow) throw await after(verdict, () => deps.registry.projectNames(channel));
+  if (!verdict.allow) throw await refusal(verdict, () => deps.registry.projectNames(channel));
   const vis = visibility(verdict.as, account!);
   const { names } = await deps.registry.projectNames(channel);
   // normalized names: the same on every replica, whichever projects it has rendered
@@ -101,7 +94,7 @@ async function serveProject(c: Context, deps: PypiDeps, channel: string, project
   const n = negotiated(c);
   const resource = { account, name: channel, package: project };
   const verdict = authorize(principal, "pypi:download", resource);
-  if (!verdict.allow) throw await after(verdict, () => deps.registry.probe(channel, project));
+  if (!verdict.allow) throw await refusal(verdict, () => deps.registry.probe(channel, project));
   const resolved = await deps.registry.project(channel, project);
   if (!resolved) throw missing(principal, "pypi:download", resource);
   // every caller who may see the project sees the same page: one rendering per state
@@ -123,7 +116,7 @@ async function serveFile(c: Context, deps: PypiDeps, t: FileTarget, principal: P
   if (!dist || dist.name !== t.normalized) throw gone;
   const key = t.metadata ? metadataKey(t.channel, t.normalized, t.file) : fileKey(t.channel, t.normalized, t.file);
   const verdict = authorize(principal, "pypi:download", resource);
-  if (!verdict.allow) throw await after(verdict, () => probeObject(c, deps.objects, key));
+  if (!verdict.allow) throw await refusal(verdict, () => probeObject(c, deps.objects, key));
   const res = await sendObject(c, deps.objects, key, {
     contentType: t.metadata ? "text/plain; charset=utf-8" : distContentType(t.file),
     cacheControl: cacheControl(c, FILE_MAX_AGE),
