@@ -9,6 +9,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp, type AppDeps } from "./app.js";
 import type { Runtime } from "./runtime.js";
+import type { Config } from "./config.js";
 import { Identifier } from "./auth/identify.js";
 import { ViewCache } from "./cache/views.js";
 import { DEFAULT_HOT, ObjectSource } from "./http/objects.js";
@@ -38,14 +39,23 @@ function tierSamples(c: { local: number; shared: number; loaded: number }): [Rec
   ];
 }
 
-export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway> {
-  const { config, store, cache, catalog } = rt;
-  await catalog.listen().catch((err) => logger.warn({ msg: "cache subscribe failed; replicas converge by TTL", err: String(err) }));
-  const metrics = new Metrics();
-  const views = new ViewCache(cache, { maxLocalBytes: config.viewCacheBytes, maxSharedBytes: 32 * 1024 * 1024, sharedTtlSeconds: 3600 });
-  const objects = new ObjectSource(store, { ...DEFAULT_HOT, maxBytes: config.hotCacheBytes });
+/** The parts a gateway's app is made of, built by the caller. */
+export interface AppParts {
+  store: Runtime["store"];
+  cache: Runtime["cache"];
+  catalog: Runtime["catalog"];
+  objects: ObjectSource;
+  views: ViewCache;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** The app's dependencies from its parts and the configuration: the one wiring of the doors
+ * (the gateway and the in-process test harness both use it). */
+export function appDeps(parts: AppParts, config: Config): AppDeps {
+  const { store, cache, catalog, objects, views, logger, metrics } = parts;
   const pypiDeps = { store, objects, views, registry: new PypiRegistry(store, cache), maxUploadBytes: MAX_UPLOAD_BYTES };
-  const deps: AppDeps = {
+  return {
     tokenMaxAge: config.tokenMaxAge,
     pypi: (c, t, p, a) => servePypi(c, pypiDeps, t, p, a),
     store,
@@ -65,6 +75,15 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
       cache: await cache.ping().then(() => null, (e: Error) => e.message),
     }),
   };
+}
+
+export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway> {
+  const { config, store, cache, catalog } = rt;
+  await catalog.listen().catch((err) => logger.warn({ msg: "cache subscribe failed; replicas converge by TTL", err: String(err) }));
+  const metrics = new Metrics();
+  const views = new ViewCache(cache, { maxLocalBytes: config.viewCacheBytes, maxSharedBytes: 32 * 1024 * 1024, sharedTtlSeconds: 3600 });
+  const objects = new ObjectSource(store, { ...DEFAULT_HOT, maxBytes: config.hotCacheBytes });
+  const deps = appDeps({ store, cache, catalog, objects, views, logger, metrics }, config);
   const app = createApp(deps);
   metrics.addSampled({
     name: "pkgate_token_lookups_total",

@@ -7,15 +7,13 @@ import { Writable } from "node:stream";
 import type { Store } from "../../src/store/store.js";
 import { createApp } from "../../src/app.js";
 import { Catalog, CATALOG_PREFIX } from "../../src/access/catalog.js";
-import { Identifier } from "../../src/auth/identify.js";
 import { MemoryCache } from "../../src/cache/memory.js";
 import { ViewCache } from "../../src/cache/views.js";
 import { DEFAULT_HOT, ObjectSource } from "../../src/http/objects.js";
-import { AuthFailures } from "../../src/http/auth-failures.js";
-import { servePypi, MAX_UPLOAD_BYTES } from "../../src/http/pypi.js";
-import { PypiRegistry } from "../../src/pypi/registry.js";
 import { Metrics } from "../../src/metrics.js";
 import { createLogger } from "../../src/log.js";
+import { loadConfig } from "../../src/config.js";
+import { appDeps } from "../../src/server.js";
 
 /** Store calls by kind: `stat:content`, `openFile:content`, `get:catalog`, `list:content`… */
 export type StoreWork = Record<string, number>;
@@ -66,23 +64,9 @@ export function inProcessGateway(inner: Store, opts: { signup?: "open" | "admin"
   const views = new ViewCache(cache, { maxLocalBytes: 16 * 1024 * 1024, maxSharedBytes: 1024 * 1024, sharedTtlSeconds: 3600 });
   // validators trusted for a minute rather than a second, so "warm" means the same on a slow machine
   const objects = new ObjectSource(store, { ...DEFAULT_HOT, revalidateMs: 60_000 });
-  const pypiDeps = { store, objects, views, registry: new PypiRegistry(store, cache), maxUploadBytes: MAX_UPLOAD_BYTES };
-  const app = createApp({
-    pypi: (c, t, p, a) => servePypi(c, pypiDeps, t, p, a),
-    store,
-    objects,
-    views,
-    catalog,
-    identifier: new Identifier(catalog),
-    failures: new AuthFailures(1000),
-    basePath: "",
-    logger: silent(),
-    metrics: new Metrics(),
-    signup: opts.signup ?? "admin",
-    trustProxy: [],
-    cache,
-    readiness: async () => ({ store: null, cache: null }),
-  });
+  // the gateway's own wiring (src/server.ts appDeps), over the counted store
+  const config = loadConfig({ SIGNUP: opts.signup ?? "admin", AUTH_FAILURE_LIMIT: "1000" });
+  const app = createApp(appDeps({ store, cache, catalog, objects, views, logger: silent(), metrics: new Metrics() }, config));
   return {
     app,
     work: () => counted.take(),
