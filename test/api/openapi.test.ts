@@ -11,7 +11,7 @@ import { Identifier } from "../../src/auth/identify.js";
 import { AuthFailures } from "../../src/http/auth-failures.js";
 import { FsStore } from "../../src/store/fs.js";
 import { MemoryCache } from "../../src/cache/memory.js";
-import { errorResponse } from "../../src/app.js";
+import { errorResponse } from "../../src/http/error-response.js";
 import { createLogger } from "../../src/log.js";
 import { tempDir, type TempDir } from "../harness/services.js";
 import { Writable } from "node:stream";
