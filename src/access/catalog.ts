@@ -428,10 +428,8 @@ export class Catalog {
     return Array.isArray(list) ? (list as ListedToken[]) : [];
   }
 
-  /** Anything in the store under `<name>/`: one listing of at most one key. */
-  private async hasContent(name: string): Promise<boolean> {
-    for await (const _ of this.store.list(`${name}/`, { limit: 1 })) return true;
-    return false;
+  private hasContent(name: string): Promise<boolean> {
+    return storeHasContent(this.store, name);
   }
 
   private async readJson<T>(key: string): Promise<T | null> {
@@ -605,4 +603,31 @@ function findGroup(acc: Account, name: string): Group {
   const group = (acc.groups ?? []).find((g) => g.name === name);
   if (!group) throw new GateError("not_found", `no group "${name}" in ${acc.name}`);
   return group;
+}
+
+// ---- for tools that look over a whole store (pkgate doctor, the gate's unowned-folder hint) ----
+
+/** Anything in the store under `<name>/`: one listing of at most one key. */
+export async function storeHasContent(store: Store, name: string): Promise<boolean> {
+  for await (const _ of store.list(`${name}/`, { limit: 1 })) return true;
+  return false;
+}
+
+/** The names that have an account document in the store, either layout, at most `limit`.
+ * Read each with getAccount: an old-layout `<name>.tokens.json` (a token list) comes out as
+ * the name `<name>.tokens`, which reads as no account unless one of that name exists. */
+export async function catalogAccountNames(store: Store, limit = Infinity): Promise<string[]> {
+  const names = new Set<string>();
+  const layouts: [prefix: string, name: RegExp][] = [
+    [`${CATALOG_PREFIX}by-account/`, /^([^/]+)\/account\.json$/],
+    [`${CATALOG_PREFIX}accounts/`, /^([^/]+)\.json$/],
+  ];
+  for (const [prefix, name] of layouts) {
+    for await (const o of store.list(prefix)) {
+      const m = name.exec(o.key.slice(prefix.length));
+      if (m && isAccountName(m[1]!)) names.add(m[1]!);
+      if (names.size >= limit) return [...names];
+    }
+  }
+  return [...names];
 }
