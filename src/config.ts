@@ -51,6 +51,33 @@ export interface Config {
   metrics: { port: number; host: string } | null;
   /** The longest lifetime of any new token, seconds. */
   tokenMaxAge: number;
+  /** The web pages: sessions, mail, the public address. */
+  web: WebConfig;
+}
+
+// ---- the web pages ----------------------------------------------------------------------
+
+export interface WebConfig {
+  /** SESSION_SECRET (at least 32 characters): the key sessions and CSRF tokens are derived
+   * from. null: a key generated once and kept in the store, so every replica shares it. */
+  sessionSecret: string | null;
+  /** SMTP_URL (smtp:// or smtps://): where password-recovery mail goes out. null: the pages
+   * say to ask an administrator. */
+  smtpUrl: string | null;
+  /** MAIL_FROM: the sender of that mail. */
+  mailFrom: string;
+  /** PUBLIC_URL: the gateway's address as browsers see it (links in mail; the one origin
+   * forms are accepted from). null: the request's own. */
+  publicUrl: string | null;
+}
+
+function webConfig(env: Env): WebConfig {
+  const secret = env.SESSION_SECRET || null;
+  if (secret !== null && secret.length < 32) throw bad("SESSION_SECRET", "must be at least 32 characters (e.g. `openssl rand -base64 48`)");
+  const mailFrom = env.MAIL_FROM || "pkgate <pkgate@localhost>";
+  if (/[\r\n]/.test(mailFrom) || !/[^@\s<>]+@[^@\s<>]+/.test(mailFrom)) throw bad("MAIL_FROM", `must be an address (name@domain or Name <name@domain>), got "${mailFrom}"`);
+  const publicUrl = url(env, "PUBLIC_URL", ["http:", "https:"]);
+  return { sessionSecret: secret, smtpUrl: url(env, "SMTP_URL", ["smtp:", "smtps:"]), mailFrom, publicUrl: publicUrl && publicUrl.replace(/\/+$/, "") };
 }
 
 type Env = Record<string, string | undefined>;
@@ -151,5 +178,6 @@ export function loadConfig(env: Env = process.env): Config {
     idleTimeout: int(env, "IDLE_TIMEOUT", 120, 1, 24 * 3600),
     metrics,
     tokenMaxAge: int(env, "TOKEN_MAX_AGE", DEFAULT_TOKEN_LIFETIME, 60, LIFETIME_CEILING),
+    web: webConfig(env),
   };
 }
