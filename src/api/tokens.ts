@@ -1,15 +1,35 @@
 // Tokens through the API: created, listed (never with the secret) and revoked by name, for
 // the caller's own account (/tokens), a user (/users/{user}/tokens: the user or a server
 // admin) or an organization (/orgs/{org}/tokens: its admins). A new token never holds more
-// than the token that creates it, nor more than its creator may do (rights.ts).
+// than the token that creates it, nor more than its creator may do (rights.ts). issueToken is
+// exported: the web's token page calls it.
 import { GateError } from "../errors.js";
-import type { Account } from "../access/model.js";
+import type { Account, Principal, TokenRecord } from "../access/model.js";
+import type { Catalog } from "../access/catalog.js";
 import { scopesBeyond } from "../access/authorize.js";
 import { tokenExpiry } from "../access/names.js";
 import * as v from "./validate.js";
 import { allow, arrayOf, me, named, param, ref, tokenView, type ApiCall, type ApiRoute } from "./route.js";
 
 type Owner = "self" | "user" | "org";
+
+/** A new token of `account`, made by `creator`, who is already authorized for tokens:write
+ * on it (the API and the web pages both come here): never a scope the creating token does
+ * not hold (a web session, token null, holds its account's rights and no token's bounds),
+ * never past the creating token's own expiry nor TOKEN_MAX_AGE; one year unless asked. */
+export async function issueToken(
+  deps: { catalog: Catalog; tokenMaxAge: number },
+  creator: Principal & { account: string },
+  account: Account,
+  input: { name: string; scopes: string[]; maxAgeSeconds?: number },
+): Promise<{ token: string; record: TokenRecord }> {
+  const beyond = scopesBeyond(creator, input.scopes);
+  if (beyond.length > 0) {
+    throw new GateError("forbidden", `a token cannot hold more than the token that creates it: ${beyond.join(" ")} is beyond this token's scopes (${creator.scopes.join(" ") || "none"})`);
+  }
+  const expiresAt = tokenExpiry(input.maxAgeSeconds, { serverMax: deps.tokenMaxAge, parentExpiresAt: creator.token?.expiresAt });
+  return deps.catalog.createToken({ account: account.name, name: input.name, scopes: input.scopes, expiresAt, createdBy: creator.account });
+}
 
 /** The account whose tokens are asked for, with the caller authorized on them: the account
  * itself, an organization's admins, server admins. */
@@ -55,18 +75,7 @@ function routesFor(kind: Owner, prefix: string): ApiRoute[] {
         const caller = me(call);
         const input = v.tokenCreate(call.body);
         const acc = await owner(call, kind, "tokens:write");
-        const beyond = scopesBeyond(caller.principal, input.scopes);
-        if (beyond.length > 0) {
-          throw new GateError("forbidden", `a token cannot hold more than the token that creates it: ${beyond.join(" ")} is beyond this token's scopes (${caller.principal.scopes.join(" ") || "none"})`);
-        }
-        const expiresAt = tokenExpiry(input.maxAgeSeconds, { serverMax: call.deps.tokenMaxAge, parentExpiresAt: caller.principal.token?.expiresAt });
-        const { token, record } = await call.deps.catalog.createToken({
-          account: acc.name,
-          name: input.name,
-          scopes: input.scopes,
-          expiresAt,
-          createdBy: caller.account.name,
-        });
+        const { token, record } = await issueToken(call.deps, caller.principal, acc, input);
         return { ...tokenView(record), token };
       },
     },

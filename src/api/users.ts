@@ -1,12 +1,15 @@
 // Users: sign up, log in (HTTP Basic → a token, as `anaconda login`), log out, who am I,
 // profile, password change and reset. Passwords are checked against the throttle before
-// any hashing and never appear in a message or a log line.
+// any hashing and never appear in a message or a log line. Sign-up, the password check and
+// login are exported: the web pages call the same functions.
 import { randomBytes } from "node:crypto";
 import { GateError } from "../errors.js";
 import { hashPassword, verifyPassword } from "../auth/password.js";
 import { isAccountName, tokenExpiry } from "../access/names.js";
-import type { Account } from "../access/model.js";
-import { authorize } from "../access/authorize.js";
+import type { Account, Principal, TokenRecord } from "../access/model.js";
+import type { Catalog } from "../access/catalog.js";
+import { authorize, enforce } from "../access/authorize.js";
+import type { PasswordThrottle } from "./throttle.js";
 import * as v from "./validate.js";
 import { allow, me, named, param, ref, tokenView, userView, type ApiCall, type ApiRoute } from "./route.js";
 
@@ -20,12 +23,20 @@ export const LOGIN_SCOPES = ["all"];
 let dummyHash: Promise<string> | null = null;
 const dummy = () => (dummyHash ??= hashPassword(randomBytes(16).toString("hex")));
 
+/** What a password check needs: the throttle (its counters are in the shared cache) and the
+ * catalog. */
+export interface PasswordDeps {
+  throttle: PasswordThrottle;
+  catalog: Catalog;
+}
+
 /** Verify a user's password under the throttle; a wrong one is counted and answered with
- * `wrong` (a 401 on login, a 403 on a password change). */
-async function checkPassword(call: ApiCall, username: string, password: string, wrong: GateError): Promise<Account> {
-  const { throttle, catalog } = call.deps;
+ * `wrong` (a 401 on login, a 403 on a password change). Every door that takes a password
+ * (the API, the web pages) calls this one, so they count against the same limits. */
+export async function checkPassword(deps: PasswordDeps, client: string, username: string, password: string, wrong: GateError): Promise<Account> {
+  const { throttle, catalog } = deps;
   // counted before any hashing, atomically across replicas: a burst checks at most the limit
-  const attempt = await throttle.attempt(username, call.client);
+  const attempt = await throttle.attempt(username, client);
   let acc: Account | null = null;
   let ok = false;
   try {
@@ -39,6 +50,50 @@ async function checkPassword(call: ApiCall, username: string, password: string, 
   if (!ok || !acc) throw wrong; // a wrong password keeps its slot for the window
   await attempt.succeeded();
   return acc;
+}
+
+/** The token a login mints: its name and scopes, and its lifetime (the requested seconds,
+ * else `fallbackSeconds`, both within TOKEN_MAX_AGE). */
+export interface LoginToken {
+  name: string;
+  scopes: string[];
+  maxAgeSeconds?: number;
+  fallbackSeconds: number;
+}
+
+/** Log a user in: the password checked under the throttle, then a new token of the user's
+ * (the API's login token; the token a web session stands on). A wrong user name or password
+ * is a 401 that does not say which. */
+export async function logIn(deps: PasswordDeps & { tokenMaxAge: number }, client: string, username: string, password: string, mint: LoginToken): Promise<{ account: Account; token: string; record: TokenRecord }> {
+  const acc = await checkPassword(deps, client, username.toLowerCase(), password, new GateError("bad_credentials", "wrong user name or password"));
+  const expiresAt = tokenExpiry(mint.maxAgeSeconds, { serverMax: deps.tokenMaxAge }, mint.fallbackSeconds);
+  const { token, record } = await deps.catalog.createToken({ account: acc.name, name: mint.name, scopes: mint.scopes, expiresAt, createdBy: acc.name });
+  return { account: acc, token, record };
+}
+
+/** The refusal of a sign-up while SIGNUP=admin (the web page says it in its own words). */
+export const SIGNUP_CLOSED = "sign-up is closed on this server (SIGNUP=admin): ask a server admin to create your user";
+
+/** Sign up: a new user (its channel has the same name), as `principal` may create one. With
+ * SIGNUP=admin only server admins create users; making a server admin, or adopting a store
+ * folder that already has content, is for server admins only. */
+export async function signUp(deps: { catalog: Catalog; signup: "open" | "admin" }, principal: Principal, input: ReturnType<typeof v.signup>): Promise<Account> {
+  if (deps.signup === "admin") {
+    // a private gateway: accounts are handed out, not taken
+    const d = authorize(principal, "server:admin", { account: null });
+    if (!d.allow) throw d.error.code === "forbidden" ? new GateError("forbidden", SIGNUP_CLOSED) : d.error;
+  }
+  if (input.serverAdmin) enforce(authorize(principal, "server:admin", { account: null }));
+  // a folder of the store that has content but no account is adopted on purpose only
+  if (input.adopt) enforce(authorize(principal, "server:admin", { account: null }));
+  return deps.catalog.createAccount({
+    adopt: input.adopt,
+    name: input.username,
+    kind: "user",
+    email: input.email,
+    passwordHash: await hashPassword(input.password),
+    serverAdmin: input.serverAdmin,
+  });
 }
 
 const userSchema = ref("User");
@@ -56,23 +111,7 @@ export const userRoutes: ApiRoute[] = [
     response: { status: 201, description: "the new user", schema: userSchema },
     errors: [401, 403, 409, 429],
     async handle(call) {
-      const input = v.signup(call.body);
-      if (call.deps.signup === "admin") {
-        // a private gateway: accounts are handed out, not taken
-        const d = authorize(call.principal, "server:admin", { account: null });
-        if (!d.allow) throw d.error.code === "forbidden" ? new GateError("forbidden", "sign-up is closed on this server (SIGNUP=admin): ask a server admin to create your user") : d.error;
-      }
-      if (input.serverAdmin) allow(call, "server:admin", { account: null });
-      // a folder of the store that has content but no account is adopted on purpose only
-      if (input.adopt) allow(call, "server:admin", { account: null });
-      const acc = await call.deps.catalog.createAccount({
-        adopt: input.adopt,
-        name: input.username,
-        kind: "user",
-        email: input.email,
-        passwordHash: await hashPassword(input.password),
-        serverAdmin: input.serverAdmin,
-      });
+      const acc = await signUp(call.deps, call.principal, v.signup(call.body));
       return userView(acc, true);
     },
   },
@@ -90,15 +129,11 @@ export const userRoutes: ApiRoute[] = [
     async handle(call) {
       if (!call.basic) throw new GateError("bad_credentials", "log in with HTTP Basic credentials: your user name and password");
       const opts = v.login(call.body);
-      const username = call.basic.username.toLowerCase();
-      const acc = await checkPassword(call, username, call.basic.password, new GateError("bad_credentials", "wrong user name or password"));
-      const expiresAt = tokenExpiry(opts.maxAgeSeconds, { serverMax: call.deps.tokenMaxAge }, LOGIN_MAX_AGE);
-      const { token, record } = await call.deps.catalog.createToken({
-        account: acc.name,
+      const { token, record } = await logIn(call.deps, call.client, call.basic.username, call.basic.password, {
         name: v.loginTokenName(opts.hostname, new Date(), randomBytes(3).toString("hex")),
         scopes: LOGIN_SCOPES,
-        expiresAt,
-        createdBy: acc.name,
+        maxAgeSeconds: opts.maxAgeSeconds,
+        fallbackSeconds: LOGIN_MAX_AGE,
       });
       return { ...tokenView(record), token };
     },
@@ -196,7 +231,7 @@ export const userRoutes: ApiRoute[] = [
       if (r.name === actor.account.name) {
         // a stolen token alone must not be enough to lock the owner out
         if (input.currentPassword === undefined) throw new GateError("bad_request", `the field "currentPassword" is required to change your own password`);
-        await checkPassword(call, r.name, input.currentPassword, new GateError("forbidden", "the current password is wrong"));
+        await checkPassword(call.deps, call.client, r.name, input.currentPassword, new GateError("forbidden", "the current password is wrong"));
       }
       await call.deps.catalog.setPasswordHash(r.name, await hashPassword(input.password));
       return null;
