@@ -14,6 +14,9 @@ import type { IdentifyDeps } from "./identify.js";
 export interface GateDeps extends CondaDeps, IdentifyDeps {
   catalog: Catalog;
   basePath: string;
+  /** Told of every channel without an account (no I/O on the request path): the
+   * operator's hint for a store folder no account owns (ops/unowned-folders.ts). */
+  unownedFolders?: { missed(channel: string): void };
   /** PyPI serving, wired in by the PyPI module. */
   pypi?: (c: Context, t: Extract<Target, { kind: `pypi-${string}` }>, principal: Principal, account: Account | null) => Promise<Response>;
 }
@@ -46,6 +49,7 @@ export async function serveGate(c: Context, deps: GateDeps): Promise<Response> {
   const target = c.get("target");
   const principal = c.get("principal");
   const account = await deps.catalog.getAccount(target.channel);
+  if (account === null) deps.unownedFolders?.missed(target.channel);
   switch (target.kind) {
     case "conda-jlap":
       // JLAP patches would need a filtered twin per view; clients fall back to repodata.json
