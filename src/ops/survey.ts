@@ -10,7 +10,7 @@ import { PYPI_SEGMENT, metadataKey, projectPrefix } from "../pypi/registry.js";
 import { parseDistFilename } from "../pypi/names.js";
 
 /** The index files of a conda subdir that doctor compares with each other. */
-export const CONDA_INDEX_FILES: ReadonlySet<string> = new Set([
+const CONDA_INDEX_FILES: ReadonlySet<string> = new Set([
   "repodata.json",
   "repodata.json.zst",
   "repodata.json.bz2",
