@@ -1,0 +1,67 @@
+// The organizations around a signed-in user: those they administer (the Profile menu
+// switches between them) and the groups they belong to (Group Membership). The catalog keeps
+// no index from a user to their organizations, so this lists the accounts in the store (one
+// listing, kept for LIST_TTL_MS in this process) and reads each through the catalog's cached
+// lookups. Who administers or belongs is read from each organization's own document, as the
+// policy reads it.
+import type { Store } from "../store/store.js";
+import type { Account, Group } from "../access/model.js";
+import { CATALOG_PREFIX, type Catalog } from "../access/catalog.js";
+import { isAccountName } from "../access/names.js";
+
+const LIST_TTL_MS = 15_000;
+const BY_ACCOUNT = `${CATALOG_PREFIX}by-account/`;
+/** The catalog's layout before (`accounts/<name>.json`), still read. */
+const LEGACY = `${CATALOG_PREFIX}accounts/`;
+
+export interface Membership {
+  org: string;
+  group: Group;
+}
+
+export class Directory {
+  private names: { at: number; names: Promise<string[]> } | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly catalog: Catalog,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The organizations `user` is an admin of, by name. */
+  async administeredBy(user: string): Promise<Account[]> {
+    return (await this.organizations()).filter((org) => (org.admins ?? []).includes(user));
+  }
+
+  /** The groups `user` is a member of, in every organization. */
+  async membershipsOf(user: string): Promise<Membership[]> {
+    return (await this.organizations()).flatMap((org) => (org.groups ?? []).filter((g) => g.members.includes(user)).map((group) => ({ org: org.name, group })));
+  }
+
+  private async organizations(): Promise<Account[]> {
+    const accounts = await Promise.all((await this.accountNames()).map((name) => this.catalog.getAccount(name)));
+    return accounts.filter((a): a is Account => a?.kind === "org");
+  }
+
+  private accountNames(): Promise<string[]> {
+    const now = this.now();
+    if (this.names && now - this.names.at < LIST_TTL_MS) return this.names.names;
+    const names = this.list();
+    this.names = { at: now, names };
+    names.catch(() => (this.names = null));
+    return names;
+  }
+
+  private async list(): Promise<string[]> {
+    const names = new Set<string>();
+    for await (const o of this.store.list(BY_ACCOUNT)) {
+      const rest = o.key.slice(BY_ACCOUNT.length);
+      if (rest.endsWith("/account.json")) names.add(rest.slice(0, -"/account.json".length));
+    }
+    for await (const o of this.store.list(LEGACY)) {
+      const file = o.key.slice(LEGACY.length);
+      if (file.endsWith(".json") && !file.includes("/")) names.add(file.slice(0, -".json".length));
+    }
+    return [...names].filter(isAccountName).sort();
+  }
+}
