@@ -13,6 +13,7 @@ import { identify } from "./http/identify.js";
 import type { NodeBindings } from "./http/send.js";
 import { clientOf } from "./http/proxy.js";
 import { apiRoutes } from "./api/index.js";
+import { webRoutes } from "./web/index.js";
 import type { Cache } from "./cache/cache.js";
 import type { Metrics } from "./metrics.js";
 
@@ -91,6 +92,8 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
   });
 
   app.route(`${base}/api`, apiRoutes(deps));
+  // the web pages: `/` and their reserved top-level names only (web/index.ts)
+  app.route(base || "/", webRoutes(deps));
   // route → identify → decide and serve (each door decides through access/authorize.ts)
   app.on(["GET", "HEAD", "POST"], "*", routeGate(base), identify(deps, gatePathToken), (c) => serveGate(c, deps));
   app.all("*", () => {
