@@ -59,8 +59,8 @@ export async function errorPage(err: unknown, c: Context, web: Web): Promise<Res
 
 const NOBODY = { principal: ANONYMOUS, user: null, sessionId: null, binding: "", formToken: "", ended: false };
 
-/** A refusal written for a terminal, as a sentence on a page. */
+/** A refusal written for a terminal, ended as a sentence on a page (never capitalized: it
+ * may start with a user's name). */
 export function sentence(message: string): string {
-  const s = message.charAt(0).toUpperCase() + message.slice(1);
-  return /[.!?]$/.test(s) ? s : `${s}.`;
+  return /[.!?]$/.test(message) ? message : `${message}.`;
 }

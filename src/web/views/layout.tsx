@@ -66,9 +66,10 @@ function ProfileMenu({ frame, account }: { frame: Frame; account: string }) {
   const accounts = frame.accounts ?? [{ name: user.name, kind: "user" as const }];
   const activeKind = accounts.find((a) => a.name === account)?.kind ?? "user";
   return (
-    <details class="menu right">
-      <summary aria-label={`Profile: ${account}`}>
+    <details class="menu right profile">
+      <summary>
         <span class="avatar" aria-hidden="true">{account.slice(0, 1).toUpperCase()}</span>
+        <span class="visually-hidden">Profile: </span>
         <span>{account}</span>
         {activeKind === "org" ? <span class="kind">organization</span> : null}
       </summary>

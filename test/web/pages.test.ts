@@ -1,0 +1,205 @@
+// The web pages over HTTP, without a browser: sign-in counts against the API login's own
+// throttle (one set of counters), sign-out ends a session on another replica too (which
+// opens it with the key both read from the store), the static files are cached for good,
+// and the gate, the API and conda's paths answer as before.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { startStack, type Stack } from "../harness/gateway.js";
+import { CONTENT_SECURITY_POLICY, PAGE_ROOTS } from "../../src/web/index.js";
+import { ASSETS } from "../../src/web/assets.js";
+
+/** A browser in miniature: one cookie jar, forms posted from the page's own origin. */
+class Client {
+  private cookies = new Map<string, string>();
+  constructor(readonly base: string) {}
+
+  async get(path: string, base = this.base): Promise<Response> {
+    return this.keep(await fetch(`${base}${path}`, { redirect: "manual", headers: { cookie: this.cookie() } }));
+  }
+
+  /** Post a form the way our pages do: from our origin, with the form token of `page`. */
+  async post(path: string, fields: Record<string, string>, opts: { origin?: string; token?: string; base?: string } = {}): Promise<Response> {
+    const token = opts.token ?? (await this.formToken());
+    return this.keep(
+      await fetch(`${opts.base ?? this.base}${path}`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { cookie: this.cookie(), "content-type": "application/x-www-form-urlencoded", origin: opts.origin ?? opts.base ?? this.base },
+        body: new URLSearchParams({ _csrf: token, ...fields }),
+      }),
+    );
+  }
+
+  async formToken(path = "/"): Promise<string> {
+    let res = await this.get(path);
+    const to = res.headers.get("location");
+    if (res.status === 303 && to) res = await this.get(to);
+    const html = await res.text();
+    const m = /name="_csrf" value="([^"]+)"/.exec(html);
+    assert.ok(m, `a form on ${path}`);
+    return m[1]!;
+  }
+
+  session(): string | undefined {
+    return this.cookies.get("pkgate_session");
+  }
+
+  private cookie(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+  }
+
+  private keep(res: Response): Response {
+    for (const c of res.headers.getSetCookie()) {
+      const [pair, ...attrs] = c.split(";");
+      const [k, v] = pair!.split("=") as [string, string];
+      if (attrs.some((a) => /max-age=0/i.test(a))) this.cookies.delete(k);
+      else this.cookies.set(k, v);
+    }
+    return res;
+  }
+}
+
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+
+describe("web pages over HTTP", () => {
+  let s: Stack;
+
+  before(async () => {
+    s = await startStack({ store: "fs", cache: "memory" }, { SIGNUP: "open" });
+    for (const [name, password] of [["erin", "erin-password"], ["finn", "finn-password"], ["gail", "gail-password"]]) {
+      const res = await fetch(`${s.url}/api/users`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: name, email: `${name}@example.com`, password }) });
+      assert.equal(res.status, 201);
+    }
+  });
+  after(() => s.stop());
+
+  test("sign-in through the page and login through the API count against one throttle", async () => {
+    const page = new Client(s.url);
+    // five wrong passwords in the page use up erin's attempts...
+    for (let i = 0; i < 5; i++) assert.equal((await page.post("/account/signin", { username: "erin", password: `wrong ${i}` })).status, 401);
+    // ...so the API refuses even the right one, and the page refuses the next one
+    const api = await fetch(`${s.url}/api/login`, { method: "POST", headers: { authorization: basic("erin", "erin-password"), "content-type": "application/json" }, body: "{}" });
+    assert.equal(api.status, 429);
+    const refused = await page.post("/account/signin", { username: "erin", password: "erin-password" });
+    assert.equal(refused.status, 429);
+    assert.ok(Number(refused.headers.get("retry-after")) > 0);
+    assert.match(await refused.text(), /too many wrong passwords/i);
+    // and the other way round: wrong passwords through the API close the page's door
+    for (let i = 0; i < 5; i++) {
+      const r = await fetch(`${s.url}/api/login`, { method: "POST", headers: { authorization: basic("finn", `wrong ${i}`), "content-type": "application/json" }, body: "{}" });
+      assert.equal(r.status, 401);
+    }
+    assert.equal((await new Client(s.url).post("/account/signin", { username: "finn", password: "finn-password" })).status, 429);
+  });
+
+  test("signed out on one replica, the session is refused on another (which opens it with the same stored key)", async () => {
+    const replica = await s.spawnReplica();
+    try {
+      const browser = new Client(s.url);
+      const signedIn = await browser.post("/account/signin", { username: "gail", password: "gail-password" });
+      assert.equal(signedIn.status, 303);
+      assert.equal(signedIn.headers.get("location"), "/dashboard/gail");
+      const cookie = browser.session();
+      assert.ok(cookie);
+      // the same cookie, taken to the other replica
+      const there = new Client(replica.url);
+      (there as unknown as { cookies: Map<string, string> }).cookies.set("pkgate_session", cookie);
+      assert.equal((await there.get("/dashboard/gail")).status, 200);
+      const token = await browser.formToken("/dashboard/gail");
+      assert.equal((await browser.post("/account/signout", {}, { token })).status, 303);
+      const started = Date.now();
+      let status = 200;
+      while (status === 200 && Date.now() - started < 3000) {
+        (there as unknown as { cookies: Map<string, string> }).cookies.set("pkgate_session", cookie);
+        status = (await there.get("/dashboard/gail")).status;
+        if (status === 200) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(status, 303, "the other replica sends the browser to sign in");
+      assert.ok(Date.now() - started < 2000, `refused within 2 s (${Date.now() - started} ms)`);
+    } finally {
+      await replica.stop();
+    }
+  });
+
+  test("a cookie that is not one of ours is nobody, and the session cookie is HttpOnly and SameSite=Lax", async () => {
+    const res = await fetch(`${s.url}/dashboard/gail`, { redirect: "manual", headers: { cookie: "pkgate_session=eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..AAAA.BBBB.CCCC" } });
+    assert.equal(res.status, 303);
+    assert.match(res.headers.getSetCookie().join("\n"), /pkgate_session=;/, "the bad cookie is cleared");
+    const browser = new Client(s.url);
+    const signedIn = await browser.post("/account/signin", { username: "gail", password: "gail-password" });
+    const set = signedIn.headers.getSetCookie().find((c) => c.startsWith("pkgate_session="))!;
+    assert.match(set, /HttpOnly/);
+    assert.match(set, /SameSite=Lax/);
+    assert.match(set, /Max-Age=3600/);
+    assert.doesNotMatch(set, /Secure/, "plain HTTP here");
+  });
+
+  test("a form without its token, or from another origin, is refused", async () => {
+    const browser = new Client(s.url);
+    await browser.post("/account/signin", { username: "gail", password: "gail-password" });
+    const token = await browser.formToken("/settings/gail/tokens");
+    const cases: [string, Record<string, string>, { origin?: string; token?: string }][] = [
+      ["no token", {}, { token: "" }],
+      ["another session's token", {}, { token: await new Client(s.url).formToken() }],
+      ["another origin", {}, { token, origin: "https://evil.example" }],
+    ];
+    for (const [what, extra, opts] of cases) {
+      const res = await browser.post("/settings/gail/tokens", { name: "x", scopes: "all", ...extra }, opts);
+      assert.equal(res.status, 403, what);
+      assert.equal(res.headers.get("content-security-policy"), CONTENT_SECURITY_POLICY);
+    }
+    assert.equal((await s.rt.catalog.listTokens("gail")).filter((t) => t.name === "x").length, 0);
+    const ok = await browser.post("/settings/gail/tokens", { name: "x", scopes: "conda:download" }, { token });
+    assert.equal(ok.status, 200);
+  });
+
+  test("another user's tokens page: refused, or, where nothing of theirs is visible, missing", async () => {
+    const browser = new Client(s.url);
+    await browser.post("/account/signin", { username: "gail", password: "gail-password" });
+    // authorize()'s rule, as at every door: a channel whose content is visible says no...
+    const visible = await browser.get("/settings/finn/tokens");
+    assert.equal(visible.status, 403);
+    assert.match(await visible.text(), /gail may not manage the tokens of finn/);
+    // ...one whose content is hidden is answered exactly as one that does not exist
+    await s.rt.catalog.setChannelPrivacy("erin", "private");
+    const hidden = await browser.get("/settings/erin/tokens");
+    const nobody = await browser.get("/settings/no-such-user/tokens");
+    assert.equal(hidden.status, 404);
+    assert.equal(nobody.status, 404);
+    assert.equal((await hidden.text()).replace(/erin/g, "X"), (await nobody.text()).replace(/no-such-user/g, "X"));
+    assert.equal((await browser.get("/settings/gail/tokens")).status, 200);
+  });
+
+  test("the stylesheet and the script are cached for a year under their content hash", async () => {
+    for (const asset of Object.values(ASSETS)) {
+      const res = await fetch(`${s.url}/static/${asset.name}`);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("cache-control"), "public, max-age=31536000, immutable");
+      assert.equal(res.headers.get("content-type"), asset.contentType);
+      const again = await fetch(`${s.url}/static/${asset.name}`, { headers: { "if-none-match": res.headers.get("etag")! } });
+      assert.equal(again.status, 304);
+    }
+    assert.equal((await fetch(`${s.url}/static/style.000000000000.css`)).status, 404);
+  });
+
+  test("the pages' names are theirs, and conda, pip and the API answer as before", async () => {
+    for (const root of PAGE_ROOTS) {
+      const res = await fetch(`${s.url}/${root}/a/b/c/d`, { redirect: "manual" });
+      assert.equal(res.status, 404, root);
+      assert.match(res.headers.get("content-type") ?? "", /text\/html/, root);
+      const signup = await fetch(`${s.url}/api/users`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: root, email: "x@example.com", password: "long enough" }) });
+      assert.equal(signup.status, 400, `no account can be named ${root}`);
+    }
+    // the gate's own answers for a channel, the API's for its paths
+    const conda = await fetch(`${s.url}/gail/linux-64/repodata.json`);
+    assert.equal(conda.status, 404);
+    assert.match(conda.headers.get("content-type") ?? "", /json/);
+    assert.equal(conda.headers.get("content-security-policy"), null, "conda's paths are not pages");
+    const pypi = await fetch(`${s.url}/gail/simple/`, { headers: { accept: "text/html" } });
+    assert.ok(pypi.status === 200 || pypi.status === 404);
+    assert.equal(pypi.headers.get("content-security-policy"), null, "PyPI's paths are not pages");
+    const api = await fetch(`${s.url}/api/openapi.json`);
+    assert.equal(api.status, 200);
+    assert.equal(api.headers.get("content-security-policy"), null, "the API is not a page");
+  });
+});
