@@ -92,8 +92,8 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
   });
 
   app.route(`${base}/api`, apiRoutes(deps));
-  // the web pages: `/` and their reserved top-level names only (web/index.ts)
-  app.route(base || "/", webRoutes(deps));
+  // the web pages: `/` and their reserved top-level names only, under BASE_PATH (web/index.ts)
+  app.route("/", webRoutes(deps));
   // route → identify → decide and serve (each door decides through access/authorize.ts)
   app.on(["GET", "HEAD", "POST"], "*", routeGate(base), identify(deps, gatePathToken), (c) => serveGate(c, deps));
   app.all("*", () => {
