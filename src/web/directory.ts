@@ -1,15 +1,14 @@
 // The organizations around a signed-in user: those they administer (the Profile menu
 // switches between them) and the groups they belong to (Group Membership). The catalog keeps
 // no index from a user to their organizations, so this lists the accounts in the store (one
-// listing, kept for LIST_TTL_MS in this process) and reads each through the catalog's cached
-// lookups. Who administers or belongs is read from each organization's own document, as the
+// listing, made again when the catalog's generation moves) and reads each through the
+// catalog's cached lookups. Who administers or belongs is read from each organization's own document, as the
 // policy reads it.
 import type { Store } from "../store/store.js";
 import type { Account, Group } from "../access/model.js";
-import { CATALOG_PREFIX, type Catalog } from "../access/catalog.js";
+import { CATALOG_PREFIX, catalogKeys, type Catalog } from "../access/catalog.js";
 import { isAccountName } from "../access/names.js";
 
-const LIST_TTL_MS = 15_000;
 const BY_ACCOUNT = `${CATALOG_PREFIX}by-account/`;
 /** The catalog's layout before (`accounts/<name>.json`), still read. */
 const LEGACY = `${CATALOG_PREFIX}accounts/`;
@@ -20,12 +19,11 @@ export interface Membership {
 }
 
 export class Directory {
-  private names: { at: number; names: Promise<string[]> } | null = null;
+  private names: { generation: string; names: Promise<string[]> } | null = null;
 
   constructor(
     private readonly store: Store,
     private readonly catalog: Catalog,
-    private readonly now: () => number = Date.now,
   ) {}
 
   /** The organizations `user` is an admin of, by name. */
@@ -43,11 +41,14 @@ export class Directory {
     return accounts.filter((a): a is Account => a?.kind === "org");
   }
 
-  private accountNames(): Promise<string[]> {
-    const now = this.now();
-    if (this.names && now - this.names.at < LIST_TTL_MS) return this.names.names;
+  /** The account names, listed again when the catalog's generation moved (a new account
+   * moves it): one stat a page, one listing a change. */
+  private async accountNames(): Promise<string[]> {
+    const info = await this.store.stat(catalogKeys.generation);
+    const generation = info ? `${info.etag}|${info.lastModified.getTime()}` : "none";
+    if (this.names?.generation === generation) return this.names.names;
     const names = this.list();
-    this.names = { at: now, names };
+    this.names = { generation, names };
     names.catch(() => (this.names = null));
     return names;
   }

@@ -3,7 +3,8 @@
 // the Identifier every door uses) → [signed in] → [the form guard, for forms that change
 // something] → the page, which decides through authorize() and acts through the API's own
 // verbs. Only the pages' reserved top-level names (access/names.ts) and `/` are routed
-// here; every other path goes on to the gate untouched.
+// here, under BASE_PATH (the router is mounted at the root); every other path goes on to
+// the gate untouched.
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import "../http/vars.js";
 import { GateError } from "../errors.js";
@@ -57,7 +58,7 @@ export function webRoutes(deps: WebDeps): Hono {
   const form = formGuard(web);
   const run = (page: Page) => (c: Context) => page(c, web);
 
-  r.get("/static/:name", (c) => {
+  r.get(`${web.base}/static/:name`, (c) => {
     c.set("route", "web");
     const asset = assetNamed(c.req.param("name"));
     if (!asset) throw new GateError("not_found", "no such file");
@@ -73,9 +74,10 @@ export function webRoutes(deps: WebDeps): Hono {
   // each route: its chain of middleware, then its page
   const on = (method: "GET" | "POST" | "ALL", path: string, chain: MiddlewareHandler[], page: (c: Context) => Response | Promise<Response>) => {
     const methods = method === "ALL" ? ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] : [method];
-    r.on(methods, [path], ...(chain as [MiddlewareHandler]), page);
+    r.on(methods, [`${web.base}${path}`], ...(chain as [MiddlewareHandler]), page);
   };
-  on("GET", "/", open, run(homePage));
+  // the start page: `/`, and under BASE_PATH both `/prefix/` and `/prefix`
+  for (const home of web.base ? ["/", ""] : ["/"]) on("GET", home, open, run(homePage));
   on("POST", "/account/signin", [...open, form], run(signIn));
   on("POST", "/account/signup", [...open, form], run(signUpPage));
   on("POST", "/account/signout", [...open, form], run(signOut));

@@ -170,6 +170,27 @@ describe("web pages over HTTP", () => {
     assert.equal((await browser.get("/settings/gail/tokens")).status, 200);
   });
 
+  test("an organization's admin switches to it in the Profile menu and makes its tokens", async () => {
+    const login = await fetch(`${s.url}/api/login`, { method: "POST", headers: { authorization: basic("gail", "gail-password"), "content-type": "application/json" }, body: "{}" });
+    const { token: apiToken } = (await login.json()) as { token: string };
+    const org = await fetch(`${s.url}/api/orgs`, { method: "POST", headers: { authorization: `Bearer ${apiToken}`, "content-type": "application/json" }, body: JSON.stringify({ name: "gail-lab" }) });
+    assert.equal(org.status, 201);
+    const browser = new Client(s.url);
+    await browser.post("/account/signin", { username: "gail", password: "gail-password" });
+    const dashboard = await (await browser.get("/dashboard/gail")).text();
+    assert.match(dashboard, /<a href="\/dashboard\/gail-lab"><span>gail-lab<\/span><span class="kind">organization<\/span><\/a>/, "the Profile menu offers the organization");
+    const orgPage = await (await browser.get("/dashboard/gail-lab")).text();
+    assert.match(orgPage, /<span class="visually-hidden">Profile: <\/span><span>gail-lab<\/span>/, "and names it once switched to");
+    const token = await browser.formToken("/settings/gail-lab/tokens");
+    const created = await browser.post("/settings/gail-lab/tokens", { name: "ci", scopes: "conda:download" }, { token });
+    assert.equal(created.status, 200);
+    const listed = (await s.rt.catalog.listTokens("gail-lab")).find((t) => t.name === "ci");
+    assert.equal(listed?.createdBy, "gail");
+    const page = await (await browser.get("/settings/gail-lab/tokens")).text();
+    assert.match(page, /created by gail/);
+    assert.doesNotMatch(page, /Signed-in browsers/, "an organization has no sessions");
+  });
+
   test("the stylesheet and the script are cached for a year under their content hash", async () => {
     for (const asset of Object.values(ASSETS)) {
       const res = await fetch(`${s.url}/static/${asset.name}`);
