@@ -101,6 +101,9 @@ async function openSessionFor(c: Context, web: Web, username: string, password: 
     fallbackSeconds: SESSION_MAX_SECONDS,
   });
   await startSession(c, web, result.token);
+  // the session this browser had before (signing in again, or as someone else) ends
+  const before = c.get("visitor");
+  if (before.user && before.sessionId) await web.deps.catalog.revokeTokenById(before.user.name, before.sessionId).catch(() => undefined);
   await sweepEndedSessions(web, result.account.name);
   return result;
 }
