@@ -16,6 +16,7 @@ import { apiRoutes } from "./api/index.js";
 import { webRoutes } from "./web/index.js";
 import type { Cache } from "./cache/cache.js";
 import type { Metrics } from "./metrics.js";
+import type { ServerResponse } from "node:http";
 
 export interface AppDeps extends GateDeps {
   logger: Logger;
@@ -26,8 +27,9 @@ export interface AppDeps extends GateDeps {
   cache: Cache;
   /** TOKEN_MAX_AGE (seconds): no token the API issues lives longer. */
   tokenMaxAge?: number;
-  /** Readiness of the parts: name → error message, or null when fine. */
-  readiness: () => Promise<Record<string, string | null>>;
+  /** Readiness of the parts: what is wrong with each, or null when it is fine. Without the
+   * store nothing is served (503); without the cache the gateway serves, degraded (200). */
+  readiness: () => Promise<{ store: string | null; cache: string | null }>;
 }
 
 export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
@@ -40,15 +42,20 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
     const client = clientOf(peer, header(c, "x-forwarded-for"), deps.trustProxy);
     c.set("clientAddress", client);
     const reqId = sanitizeRequestId(header(c, "x-request-id")) ?? randomUUID();
+    c.set("reqId", reqId);
     c.header("x-request-id", reqId);
     // bodies written straight to the socket (send.ts) bypass Hono's headers: set it there too
     c.env?.outgoing?.setHeader("x-request-id", reqId);
     await next();
+    const out = c.env?.outgoing;
+    // send.ts counts what it writes; anything else (JSON answers and errors, redirects) the
+    // adapter writes from the Response once this returns: count that as it goes out
+    const written = out && !out.headersSent && c.get("bytes") === undefined ? countBody(out) : null;
     const log = () => {
       const principal = c.get("principal");
       const tokenId = c.get("tokenId");
-      const status = c.env?.outgoing?.statusCode ?? c.res.status;
-      const bytes = c.get("bytes") ?? 0;
+      const status = out?.statusCode ?? c.res.status;
+      const bytes = c.get("bytes") ?? written?.() ?? Number(c.res.headers.get("content-length") ?? 0);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = c.get("route") ?? "other";
       deps.metrics.requests.inc({ route, status: String(status) });
@@ -68,11 +75,10 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
         tokenId,
         tokenName: principal?.token?.name,
         account: principal?.account ?? undefined,
-        aborted: c.env?.outgoing ? !c.env.outgoing.writableFinished : undefined,
+        aborted: out ? !out.writableFinished : undefined,
         ua: clip(header(c, "user-agent")),
       });
     };
-    const out = c.env?.outgoing;
     if (out && !out.writableFinished) out.once("close", log);
     else log();
   });
@@ -80,16 +86,22 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
   app.onError((err, c) => errorResponse(err, c, deps.logger, deps.metrics));
   app.notFound((c) => errorResponse(new GateError("not_found", "not found"), c, deps.logger, deps.metrics));
 
-  app.get(`${base}/healthz`, (c) => {
-    c.set("route", "health");
-    return c.json({ status: "ok" });
-  });
-  app.get(`${base}/readyz`, async (c) => {
-    c.set("route", "health");
-    const parts = await deps.readiness();
-    const failed = Object.entries(parts).filter(([, v]) => v !== null);
-    return c.json({ status: failed.length ? "unavailable" : "ok", parts }, failed.length ? 503 : 200);
-  });
+  // Probes ask at the root whatever BASE_PATH is (a kubelet or a load balancer talks to the
+  // process, not through the prefix); under the prefix too, for whoever reaches it that way.
+  for (const prefix of base ? ["", base] : [""]) {
+    app.get(`${prefix}/healthz`, (c) => {
+      c.set("route", "health");
+      return c.json({ status: "ok" });
+    });
+    // Ready while the store answers. Without Redis the gateway still serves (from the store,
+    // each replica caching for itself): it stays in the load balancer, and says so here.
+    app.get(`${prefix}/readyz`, async (c) => {
+      c.set("route", "health");
+      const parts = await deps.readiness();
+      const status = parts.store ? "unavailable" : parts.cache ? "degraded" : "ok";
+      return c.json({ status, parts }, parts.store ? 503 : 200);
+    });
+  }
 
   app.route(`${base}/api`, apiRoutes(deps));
   // the web pages: `/` and their reserved top-level names only, under BASE_PATH (web/index.ts)
@@ -111,6 +123,26 @@ function clip(text: string | undefined): string | undefined {
 function queryOf(url: string): string | undefined {
   const q = url.indexOf("?");
   return q === -1 ? undefined : clip(url.slice(q + 1));
+}
+
+/** Counts the body bytes given to a response from now on; returns the running total. Node
+ * drops a HEAD's body, and Hono hands the adapter none for it. */
+function countBody(out: ServerResponse): () => number {
+  let n = 0;
+  const count = (chunk: unknown, encoding: unknown) => {
+    if (typeof chunk === "string") n += Buffer.byteLength(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8");
+    else if (chunk instanceof Uint8Array) n += chunk.byteLength;
+  };
+  const { write, end } = out;
+  out.write = function (this: ServerResponse, ...args: Parameters<ServerResponse["write"]>) {
+    count(args[0], args[1]);
+    return write.apply(this, args as never);
+  } as ServerResponse["write"];
+  out.end = function (this: ServerResponse, ...args: unknown[]) {
+    if (typeof args[0] !== "function") count(args[0], args[1]);
+    return end.apply(this, args as never);
+  } as ServerResponse["end"];
+  return () => n;
 }
 
 function sanitizeRequestId(id: string | undefined): string | undefined {

@@ -5,6 +5,8 @@ import { createLogger } from "./log.js";
 import { createRuntime } from "./runtime.js";
 import { startGateway } from "./server.js";
 import { GateError } from "./errors.js";
+import { RedisCache } from "./cache/redis.js";
+import { packageVersion } from "./metrics.js";
 
 async function main(): Promise<void> {
   let config;
@@ -22,12 +24,16 @@ async function main(): Promise<void> {
   const gw = await startGateway(rt, logger);
   logger.info({
     msg: "listening",
+    // to open from this machine; `address` is where the socket listens (0.0.0.0: everywhere)
     url: gw.url,
-    store: config.s3 ? `s3 bucket ${config.s3.bucket}` : `directory ${config.dataDir}`,
-    cache: config.redisUrl ? "redis" : "in-process",
+    address: gw.address,
+    version: packageVersion(),
+    store: config.s3 ? `s3 bucket ${config.s3.bucket} at ${new URL(config.s3.endpoint).origin}` : `directory ${config.dataDir}`,
+    cache: rt.cache instanceof RedisCache ? `shared: ${rt.cache.label}` : "in-process (no REDIS_URL)",
     basePath: config.basePath || "/",
     // Prometheus scrapes here, never on the serving port
     metrics: gw.metricsUrl ? `${gw.metricsUrl}/metrics` : "off (set METRICS_PORT)",
+    metricsAddress: gw.metricsAddress ?? undefined,
   });
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -1,5 +1,8 @@
 // Prometheus metrics in the text exposition format, without a dependency: a few counters
-// and one latency histogram, plus values read from the caches' own counters at scrape time.
+// and one latency histogram, plus values read at scrape time (the caches' own counters, the
+// event loop's delay, the build).
+import { readFileSync } from "node:fs";
+import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 
 type Labels = Record<string, string>;
 
@@ -67,12 +70,17 @@ export class Metrics {
   readonly authFailures = new Counter("pkgate_auth_failures_total", "Requests refused for an invalid, expired or revoked token, by reason");
   private readonly sampled: Sampled[] = [];
 
+  constructor() {
+    eventLoopDelay.start();
+  }
+
   addSampled(s: Sampled): void {
     this.sampled.push(s);
   }
 
   render(): string {
     const parts = [this.requests, this.bytes, this.latency, this.storeErrors, this.authFailures].map((m) => m.render());
+    parts.push(eventLoopDelay.render());
     for (const s of this.sampled) {
       const lines = [`# HELP ${s.name} ${s.help}`, `# TYPE ${s.name} ${s.type}`];
       for (const [labels, v] of s.sample()) lines.push(`${s.name}${Object.keys(labels).length ? `{${key(labels)}}` : ""} ${v}`);
@@ -80,6 +88,68 @@ export class Metrics {
     }
     const mem = process.memoryUsage();
     parts.push(`# HELP pkgate_resident_memory_bytes Resident set size\n# TYPE pkgate_resident_memory_bytes gauge\npkgate_resident_memory_bytes ${mem.rss}`);
+    parts.push(`# HELP pkgate_build_info The running pkgate and Node versions\n# TYPE pkgate_build_info gauge\npkgate_build_info{${key(BUILD)}} 1`);
     return parts.join("\n") + "\n";
   }
 }
+
+/** pkgate's version, from its package.json: one directory up from src/ (run by tsx), two from
+ * dist/src/ (built, and in the image). */
+export function packageVersion(): string {
+  for (const rel of ["../package.json", "../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), "utf8")) as { name?: unknown; version?: unknown };
+      if (pkg.name === "pkgate" && typeof pkg.version === "string") return pkg.version;
+    } catch {
+      // not in this directory
+    }
+  }
+  return "unknown";
+}
+
+const BUILD = { version: packageVersion(), node: process.version };
+
+/** The timer the event-loop monitor sets: what it records beyond this is delay. */
+const LOOP_RESOLUTION_MS = 10;
+
+/** How late the event loop runs a 10 ms timer: a process that stalls (a big index parsed, a
+ * synchronous hash) delays every request it holds at that moment. One monitor per process
+ * (there is one event loop), started by the first Metrics. Quantiles and the
+ * maximum cover the time since the previous scrape; the sum and count, the process's life. */
+class EventLoopDelay {
+  private histogram: IntervalHistogram | null = null;
+  private sumSeconds = 0;
+  private count = 0;
+
+  start(): void {
+    if (this.histogram) return;
+    this.histogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+    this.histogram.enable();
+  }
+
+  render(): string {
+    const h = this.histogram;
+    const name = "pkgate_event_loop_delay_seconds";
+    // the monitor records the whole interval; its timer's own 10 ms is not delay
+    const delay = (ns: number) => (h && h.count > 0 ? Math.max(0, Math.round(ns - LOOP_RESOLUTION_MS * 1e6)) / 1e9 : NaN);
+    const quantiles = [0.5, 0.9, 0.99].map((q) => `${name}{quantile="${q}"} ${delay(h?.percentile(q * 100) ?? 0)}`);
+    const max = delay(h?.max ?? 0);
+    if (h && h.count > 0) {
+      this.sumSeconds += delay(h.mean) * h.count;
+      this.count += h.count;
+    }
+    h?.reset();
+    return [
+      `# HELP ${name} How late the event loop ran a ${LOOP_RESOLUTION_MS} ms timer: quantiles since the previous scrape, sum and count since start`,
+      `# TYPE ${name} summary`,
+      ...quantiles,
+      `${name}_sum ${this.sumSeconds}`,
+      `${name}_count ${this.count}`,
+      `# HELP pkgate_event_loop_delay_max_seconds The longest event-loop delay since the previous scrape`,
+      `# TYPE pkgate_event_loop_delay_max_seconds gauge`,
+      `pkgate_event_loop_delay_max_seconds ${max}`,
+    ].join("\n");
+  }
+}
+
+const eventLoopDelay = new EventLoopDelay();

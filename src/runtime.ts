@@ -8,6 +8,7 @@ import { S3Store } from "./store/s3.js";
 import { MemoryCache } from "./cache/memory.js";
 import { RedisCache } from "./cache/redis.js";
 import { Catalog } from "./access/catalog.js";
+import { GateError } from "./errors.js";
 
 export interface Runtime {
   config: Config;
@@ -34,7 +35,13 @@ export async function createRuntime(config: Config): Promise<Runtime> {
     }
     store = s3;
   } else {
-    store = new FsStore(config.dataDir);
+    const fs = new FsStore(config.dataDir);
+    try {
+      await fs.ensureRoot();
+    } catch (err) {
+      throw new GateError("bad_config", `DATA_DIR ${config.dataDir} cannot be created (${whyNot(err)}): create it, or set DATA_DIR to a directory this user may write`);
+    }
+    store = fs;
   }
   const cache: Cache = config.redisUrl
     ? new RedisCache(config.redisUrl, config.redisSentinels ? { sentinels: config.redisSentinels, sentinelName: config.redisSentinelName } : {})
@@ -51,4 +58,23 @@ export async function createRuntime(config: Config): Promise<Runtime> {
       await store.close().catch(() => undefined);
     },
   };
+}
+
+/** A file-system error in words: why a directory could not be made. */
+function whyNot(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  switch (code) {
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "EROFS":
+      return "read-only file system";
+    case "EEXIST":
+    case "ENOTDIR":
+      return "a file stands where a directory should be";
+    case "ENOSPC":
+      return "no space left on the device";
+    default:
+      return code ?? (err instanceof Error ? err.message : String(err));
+  }
 }

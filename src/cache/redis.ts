@@ -1,7 +1,9 @@
 // The Redis Cache, shared by every replica. Redis is a cache here, never a dependency: when it
 // is down, commands fail within a bounded time with CacheUnavailable (callers then go to the
 // store) instead of queueing, while the client keeps reconnecting in the background and
-// re-subscribes its channels once Redis is back. The URL's password never reaches a message.
+// re-subscribes its channels once Redis is back. Whether Redis can be used is tracked here
+// (`healthy`, and a change reported to `onAvailability` listeners) and said in an operator's
+// words, never in ioredis's. The URL's password never reaches a message.
 import { randomBytes } from "node:crypto";
 import { Redis, type RedisOptions } from "ioredis";
 import { CacheUnavailable, type Cache } from "./cache.js";
@@ -39,6 +41,11 @@ interface ScriptCommands {
 
 /** How long commands issued right after start-up wait for the first connection. */
 const FIRST_CONNECT_WAIT_MS = 1000;
+const CONNECT_TIMEOUT_MS = 2000;
+
+/** Redis became unusable (`up: false`, with why) or usable again (`up: true`, with how long
+ * it was not). */
+export type AvailabilityChange = { up: false; cause: string } | { up: true; downMs: number };
 
 export class RedisCache implements Cache {
   readonly kind = "redis" as const;
@@ -50,17 +57,28 @@ export class RedisCache implements Cache {
   private readonly secrets: string[];
   private readonly firstConnect: Promise<void>;
   private closed = false;
+  private readonly commandTimeoutMs: number;
+  /** null until the first connection succeeds or fails. */
+  private up: boolean | null = null;
+  private downSince = 0;
+  /** Why Redis cannot be used, while it cannot. */
+  private cause = "not connected yet";
+  private readonly listeners = new Set<(change: AvailabilityChange) => void>();
+  /** Which Redis, for messages: `Redis at host:port`, or the Sentinel group; never the password. */
+  readonly label: string;
 
   constructor(url: string, opts: RedisCacheOptions = {}) {
     this.secrets = secretsOf(url);
     this.channelPrefix = opts.keyPrefix ?? "";
+    this.commandTimeoutMs = opts.commandTimeoutMs ?? 1000;
+    this.label = labelOf(url, opts);
     const common: RedisOptions = {
       // Fail fast instead of queueing while disconnected; a command in flight when the
       // connection drops is retried at most once, and none waits longer than the timeout.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
-      commandTimeout: opts.commandTimeoutMs ?? 1000,
-      connectTimeout: 2000,
+      commandTimeout: this.commandTimeoutMs,
+      connectTimeout: CONNECT_TIMEOUT_MS,
       // Reconnect forever, backing off to at most 2 s between attempts.
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100),
       connectionName: "pkgate",
@@ -74,8 +92,16 @@ export class RedisCache implements Cache {
     this.client.defineCommand("pkgateReleaseLock", { numberOfKeys: 1, lua: RELEASE_LOCK });
 
     // Connection errors are expected while Redis is down and are reported through
-    // CacheUnavailable and `healthy`; an 'error' event without a listener would print them.
-    this.client.on("error", () => undefined);
+    // CacheUnavailable, `healthy` and onAvailability, once per outage; an 'error' event
+    // without a listener would print every reconnection attempt.
+    this.client.on("error", (err: unknown) => {
+      if (this.client.status !== "ready") this.markDown(causeOf(err, this.commandTimeoutMs));
+    });
+    // a connection that was up and closed; a failed attempt's 'close' follows its 'error'
+    this.client.on("close", () => {
+      if (this.up !== false) this.markDown("connection lost");
+    });
+    this.client.on("ready", () => this.markUp());
     this.subscriber.on("error", () => undefined);
     this.subscriber.on("ready", () => void this.resubscribe());
     this.subscriber.on("message", (channel: string, message: string) => this.deliver(channel, message));
@@ -92,9 +118,18 @@ export class RedisCache implements Cache {
     });
   }
 
-  /** True while the command connection is up. */
+  /** True while Redis answers: connected, and the last command did not time out. */
   get healthy(): boolean {
-    return this.client.status === "ready";
+    return this.up === true && this.client.status === "ready";
+  }
+
+  /** Hear when Redis becomes unusable and when it is back: once per change, never for each
+   * reconnection attempt in between. A listener added while Redis is down hears that at once.
+   * Returns the function that removes it. */
+  onAvailability(listener: (change: AvailabilityChange) => void): () => void {
+    this.listeners.add(listener);
+    if (this.up === false) listener({ up: false, cause: this.cause });
+    return () => void this.listeners.delete(listener);
   }
 
   async get(key: string): Promise<Buffer | null> {
@@ -180,10 +215,43 @@ export class RedisCache implements Cache {
   private async run<T>(op: string, command: () => Promise<T>): Promise<T> {
     if (this.closed) throw new CacheUnavailable("redis cache: closed");
     if (this.client.status !== "ready") await this.firstConnect;
+    let result: T;
     try {
-      return await command();
+      result = await command();
     } catch (err) {
-      throw new CacheUnavailable(`redis cache: ${op} failed: ${this.reason(err)}`);
+      // Redis answered, with an error of its own (out of memory, read-only replica...)
+      if (err instanceof Error && err.name === "ReplyError") throw new CacheUnavailable(`${this.label} refused ${op}: ${this.reason(err)}`);
+      // a connection that stays open but stops answering (a frozen or overloaded server)
+      if (this.client.status === "ready" && isTimeout(err)) this.markDown(causeOf(err, this.commandTimeoutMs));
+      throw new CacheUnavailable(`${this.label} is unreachable (${this.up === false ? this.cause : causeOf(err, this.commandTimeoutMs)})`);
+    }
+    if (this.up === false && this.client.status === "ready") this.markUp();
+    return result;
+  }
+
+  private markDown(cause: string): void {
+    if (this.closed) return;
+    this.cause = cause;
+    if (this.up === false) return;
+    this.up = false;
+    this.downSince = Date.now();
+    this.announce({ up: false, cause });
+  }
+
+  private markUp(): void {
+    if (this.closed || this.up === true) return;
+    const wasDown = this.up === false;
+    this.up = true;
+    if (wasDown) this.announce({ up: true, downMs: Date.now() - this.downSince });
+  }
+
+  private announce(change: AvailabilityChange): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch {
+        // a listener's failure is not the cache's
+      }
     }
   }
 
@@ -209,6 +277,49 @@ export class RedisCache implements Cache {
     for (const s of this.secrets) text = text.split(s).join("***");
     return text.slice(0, 200);
   }
+}
+
+/** `Redis at host:port` from the URL (never its password), or the Sentinel group. */
+function labelOf(url: string, opts: RedisCacheOptions): string {
+  if (opts.sentinels) return `Redis "${opts.sentinelName ?? "mymaster"}" (sentinels ${opts.sentinels.map((s) => `${s.host}:${s.port}`).join(", ")})`;
+  try {
+    const u = new URL(url);
+    return `Redis at ${u.hostname || "localhost"}:${u.port || "6379"}`;
+  } catch {
+    return "Redis";
+  }
+}
+
+/** Why a connection or a command failed, in words an operator acts on (ioredis's own words
+ * name its internals: "Stream isn't writeable and enableOfflineQueue options is false"). */
+function causeOf(err: unknown, commandTimeoutMs: number): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  switch (code) {
+    case "ECONNREFUSED":
+      return "connection refused";
+    case "ECONNRESET":
+    case "EPIPE":
+      return "connection lost";
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return "host name not found";
+    case "ETIMEDOUT":
+      return `no answer to connecting within ${CONNECT_TIMEOUT_MS / 1000} s`;
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return "no route to the host";
+  }
+  if (isTimeout(err)) return `no answer within ${commandTimeoutMs} ms`;
+  if (/WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(message)) return "login refused: check the password in REDIS_URL";
+  if (/sentinel/i.test(message)) return "no sentinel names a reachable primary";
+  if (/certificate|SSL|TLS/i.test(message)) return "TLS handshake failed";
+  if (/writeable|Connection is closed/i.test(message)) return "not connected";
+  return "connection failed";
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith("Command timed out");
 }
 
 function secretsOf(url: string): string[] {

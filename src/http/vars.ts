@@ -15,6 +15,8 @@ declare module "hono" {
     authenticated: boolean;
     /** The kind of route, for metrics. */
     route: string;
+    /** The request's id (its X-Request-Id, or one made up): every log line about it carries it. */
+    reqId: string;
     /** The client's address (X-Forwarded-For only from trusted proxies). */
     clientAddress: string;
     /** Bytes of body written, for the access log and metrics. */

@@ -191,6 +191,14 @@ export class FsStore implements Store {
     return true;
   }
 
+  /** Create the root directory, parents included, if it is not there (at start: an operator
+   * copies a channel into it before anything was ever written). Throws the system's error,
+   * with its code, when it cannot be created. */
+  async ensureRoot(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    if (!(await stat(this.root)).isDirectory()) throw Object.assign(new Error(`${this.root} is not a directory`), { code: "ENOTDIR" });
+  }
+
   async ping(): Promise<void> {
     try {
       await mkdir(this.root, { recursive: true });
