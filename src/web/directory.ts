@@ -1,17 +1,12 @@
 // The organizations around a signed-in user: those they administer (the Profile menu
 // switches between them) and the groups they belong to (Group Membership). The catalog keeps
-// no index from a user to their organizations, so this lists the accounts in the store (one
-// listing, made again when the catalog's generation moves) and reads each through the
-// catalog's cached lookups. Who administers or belongs is read from each organization's own document, as the
-// policy reads it.
+// no index from a user to their organizations, so this lists the accounts in the store (the
+// catalog's catalogAccountNames, again only when the catalog's generation moves) and reads
+// each through the catalog's cached lookups. Who administers or belongs is read from each
+// organization's own document, as the policy reads it.
 import type { Store } from "../store/store.js";
 import type { Account, Group } from "../access/model.js";
-import { CATALOG_PREFIX, catalogKeys, type Catalog } from "../access/catalog.js";
-import { isAccountName } from "../access/names.js";
-
-const BY_ACCOUNT = `${CATALOG_PREFIX}by-account/`;
-/** The catalog's layout before (`accounts/<name>.json`), still read. */
-const LEGACY = `${CATALOG_PREFIX}accounts/`;
+import { catalogAccountNames, catalogKeys, type Catalog } from "../access/catalog.js";
 
 export interface Membership {
   org: string;
@@ -47,22 +42,9 @@ export class Directory {
     const info = await this.store.stat(catalogKeys.generation);
     const generation = info ? `${info.etag}|${info.lastModified.getTime()}` : "none";
     if (this.names?.generation === generation) return this.names.names;
-    const names = this.list();
+    const names = catalogAccountNames(this.store);
     this.names = { generation, names };
     names.catch(() => (this.names = null));
     return names;
-  }
-
-  private async list(): Promise<string[]> {
-    const names = new Set<string>();
-    for await (const o of this.store.list(BY_ACCOUNT)) {
-      const rest = o.key.slice(BY_ACCOUNT.length);
-      if (rest.endsWith("/account.json")) names.add(rest.slice(0, -"/account.json".length));
-    }
-    for await (const o of this.store.list(LEGACY)) {
-      const file = o.key.slice(LEGACY.length);
-      if (file.endsWith(".json") && !file.includes("/")) names.add(file.slice(0, -".json".length));
-    }
-    return [...names].filter(isAccountName).sort();
   }
 }
