@@ -16,6 +16,7 @@ import { apiRoutes } from "./api/index.js";
 import { webRoutes } from "./web/index.js";
 import type { Cache } from "./cache/cache.js";
 import type { Metrics } from "./metrics.js";
+import type { WebConfig } from "./config.js";
 import type { ServerResponse } from "node:http";
 
 export interface AppDeps extends GateDeps {
@@ -30,6 +31,8 @@ export interface AppDeps extends GateDeps {
   /** Readiness of the parts: what is wrong with each, or null when it is fine. Without the
    * store nothing is served (503); without the cache the gateway serves, degraded (200). */
   readiness: () => Promise<{ store: string | null; cache: string | null }>;
+  /** The web pages' configuration (SESSION_SECRET, SMTP_URL, MAIL_FROM, PUBLIC_URL). */
+  web?: WebConfig;
 }
 
 export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
