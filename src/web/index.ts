@@ -16,6 +16,10 @@ import { errorPage } from "./render.js";
 import { forgotPage, homePage, signIn, signOut, signUpPage, termsPage } from "./routes/account.js";
 import { dashboardHome, dashboardPage, sectionPage, signedIn, userToolPage } from "./routes/dashboard.js";
 import { createToken, revokeToken, tokensPage } from "./routes/tokens.js";
+import { packagePages } from "./routes/packages.js";
+import { orgPages } from "./routes/orgs.js";
+import { settingsPages } from "./routes/settings.js";
+import type { Chains, On, Page } from "./routing.js";
 
 export type { WebDeps } from "./web.js";
 
@@ -48,8 +52,6 @@ function securityHeaders(): MiddlewareHandler {
   };
 }
 
-type Page = (c: Context, web: Web) => Response | Promise<Response>;
-
 export function webRoutes(deps: WebDeps): Hono {
   const web = createWeb(deps);
   const r = new Hono();
@@ -72,7 +74,7 @@ export function webRoutes(deps: WebDeps): Hono {
   });
 
   // each route: its chain of middleware, then its page
-  const on = (method: "GET" | "POST" | "ALL", path: string, chain: MiddlewareHandler[], page: (c: Context) => Response | Promise<Response>) => {
+  const on: On = (method, path, chain, page) => {
     const methods = method === "ALL" ? ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] : [method];
     r.on(methods, [`${web.base}${path}`], ...(chain as [MiddlewareHandler]), page);
   };
@@ -95,6 +97,10 @@ export function webRoutes(deps: WebDeps): Hono {
   on("GET", "/settings/:account/tokens", user, run(tokensPage));
   on("POST", "/settings/:account/tokens", [...user, form], run(createToken));
   on("POST", "/settings/:account/tokens/revoke", [...user, form], run(revokeToken));
+
+  // the areas of the site, each in its own module
+  const chains: Chains = { open, user, form, run };
+  for (const area of [packagePages, orgPages, settingsPages]) area(on, chains, web);
 
   // anything else under the pages' names is a page that does not exist (never the gate's)
   const missing = () => {
