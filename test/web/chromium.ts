@@ -8,8 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const CHROMIUM = "/usr/bin/chromium";
-/** Why the browser tests cannot run here, or null when they can. */
-export const NO_CHROMIUM = existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing (Debian: apt-get install -y chromium; .ci/run installs it)`;
+/** The browser tests need Debian's chromium: without it they fail loudly, saying how to get
+ * it, rather than being skipped. */
+export function requireChromium(): void {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run installs it)`);
+}
 
 const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
@@ -22,6 +25,7 @@ export interface Browser {
 }
 
 export async function openBrowser(): Promise<Browser> {
+  requireChromium();
   const profile = await mkdtemp(join(tmpdir(), "pkgate-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
