@@ -31,8 +31,11 @@ export interface Config {
   trustProxy: string[];
   /** Seconds in-flight requests get after SIGTERM. */
   shutdownTimeout: number;
-  /** Failed token lookups per client address per minute before 429. */
+  /** Store reads of unknown tokens per client address per window (AUTH_FAILURE_WINDOW)
+   * before such reads get 429; a token known from the cache is never refused for it. */
   authFailureLimit: number;
+  /** Seconds of that window. */
+  authFailureWindow: number;
   /** Bytes of filtered index views each replica keeps in memory. */
   viewCacheBytes: number;
   /** Bytes of small hot objects (indexes, small artifacts) kept in memory, re-checked every second. */
@@ -170,6 +173,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: (env.TRUST_PROXY ?? "").split(",").map((s) => s.trim()).filter(Boolean),
     shutdownTimeout: int(env, "SHUTDOWN_TIMEOUT", 30, 0, 3600),
     authFailureLimit: int(env, "AUTH_FAILURE_LIMIT", 30, 1, 1_000_000),
+    authFailureWindow: int(env, "AUTH_FAILURE_WINDOW", 60, 1, 24 * 3600),
     signup: signup(env),
     hotCacheBytes: int(env, "HOT_CACHE_MB", 64, 0, 1_000_000) * 1024 * 1024,
     viewCacheBytes: int(env, "VIEW_CACHE_MB", 256, 0, 1_000_000) * 1024 * 1024,

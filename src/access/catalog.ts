@@ -26,7 +26,7 @@ import type { ObjectInfo, Store } from "../store/store.js";
 import type { Cache } from "../cache/cache.js";
 import { GateError } from "../errors.js";
 import type { Account, Group, Permission, Privacy, TokenRecord } from "./model.js";
-import { TieredLookup } from "../cache/tiered.js";
+import { TieredLookup, type LoadGuard } from "../cache/tiered.js";
 import { withDocumentLock, type Lease } from "../cache/lock.js";
 import { generateToken, hashToken, tokenId } from "../auth/token.js";
 import { ACCOUNT_NAME, DEFAULT_TOKEN_LIFETIME, LIFETIME_CEILING, TOKEN_NAME, isAccountName, requireName } from "./names.js";
@@ -86,6 +86,21 @@ export interface NewToken {
   /** @deprecated pass expiresAt. Seconds from now, at most ten years. */
   maxAgeSeconds?: number;
   createdBy?: string;
+}
+
+/** What store reads of unknown token hashes cost a caller (its client address): charged
+ * right before such a read, which is refused (a GateError) when the budget is spent. */
+export interface TokenLookupBudget {
+  charge(): Promise<{ refund(): void }>;
+}
+
+/** How long a token stays known apart from the cache generation after its record was read
+ * (a live one: at most until it expires). */
+const KNOWN_TOKEN_TTL = 7 * 24 * 3600;
+const knownTokenKey = (hash: string) => `tokknown:${hash}`;
+
+function isLive(record: TokenRecord | null, now = Date.now()): record is TokenRecord {
+  return record !== null && !record.revokedAt && Date.parse(record.expiresAt) > now;
 }
 
 /** The account's token index keeps each live token's hash (a hash opens nothing; the
@@ -165,10 +180,50 @@ export class Catalog {
     return looking ? looking.then(() => this.accounts.get(name)) : this.accounts.get(name);
   }
 
-  findToken(hash: string): Promise<TokenRecord | null> {
+  /** The token record of a hash. With a budget, a store read of a hash that no cache tier
+   * holds and that is not known to the catalog is charged to it first (and refused when it
+   * is spent); a hit in any tier, and the read of a known token, cost the budget nothing. */
+  findToken(hash: string, budget?: TokenLookupBudget): Promise<TokenRecord | null> {
     if (!TOKEN_HASH.test(hash)) return Promise.resolve(null);
+    const guard = budget ? this.tokenLoadGuard(budget) : undefined;
     const looking = this.lookAtGeneration();
-    return looking ? looking.then(() => this.tokens.get(hash)) : this.tokens.get(hash);
+    return looking ? looking.then(() => this.tokens.get(hash, guard)) : this.tokens.get(hash, guard);
+  }
+
+  /** A store read of a token hash: free for a known token (one the store holds a record of,
+   * live or not, whose cache entry expired or whose generation moved on); charged to the
+   * caller's budget otherwise, and given back when it finds a live token. */
+  private tokenLoadGuard(budget: TokenLookupBudget): LoadGuard<TokenRecord> {
+    return {
+      beforeLoad: async (hash) => {
+        const charge = (await this.isKnownToken(hash)) ? null : await budget.charge();
+        return (record) => {
+          if (isLive(record)) charge?.refund();
+          if (record) void this.markKnownToken(hash, record);
+          else void this.cache.del(knownTokenKey(hash)).catch(() => undefined);
+        };
+      },
+    };
+  }
+
+  private async isKnownToken(hash: string): Promise<boolean> {
+    try {
+      return (await this.cache.get(knownTokenKey(hash))) !== null;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Remember, apart from the cache generation, that the store holds a record of this hash:
+   * reading it again (after a catalog change moved the generation, or once its entry
+   * expired) is no lookup of an unknown token. Only a real record makes a hash known, so
+   * no caller can make one up; the read itself still decides what the token may do. */
+  private async markKnownToken(hash: string, record: TokenRecord): Promise<void> {
+    // a live token stays known while it lives (a week at most); a revoked or expired one a week
+    const live = Math.floor((Date.parse(record.expiresAt) - Date.now()) / 1000);
+    const ttl = isLive(record) ? Math.min(KNOWN_TOKEN_TTL, live) : KNOWN_TOKEN_TTL;
+    if (ttl < 1) return;
+    await this.cache.set(knownTokenKey(hash), "1", ttl).catch(() => undefined);
   }
 
   // ---- writes -------------------------------------------------------------------------
@@ -354,11 +409,18 @@ export class Catalog {
       await this.writeJson(catalogKeys.tokens(input.account), list, lease);
       return { token, record, hash };
     });
-    // a negative entry for this hash may exist if someone probed it: drop it everywhere,
-    // under the generation the other replicas use
+    // Known at once: its record in this process and the shared tier (under the generation
+    // the other replicas use), and marked live, so that its first use is no lookup of an
+    // unknown token, however many bad tokens its address sent before. The announcement drops
+    // what other replicas may hold in process for this hash (a negative entry, had someone
+    // probed it); it must not drop the shared entry just primed. Without a shared cache there
+    // is no other replica to tell.
     await this.lookAtGeneration();
-    await this.tokens.invalidate(result.hash);
-    await this.announce({ type: "token", hash: result.hash });
+    await this.tokens.prime(result.hash, result.record);
+    await this.markKnownToken(result.hash, result.record);
+    if (this.cache.kind !== "memory") {
+      await this.cache.publish(CATALOG_EVENTS, JSON.stringify({ type: "token", hash: result.hash } satisfies CatalogEvent)).catch(() => undefined);
+    }
     return { token: result.token, record: result.record };
   }
 

@@ -5,6 +5,9 @@
 // A generation (set by the owner when the store says its documents moved) is part of every
 // shared key: changing it drops this process's entries and stops trusting every shared entry
 // written before, whichever process wrote them.
+// A caller may guard the store load (the one step that costs): a LoadGuard is asked right
+// before a key that no tier holds is read from the store, may refuse that read, and hears
+// what it found. A hit in any tier never reaches the guard.
 import type { Cache } from "./cache.js";
 
 export interface TierCounters {
@@ -19,6 +22,20 @@ interface LocalEntry<T> {
   expires: number;
 }
 
+/** Asked right before a store load of a key no tier holds (only by the caller that starts
+ * the load; concurrent callers of the key share it). Throwing refuses the load: the caller
+ * gets the error, and callers that joined it ask their own guards. The function it returns,
+ * if any, is told what the load found. */
+export interface LoadGuard<T> {
+  beforeLoad(key: string): Promise<((value: T | null) => void) | void>;
+}
+
+interface Inflight<T> {
+  promise: Promise<T | null>;
+  /** The load was refused by the guard of the caller that started it. */
+  refused: boolean;
+}
+
 export interface TieredLookupOptions {
   /** Namespace of this lookup's keys in the shared cache. */
   prefix: string;
@@ -31,7 +48,7 @@ export interface TieredLookupOptions {
 
 export class TieredLookup<T> {
   private readonly local = new Map<string, LocalEntry<T>>();
-  private readonly inflight = new Map<string, Promise<T | null>>();
+  private readonly inflight = new Map<string, Inflight<T>>();
   private generation = "0";
   /** Bumped with the generation: a load that started before must not be remembered. */
   private epoch = 0;
@@ -43,19 +60,39 @@ export class TieredLookup<T> {
     private readonly opts: TieredLookupOptions,
   ) {}
 
-  async get(key: string): Promise<T | null> {
+  async get(key: string, guard?: LoadGuard<T>): Promise<T | null> {
     const hit = this.local.get(key);
     if (hit && hit.expires > Date.now()) {
       this.counters.local++;
       return hit.value;
     }
-    const running = this.inflight.get(key);
-    if (running) return running;
-    const p = this.fetch(key).finally(() => {
-      if (this.inflight.get(key) === p) this.inflight.delete(key);
+    for (let running = this.inflight.get(key); running; running = this.inflight.get(key)) {
+      try {
+        return await running.promise;
+      } catch (err) {
+        // refused to the caller that started it, by its guard: not an answer for this one
+        if (!running.refused) throw err;
+      }
+    }
+    const entry: Inflight<T> = { promise: Promise.resolve(null), refused: false };
+    const p = this.fetch(key, guard, entry).finally(() => {
+      if (this.inflight.get(key) === entry) this.inflight.delete(key);
     });
-    this.inflight.set(key, p);
+    entry.promise = p;
+    this.inflight.set(key, entry);
     return p;
+  }
+
+  /** Put a value just written to the store into this process and the shared tier, so that
+   * every replica sharing the cache finds it without a store load. */
+  async prime(key: string, value: T): Promise<void> {
+    this.remember(key, value, this.epoch);
+    if (this.cache.kind === "memory") return;
+    try {
+      await this.cache.set(this.sharedKey(key), JSON.stringify({ v: value }), this.opts.sharedTtlSeconds);
+    } catch {
+      this.counters.sharedErrors++;
+    }
   }
 
   /** Start a new generation: forget every entry of this process, and key shared entries by
@@ -104,13 +141,29 @@ export class TieredLookup<T> {
     this.local.set(key, { value, expires: Date.now() + ttl });
   }
 
-  private async fetch(key: string): Promise<T | null> {
+  /** The store load, after the guard (if any) let it happen. */
+  private async loadGuarded(key: string, guard: LoadGuard<T> | undefined, entry: Inflight<T>): Promise<T | null> {
+    let found: ((value: T | null) => void) | void = undefined;
+    if (guard) {
+      try {
+        found = await guard.beforeLoad(key);
+      } catch (err) {
+        entry.refused = true;
+        throw err;
+      }
+    }
+    this.counters.loaded++;
+    const value = await this.load(key);
+    found?.(value);
+    return value;
+  }
+
+  private async fetch(key: string, guard: LoadGuard<T> | undefined, entry: Inflight<T>): Promise<T | null> {
     const epoch = this.epoch;
     // an in-process Cache is no shared tier: it would only outlive the local TTL that bounds
     // how long a replica without Redis may act on a revoked token
     if (this.cache.kind === "memory") {
-      this.counters.loaded++;
-      const value = await this.load(key);
+      const value = await this.loadGuarded(key, guard, entry);
       this.remember(key, value, epoch);
       return value;
     }
@@ -129,8 +182,7 @@ export class TieredLookup<T> {
       this.counters.sharedErrors++;
       sharedUp = false;
     }
-    this.counters.loaded++;
-    const value = await this.load(key);
+    const value = await this.loadGuarded(key, guard, entry);
     this.remember(key, value, epoch);
     // read under an older generation: it may be what the new one replaced, so it is kept
     // nowhere (its key names the old generation anyway)

@@ -2,6 +2,7 @@
 // its way (who asks, what it asks for, what was sent), read by the doors and the access log.
 import type { Account, Principal } from "../access/model.js";
 import type { Target } from "./target.js";
+import type { TokenSource } from "../auth/identify.js";
 
 declare module "hono" {
   interface ContextVariableMap {
@@ -13,6 +14,9 @@ declare module "hono" {
     tokenId: string;
     /** The request carried credentials: responses are `Cache-Control: private`. */
     authenticated: boolean;
+    /** Where the request's token came from: a refusal of a token in the URL path invites no
+     * credentials (error-response.ts). */
+    tokenFrom: TokenSource;
     /** The kind of route, for metrics. */
     route: string;
     /** The request's id (its X-Request-Id, or one made up): every log line about it carries it. */

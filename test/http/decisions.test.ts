@@ -129,10 +129,13 @@ const CHANNEL_DOORS: Door<string>[] = [
 const PKG_COLUMNS: PackageResource[] = ["public", "private", "hidden", "missing", "hidden channel", "missing channel"];
 const CHANNEL_COLUMNS: ChannelResource[] = ["channel", "hidden channel", "missing channel"];
 
+// A bad token in the URL path (downloads, indexes) is refused 403, never 401: a 401 makes
+// pip prompt for a user name, and no credentials can mend a URL. Credentials from the
+// Authorization header (uploads, the API) keep 401.
 const DOWNLOAD_CONDA: Record<Caller, number[]> = {
   //                       public private hidden missing hidden-ch missing-ch
   anonymous:               [200,   404,    404,   404,    404,      404],
-  "bad token":             [401,   401,    401,   401,    401,      401],
+  "bad token":             [403,   403,    403,   403,    403,      403],
   "owner (all)":           [200,   200,    200,   404,    200,      404],
   "owner (pypi:download)": [200,   403,    403,   404,    403,      404], // public stays public; the rest: 403 scope
   member:                  [200,   200,    404,   404,    404,      404],
@@ -143,7 +146,7 @@ const DOWNLOAD_CONDA: Record<Caller, number[]> = {
 const DOWNLOAD_PYPI: Record<Caller, number[]> = {
   //                       public private hidden missing hidden-ch missing-ch
   anonymous:               [200,   404,    404,   404,    404,      404],
-  "bad token":             [401,   401,    401,   401,    401,      401],
+  "bad token":             [403,   403,    403,   403,    403,      403],
   "owner (all)":           [200,   200,    200,   404,    200,      404],
   "owner (pypi:download)": [200,   200,    200,   404,    200,      404],
   member:                  [200,   200,    404,   404,    404,      404],
@@ -174,7 +177,7 @@ const PACKAGE_TABLE: Record<string, Record<Caller, number[]>> = {
 const INDEX_CONDA: Record<Caller, number[]> = {
   //                       channel hidden-ch missing-ch
   anonymous:               [200,    404,      404],
-  "bad token":             [401,    401,      401],
+  "bad token":             [403,    403,      403],
   "owner (all)":           [200,    200,      404],
   "owner (pypi:download)": [200,    403,      404], // acme: its public view
   member:                  [200,    404,      404],
@@ -344,13 +347,16 @@ function shown(a: Answer): string {
 /** The error code a refusal carries: who is refused says which (the owner's pypi:download
  * token is refused for its scope, the others for their rights). */
 function expectedCode(caller: Caller, status: number): string | undefined {
-  if (status === 401) return caller === "bad token" ? "token_invalid" : "auth_required";
+  if (caller === "bad token" && (status === 401 || status === 403)) return "token_invalid";
+  if (status === 401) return "auth_required";
   if (status === 403) return caller === "owner (pypi:download)" ? "insufficient_scope" : "forbidden";
   if (status === 404) return "not_found";
   return undefined;
 }
 
 function checkRefusal(caller: Caller, a: Answer, method: string): void {
+  // only a 401 invites credentials: a client prompts for them on it
+  assert.equal("www-authenticate" in a.headers, a.status === 401, `WWW-Authenticate on a ${a.status}`);
   const code = expectedCode(caller, a.status);
   if (code === undefined || method === "HEAD") return;
   const body = JSON.parse(a.body.toString("utf8")) as { error: string; message: string };

@@ -77,8 +77,8 @@ describe("rattler through the gateway; revocation across two replicas on one Red
     const revokedAt = Date.now();
     const seen = { a: 0, b: 0 };
     while (Date.now() - revokedAt < 1000 && (!seen.a || !seen.b)) {
-      if (!seen.a && (await probe(a.url)) === 401) seen.a = Date.now() - revokedAt;
-      if (!seen.b && (await probe(b.url)) === 401) seen.b = Date.now() - revokedAt;
+      if (!seen.a && (await probe(a.url)) === 403) seen.a = Date.now() - revokedAt;
+      if (!seen.b && (await probe(b.url)) === 403) seen.b = Date.now() - revokedAt;
     }
     assert.ok(seen.a > 0 && seen.b > 0, `both replicas refuse within 1 s (a: ${seen.a} ms, b: ${seen.b} ms)`);
     await assert.rejects(simpleSolve(["priv-app"], [`${a.url}/t/${victim}/acme`], PLATFORMS, undefined));
