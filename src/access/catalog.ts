@@ -30,6 +30,7 @@ import { TieredLookup, type LoadGuard } from "../cache/tiered.js";
 import { withDocumentLock, type Lease } from "../cache/lock.js";
 import { generateToken, hashToken, tokenId } from "../auth/token.js";
 import { ACCOUNT_NAME, DEFAULT_TOKEN_LIFETIME, LIFETIME_CEILING, TOKEN_NAME, isAccountName, requireName } from "./names.js";
+import { normalizeProjectName } from "../pypi/names.js";
 
 export const CATALOG_PREFIX = ".pkgate/";
 export const CATALOG_EVENTS = "pkgate:catalog";
@@ -692,4 +693,27 @@ export async function catalogAccountNames(store: Store, limit = Infinity): Promi
     }
   }
   return [...names];
+}
+
+// ---- favorites (the web pages' star) ----------------------------------------------------
+
+/** How many packages one user can star: the list lives in their account document. */
+export const MAX_FAVORITES = 1000;
+
+/** Star (or unstar) a package for a user: `<channel>/<package>` added to (removed from) the
+ * favorites of the user's account document, in the catalog's locked read-modify-write. One
+ * entry a channel and package name, whatever its spelling (`foo_bar` is `foo-bar`). */
+export function setFavorite(catalog: Catalog, user: string, channel: string, pkg: string, starred: boolean): Promise<Account> {
+  const same = (entry: string) => {
+    const slash = entry.indexOf("/");
+    return entry.slice(0, slash) === channel && normalizeProjectName(entry.slice(slash + 1)) === normalizeProjectName(pkg);
+  };
+  return catalog.updateAccount(user, (acc) => {
+    const favorites = (acc.favorites ?? []).filter((f) => !same(f));
+    if (starred) {
+      if (favorites.length >= MAX_FAVORITES) throw new GateError("conflict", `${user} has starred ${MAX_FAVORITES} packages, the most one user can; unstar some first`);
+      favorites.push(`${channel}/${pkg}`);
+    }
+    acc.favorites = favorites;
+  }, "user");
 }

@@ -21,6 +21,8 @@ export interface Account {
   email?: string;
   passwordHash?: string;
   serverAdmin?: boolean;
+  /** users: the packages they starred in the web pages, `<channel>/<package>` */
+  favorites?: string[];
   /** orgs: user names owning the organization */
   admins?: string[];
   groups?: Group[];
