@@ -1,6 +1,6 @@
 // A running gateway: the app on a Node HTTP server, with readiness, time bounds on what
-// clients send, metrics on a listener of their own, and a graceful stop that lets in-flight
-// downloads finish up to a deadline.
+// clients send, metrics on a listener of their own, a log line when Redis goes away and when
+// it is back, and a graceful stop that lets in-flight downloads finish up to a deadline.
 import { createAdaptorServer } from "@hono/node-server";
 import { createServer } from "node:http";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
@@ -18,15 +18,23 @@ import type { Logger } from "./log.js";
 import { servePypi, MAX_UPLOAD_BYTES } from "./http/pypi.js";
 import { PypiRegistry } from "./pypi/registry.js";
 import { Metrics } from "./metrics.js";
+import { RedisCache } from "./cache/redis.js";
+import type { Cache } from "./cache/cache.js";
 
 export interface Gateway {
   port: number;
   metrics: Metrics;
   views: ViewCache;
+  /** A URL to open from this machine: the listening address, or loopback when the socket
+   * listens on every interface. */
   url: string;
+  /** The socket's own address, `0.0.0.0:8080` when it listens on every IPv4 interface. */
+  address: string;
   server: Server;
   /** Where Prometheus scrapes `/metrics` (METRICS_PORT), or null when there is no listener. */
   metricsUrl: string | null;
+  /** The metrics socket's own address, or null. */
+  metricsAddress: string | null;
   /** Stop accepting, wait for in-flight requests up to the deadline, then close. */
   stop(deadlineMs?: number): Promise<void>;
 }
@@ -70,10 +78,10 @@ export function appDeps(parts: AppParts, config: Config): AppDeps {
     signup: config.signup,
     trustProxy: config.trustProxy,
     cache,
-    readiness: async () => ({
-      store: await store.ping().then(() => null, (e: Error) => e.message),
-      cache: await cache.ping().then(() => null, (e: Error) => e.message),
-    }),
+    readiness: async () => {
+      const [storeProblem, cacheProblem] = await Promise.all([store.ping().then(() => null, (e: Error) => e.message), cache.ping().then(() => null, (e: Error) => e.message)]);
+      return { store: storeProblem, cache: cacheProblem };
+    },
   };
 }
 
@@ -85,6 +93,13 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
   const objects = new ObjectSource(store, { ...DEFAULT_HOT, maxBytes: config.hotCacheBytes });
   const deps = appDeps({ store, cache, catalog, objects, views, logger, metrics }, config);
   const app = createApp(deps);
+  const stopReporting = reportCacheAvailability(cache, logger);
+  metrics.addSampled({
+    name: "pkgate_cache_up",
+    help: "1 while the shared cache (Redis) answers, 0 while the gateway serves without it (always 1 for the in-process cache)",
+    type: "gauge",
+    sample: () => [[{}, cache instanceof RedisCache && !cache.healthy ? 0 : 1]],
+  });
   metrics.addSampled({
     name: "pkgate_token_lookups_total",
     help: "Token lookups by the tier that answered (local = in-process, shared = Redis, store = the catalog)",
@@ -133,12 +148,18 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
   // never idle.
   server.timeout = config.idleTimeout * 1000;
   server.maxHeadersCount = 100;
-  await listen(server, config.port, config.host);
+  try {
+    await listen(server, config.port, config.host);
+  } catch (err) {
+    stopReporting();
+    throw err;
+  }
   const metricsServer = config.metrics ? metricsListener(metrics) : null;
   if (metricsServer && config.metrics) {
     try {
       await listen(metricsServer, config.metrics.port, config.metrics.host);
     } catch (err) {
+      stopReporting();
       server.close();
       throw err;
     }
@@ -148,10 +169,13 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
     port,
     metrics,
     views,
-    url: urlOf(server, config.host),
+    url: urlOf(server),
+    address: addressOf(server),
     server,
-    metricsUrl: metricsServer && config.metrics ? urlOf(metricsServer, config.metrics.host) : null,
+    metricsUrl: metricsServer ? urlOf(metricsServer) : null,
+    metricsAddress: metricsServer ? addressOf(metricsServer) : null,
     async stop(deadlineMs = config.shutdownTimeout * 1000) {
+      stopReporting();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), deadlineMs);
@@ -174,10 +198,32 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
-function urlOf(server: Server, host: string): string {
-  const { port } = server.address() as AddressInfo;
-  const h = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
-  return `http://${h}:${port}`;
+/** `host:port` of a listening socket, as the operating system reports it. */
+function addressOf(server: Server): string {
+  const { address, port } = server.address() as AddressInfo;
+  return `${address.includes(":") ? `[${address}]` : address}:${port}`;
+}
+
+/** A URL a human on this machine can open: the listening address, or loopback of the same
+ * family when the socket listens on every interface. */
+function urlOf(server: Server): string {
+  const { address, port } = server.address() as AddressInfo;
+  const host = address === "0.0.0.0" ? "127.0.0.1" : address === "::" ? "[::1]" : address.includes(":") ? `[${address}]` : address;
+  return `http://${host}:${port}`;
+}
+
+/** One warn line when Redis becomes unreachable and one when it is back, in an operator's
+ * words; nothing for the in-process cache. Returns the function that stops the reporting. */
+function reportCacheAvailability(cache: Cache, logger: Logger): () => void {
+  if (!(cache instanceof RedisCache)) return () => undefined;
+  return cache.onAvailability((change) => {
+    if (!change.up) {
+      logger.warn({ msg: `${cache.label} is unreachable; serving without the shared cache (${change.cause})`, cache: "down", cause: change.cause });
+      return;
+    }
+    const seconds = Math.round(change.downMs / 100) / 10;
+    logger.warn({ msg: `${cache.label} is reachable again; the shared cache is back in use after ${seconds} s without it`, cache: "up", downSeconds: seconds });
+  });
 }
 
 /** A plain HTTP server with one page, `GET /metrics` (Prometheus text format), for a scraper

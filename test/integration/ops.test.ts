@@ -1,14 +1,17 @@
 // What an operator relies on: health and readiness, metrics on their own listener, running
 // behind a prefix and a trusted proxy, time bounds on what clients send, graceful shutdown
-// with a download in flight, and degraded (not down) operation when Redis or the store goes
-// away.
+// with a download in flight, degraded (not down) operation when Redis or the store goes
+// away, the access log's sizes and request ids, and what the process says when it starts.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { startStack, lastLine, type Stack } from "../harness/gateway.js";
-import { freePort, startRedis, type RedisService } from "../harness/services.js";
+import { freePort, startRedis, tempDir, type RedisService } from "../harness/services.js";
 
 async function seedAcme(s: Stack): Promise<string> {
   // the account first: content already in the store under a name nobody holds is refused
@@ -33,7 +36,29 @@ describe("health, readiness and metrics", () => {
     assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
     const ready = await fetch(`${s.url}/readyz`);
     assert.equal(ready.status, 200);
-    assert.deepEqual((await ready.json()).parts, { store: null, cache: null });
+    assert.deepEqual(await ready.json(), { status: "ok", parts: { store: null, cache: null } });
+  });
+
+  test("/metrics tells the build, whether the cache is up, and how late the event loop runs", async () => {
+    const text = await (await fetch(`${s.gw.metricsUrl}/metrics`)).text();
+    const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    assert.ok(text.includes(`pkgate_build_info{version="${version}",node="${process.version}"} 1\n`), "build info");
+    assert.match(text, /^pkgate_cache_up 1$/m);
+    assert.match(text, /^# TYPE pkgate_event_loop_delay_seconds summary$/m);
+    for (const q of ["0.5", "0.9", "0.99"]) assert.match(text, new RegExp(`^pkgate_event_loop_delay_seconds\\{quantile="${q}"\\} (\\d|NaN)`, "m"));
+    assert.match(text, /^pkgate_event_loop_delay_seconds_count \d+$/m);
+    assert.match(text, /^pkgate_event_loop_delay_max_seconds (\d|NaN)/m);
+  });
+
+  test("a stalled event loop shows in the next scrape's maximum", async () => {
+    await fetch(`${s.gw.metricsUrl}/metrics`).then((r) => r.text()); // a fresh window
+    await new Promise((r) => setTimeout(r, 50));
+    const until = Date.now() + 120;
+    while (Date.now() < until); // the gateway runs in this process: its loop stalls too
+    await new Promise((r) => setTimeout(r, 50));
+    const text = await (await fetch(`${s.gw.metricsUrl}/metrics`)).text();
+    const max = Number(/^pkgate_event_loop_delay_max_seconds (\S+)$/m.exec(text)?.[1]);
+    assert.ok(max >= 0.08 && max < 5, `max ${max} s after a 120 ms stall`);
   });
 
   test("/metrics counts requests by route and status, bytes, token tiers and index views", async () => {
@@ -98,7 +123,14 @@ describe("behind a prefix and a trusted proxy", () => {
     const res = await fetch(`${s.url}/conda/t/${token}/acme/linux-64/repodata.json`);
     assert.equal(res.status, 200);
     assert.equal((await fetch(`${s.url}/t/${token}/acme/linux-64/repodata.json`)).status, 404);
-    assert.equal((await fetch(`${s.url}/conda/healthz`)).status, 200);
+  });
+
+  test("health answers at the root, where probes ask whatever BASE_PATH is, and under the prefix", async () => {
+    for (const path of ["/healthz", "/readyz", "/conda/healthz", "/conda/readyz"]) {
+      const res = await fetch(`${s.url}${path}`);
+      assert.equal(res.status, 200, path);
+      assert.equal((await res.json()).status, "ok", path);
+    }
   });
 
   test("X-Forwarded-For from a trusted proxy names the client in the log; the token is redacted under the prefix", async () => {
@@ -326,25 +358,100 @@ describe("degraded, not down", () => {
       await redis.stop();
       redis = null;
       const ready = await fetch(`${s.url}/readyz`);
-      assert.equal(ready.status, 503);
-      const parts = (await ready.json()).parts;
-      assert.equal(parts.store, null);
-      assert.ok(parts.cache, "readyz says the cache failed");
+      assert.equal(ready.status, 200, "still ready: the load balancer keeps it");
+      const body = await ready.json();
+      assert.equal(body.status, "degraded");
+      assert.equal(body.parts.store, null);
+      assert.match(body.parts.cache, new RegExp(`^Redis at 127\\.0\\.0\\.1:${port} is unreachable \\(connection (refused|lost)\\)$`));
       const t0 = Date.now();
       const res = await fetch(`${s.url}/t/${token}/acme/linux-64/repodata.json`);
       assert.equal(res.status, 200, "still serving with Redis down");
       assert.ok(Date.now() - t0 < 3000, "no long hang on a dead Redis");
       redis = await startRedis({ port });
       const deadline = Date.now() + 10_000;
-      let status = 0;
-      while (Date.now() < deadline && status !== 200) {
+      let status = "";
+      while (Date.now() < deadline && status !== "ok") {
         await new Promise((r) => setTimeout(r, 200));
-        status = (await fetch(`${s.url}/readyz`)).status;
+        status = (await (await fetch(`${s.url}/readyz`)).json()).status;
       }
-      assert.equal(status, 200, "readyz recovers when Redis returns");
+      assert.equal(status, "ok", "readyz says ok again when Redis returns");
+      // unreachable at start (refused), then back; if the gateway reconnected while Redis was
+      // up for the seeding, gone (lost) and back again: one line for each change, no more
+      const said = s.logs.map((l) => JSON.parse(l)).filter((l) => l.level === "warn" && /^Redis at /.test(l.msg)).map((l) => l.msg.replace(/[\d.]+ s without/, "N s without"));
+      const down = `Redis at 127.0.0.1:${port} is unreachable; serving without the shared cache`;
+      const back = `Redis at 127.0.0.1:${port} is reachable again; the shared cache is back in use after N s without it`;
+      const expected = said.length === 2 ? [`${down} (connection refused)`, back] : [`${down} (connection refused)`, back, `${down} (connection lost)`, back];
+      assert.deepEqual(said, expected);
     } finally {
       await redis?.stop();
       await s.stop();
+    }
+  });
+
+  test("Redis killed and restarted under a running gateway process: degraded, said once each way, never an outage", async () => {
+    const password = `pw-${randomBytes(6).toString("hex")}`;
+    const port = await freePort();
+    let redis = await redisWithPassword(port, password);
+    const s = await startStack({ store: "fs", cache: "memory" }, { REDIS_URL: `redis://:${password}@127.0.0.1:${port}/0` });
+    let gw: GatewayProcess | null = null;
+    try {
+      const token = await seedAcme(s);
+      gw = await gatewayProcess({ ...s.env, PORT: "0", METRICS_PORT: "0" });
+      const listening = gw.listening;
+      assert.ok(listening, gw.output());
+      const url = String(listening.url);
+      const metricsUrl = String(listening.metrics);
+      const cacheUp = async () => Number(/^pkgate_cache_up (\d)$/m.exec(await (await fetch(metricsUrl)).text())?.[1]);
+      const waitForCacheUp = async (want: number, ms: number) => {
+        const deadline = Date.now() + ms;
+        while ((await cacheUp()) !== want && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        return cacheUp();
+      };
+      assert.equal(await waitForCacheUp(1, 5000), 1);
+      const repodata = await (await fetch(`${url}/t/${token}/acme/linux-64/repodata.json`)).json();
+      const artifact = Object.keys(repodata["packages.conda"]).find((f) => f.startsWith("pub-lib-"));
+      assert.ok(artifact);
+      const artifactBytes = (await (await fetch(`${url}/acme/linux-64/${artifact}`)).arrayBuffer()).byteLength;
+
+      await redis.kill();
+      const killed = Date.now();
+      assert.equal(await waitForCacheUp(0, 5000), 0, "pkgate_cache_up says 0");
+      const ready = await fetch(`${url}/readyz`);
+      assert.equal(ready.status, 200, "the replica stays in the load balancer");
+      const body = await ready.json();
+      assert.equal(body.status, "degraded");
+      assert.equal(body.parts.store, null);
+      assert.match(body.parts.cache, new RegExp(`^Redis at 127\\.0\\.0\\.1:${port} is unreachable \\(`));
+      assert.equal((await fetch(`${url}/t/${token}/acme/linux-64/repodata.json`)).status, 200, "indexes are served");
+      const download = await fetch(`${url}/t/${token}/acme/linux-64/${artifact}`);
+      assert.equal(download.status, 200, "downloads are served");
+      assert.equal((await download.arrayBuffer()).byteLength, artifactBytes);
+      // ioredis retries every 100 ms growing to 2 s: several attempts fail meanwhile
+      await new Promise((r) => setTimeout(r, Math.max(0, killed + 3500 - Date.now())));
+      const down = gw.lines().filter((l) => l.level === "warn" && /unreachable/.test(String(l.msg)));
+      assert.deepEqual(
+        down.map((l) => l.msg),
+        [`Redis at 127.0.0.1:${port} is unreachable; serving without the shared cache (connection lost)`],
+        "one line for the outage, not one per reconnection attempt",
+      );
+      assert.deepEqual(Object.keys(down[0]!).filter((k) => /err|stack/i.test(k)), [], "no error object, no stack");
+
+      redis = await redisWithPassword(port, password);
+      assert.equal(await waitForCacheUp(1, 10_000), 1, "pkgate_cache_up says 1 again");
+      assert.equal((await (await fetch(`${url}/readyz`)).json()).status, "ok");
+      await new Promise((r) => setTimeout(r, 400)); // the log is written in batches
+      const said = gw.lines().filter((l) => l.level === "warn" && /^Redis at /.test(String(l.msg)));
+      assert.equal(said.length, 2, JSON.stringify(said));
+      assert.match(String(said[1]!.msg), new RegExp(`^Redis at 127\\.0\\.0\\.1:${port} is reachable again; the shared cache is back in use after [\\d.]+ s without it$`));
+      assert.equal(gw.exitCode(), null, "the process is alive");
+      assert.equal(gw.stderr(), "", "ioredis printed nothing of its own");
+      assert.deepEqual(gw.stdoutNotJson(), [], "every line on stdout is a JSON log line");
+      assert.ok(!gw.output().includes(password), "the password never reaches the output");
+      assert.match(String(listening.cache), new RegExp(`^shared: Redis at 127\\.0\\.0\\.1:${port}$`));
+    } finally {
+      await gw?.stop();
+      await s.stop();
+      await redis.kill();
     }
   });
 
@@ -358,10 +465,221 @@ describe("degraded, not down", () => {
       assert.match((await res.json()).message, /unavailable/);
       const ready = await fetch(`${s.url}/readyz`);
       assert.equal(ready.status, 503);
-      assert.ok((await ready.json()).parts.store);
+      const body = await ready.json();
+      assert.equal(body.status, "unavailable");
+      assert.ok(body.parts.store);
       assert.equal((await fetch(`${s.url}/healthz`)).status, 200, "alive all the same");
     } finally {
       await s.stop();
     }
   });
+
+  test("a warn line written while serving a request carries its reqId", async () => {
+    const port = await freePort();
+    const s = await startStack({ store: "fs", cache: "memory" }, { S3_ENDPOINT: `http://127.0.0.1:${port}`, S3_ACCESS_KEY: "x", S3_SECRET_KEY: "y" });
+    try {
+      const res = await fetch(`${s.url}/acme/linux-64/repodata.json`, { headers: { "x-request-id": "ops-warn-1" } });
+      assert.equal(res.status, 503);
+      await new Promise((r) => setTimeout(r, 50));
+      const lines = s.logs.map((l) => JSON.parse(l)).filter((l) => l.level === "warn" || l.level === "error" || l.msg === "request");
+      assert.ok(lines.some((l) => l.level === "warn"), "the outage is logged");
+      for (const l of lines) assert.equal(l.reqId, "ops-warn-1", JSON.stringify(l));
+    } finally {
+      await s.stop();
+    }
+  });
 });
+
+describe("the access log", () => {
+  let s: Stack;
+  before(async () => {
+    s = await startStack({ store: "fs", cache: "memory" });
+    await seedAcme(s);
+  });
+  after(() => s.stop());
+
+  test("logs the body size of every response: JSON answers and errors, redirects, HEAD, files", async () => {
+    const cases: [string, string, number][] = [
+      ["GET", "/healthz", 200],
+      ["GET", "/readyz", 200],
+      ["HEAD", "/healthz", 200],
+      ["GET", "/api/openapi.json", 200],
+      ["GET", "/api/no-such-endpoint", 404],
+      ["GET", "/acme/linux-64/nope-1.0-0.conda", 404],
+      ["GET", "/acme/simple", 301],
+      ["PUT", "/acme/linux-64/repodata.json", 405],
+      ["GET", "/acme/linux-64/repodata.json", 200],
+    ];
+    for (const [method, path, status] of cases) {
+      const reqId = `bytes-${randomBytes(4).toString("hex")}`;
+      const res = await fetch(`${s.url}${path}`, { method, redirect: "manual", headers: { "x-request-id": reqId } });
+      const received = (await res.arrayBuffer()).byteLength;
+      assert.equal(res.status, status, `${method} ${path}`);
+      await new Promise((r) => setTimeout(r, 20));
+      const line = s.logs.map((l) => JSON.parse(l)).find((l) => l.msg === "request" && l.reqId === reqId);
+      assert.ok(line, `${method} ${path} is logged with its reqId`);
+      assert.equal(line.bytes, received, `${method} ${path}: logged ${line.bytes}, sent ${received}`);
+      if (method === "GET" && status !== 301) assert.ok(received > 0, `${method} ${path} has a body`);
+    }
+  });
+
+  test("bytes served count JSON bodies too", async () => {
+    const s2 = await startStack({ store: "fs", cache: "memory" }, { METRICS_PORT: "0" });
+    try {
+      const body = await (await fetch(`${s2.url}/healthz`)).arrayBuffer();
+      const text = await (await fetch(`${s2.gw.metricsUrl}/metrics`)).text();
+      assert.match(text, new RegExp(`^pkgate_bytes_served_total\\{route="health"\\} ${body.byteLength}$`, "m"));
+    } finally {
+      await s2.stop();
+    }
+  });
+});
+
+describe("starting the process", () => {
+  test("the start line names the socket's real address and a URL to open, apart", async () => {
+    const dir = await tempDir();
+    const gw = await gatewayProcess({ PORT: "0", HOST: "0.0.0.0", DATA_DIR: join(dir.path, "data") });
+    try {
+      const line = gw.listening;
+      assert.ok(line, gw.output());
+      const port = Number(/:(\d+)$/.exec(String(line.address))?.[1]);
+      assert.equal(line.address, `0.0.0.0:${port}`, "where the socket listens: every IPv4 interface");
+      assert.equal(line.url, `http://127.0.0.1:${port}`, "a URL a human on this machine can open");
+      assert.equal((await fetch(`${line.url}/healthz`)).status, 200);
+      const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+      assert.equal(line.version, version);
+      assert.equal(line.cache, "in-process (no REDIS_URL)");
+      assert.equal(line.metrics, "off (set METRICS_PORT)");
+    } finally {
+      await gw.stop();
+      await dir.remove();
+    }
+  });
+
+  test("DATA_DIR is created at start, parents included, so a channel can be copied in at once", async () => {
+    const dir = await tempDir();
+    const dataDir = join(dir.path, "not", "there", "yet");
+    const gw = await gatewayProcess({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: dataDir });
+    try {
+      assert.ok(gw.listening, gw.output());
+      assert.ok(existsSync(dataDir) && statSync(dataDir).isDirectory());
+      assert.equal((await fetch(`${gw.listening.url}/readyz`)).status, 200);
+    } finally {
+      await gw.stop();
+      await dir.remove();
+    }
+  });
+
+  test("a DATA_DIR that cannot be created stops the start with a message that says so", async () => {
+    const dir = await tempDir();
+    writeFileSync(join(dir.path, "a-file"), "");
+    const dataDir = join(dir.path, "a-file", "data");
+    const gw = await gatewayProcess({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: dataDir });
+    try {
+      assert.equal(gw.listening, null, "it does not start");
+      assert.equal(await gw.exited, 1);
+      assert.equal(
+        gw.stderr().trim(),
+        `pkgate: failed to start: DATA_DIR ${dataDir} cannot be created (a file stands where a directory should be): create it, or set DATA_DIR to a directory this user may write`,
+      );
+    } finally {
+      await gw.stop();
+      await dir.remove();
+    }
+  });
+});
+
+const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+const ROOT = new URL("../..", import.meta.url).pathname;
+
+type LogLine = Record<string, unknown>;
+
+interface GatewayProcess {
+  /** The start line, or null when the process exited first. */
+  listening: LogLine | null;
+  exited: Promise<number | null>;
+  exitCode(): number | null;
+  /** Every JSON line on standard output so far. */
+  lines(): LogLine[];
+  stdoutNotJson(): string[];
+  stderr(): string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** `node src/main.ts` with this environment, as an operator runs it; resolves once it has
+ * said it listens, or has exited. */
+async function gatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: "info", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const rows = () => stdout.split("\n").filter(Boolean);
+  const lines = () => rows().flatMap((r) => (r.startsWith("{") ? [JSON.parse(r) as LogLine] : []));
+  const deadline = Date.now() + 20_000;
+  let listening: LogLine | null = null;
+  let gone = false;
+  void exited.then(() => (gone = true));
+  while (!listening && !gone && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    listening = lines().find((l) => l.msg === "listening") ?? null;
+  }
+  if (!listening && !gone) child.kill("SIGKILL");
+  if (gone) await exited;
+  return {
+    listening,
+    exited,
+    exitCode: () => child.exitCode,
+    lines,
+    stdoutNotJson: () => rows().filter((r) => !r.startsWith("{")),
+    stderr: () => stderr,
+    output: () => stdout + stderr,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/** A redis-server that wants a password; kill() ends it with SIGKILL, as a crash or the OOM
+ * killer would. */
+async function redisWithPassword(port: number, password: string): Promise<{ kill(): Promise<void> }> {
+  const dir = await tempDir("pkgate-redis-");
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.path, "--requirepass", password], { stdio: "ignore" });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+      await exited;
+    }
+    await dir.remove();
+  };
+  process.once("exit", () => child.kill("SIGKILL"));
+  // up once it refuses an unauthenticated PING
+  const deadline = Date.now() + 10_000;
+  while (!(await answers(port, "PING\r\n", "-NOAUTH"))) {
+    if (Date.now() > deadline || child.exitCode !== null) {
+      await kill();
+      throw new Error("redis-server with a password did not start");
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { kill };
+}
+
+function answers(port: number, request: string, prefix: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.createConnection({ port, host: "127.0.0.1" });
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(500, () => done(false));
+    sock.once("error", () => done(false));
+    sock.once("connect", () => sock.write(request));
+    sock.once("data", (d) => done(d.toString().startsWith(prefix)));
+  });
+}
