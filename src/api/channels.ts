@@ -1,10 +1,13 @@
 // Channels and package privacy: a channel's default privacy and each package's own
 // setting (conda and PyPI names alike, normalized). Reading a package that the caller may
-// not see answers 404, exactly as for one that does not exist.
+// not see answers 404, exactly as for one that does not exist. Setting the default privacy is
+// a function of its own: the API's handler and the web's organization page call it.
 import type { Account } from "../access/model.js";
 import { privacyOf } from "../access/policy.js";
+import { authorize, enforce } from "../access/authorize.js";
 import * as v from "./validate.js";
 import { allow, named, ref, type ApiCall, type ApiRoute } from "./route.js";
+import { acting, type Acting } from "./orgs.js";
 
 function channelView(acc: Account): Record<string, unknown> {
   return { name: acc.name, kind: acc.kind, defaultPrivacy: acc.defaultPrivacy, packages: acc.packages };
@@ -15,11 +18,21 @@ function packageView(acc: Account, pkg: string): Record<string, unknown> {
   return { channel: acc.name, package: pkg, privacy: privacyOf(acc, pkg), own: own ?? null };
 }
 
-/** The channel of the path, with the caller authorized for `action` on it. */
-async function channel(call: ApiCall, action: "channel:read" | "channel:write"): Promise<Account> {
-  const r = await named(call, "channel", v.accountName(call.params.channel ?? "", "channel"));
-  allow(call, action, r);
-  return r.account!;
+/** The channel named `name`, with the principal authorized for `action` on it (admins of
+ * the whole channel); to anyone who may not see it, it does not exist. */
+export async function channelFor(a: Acting, name: string, action: "channel:read" | "channel:write"): Promise<Account> {
+  const channel = v.accountName(name, "channel");
+  const acc = await a.catalog.getAccount(channel);
+  enforce(authorize(a.principal, action, { account: acc, name: channel, kind: "channel" }));
+  return acc!;
+}
+
+/** Set the channel's default privacy (packages without their own setting follow it);
+ * `body` is the API's ChannelPatch. */
+export async function setDefaultPrivacy(a: Acting, name: string, body: unknown): Promise<Account> {
+  const privacy = v.privacy(body, "defaultPrivacy");
+  const acc = await channelFor(a, name, "channel:write");
+  return a.catalog.setChannelPrivacy(acc.name, privacy);
 }
 
 /** The channel and the package of the path, with the caller authorized for `action` on the
@@ -47,7 +60,7 @@ export const channelRoutes: ApiRoute[] = [
     response: { status: 200, description: "the channel", schema: channelSchema },
     errors: [404],
     async handle(call) {
-      return channelView(await channel(call, "channel:read"));
+      return channelView(await channelFor(acting(call), call.params.channel ?? "", "channel:read"));
     },
   },
   {
@@ -62,9 +75,7 @@ export const channelRoutes: ApiRoute[] = [
     response: { status: 200, description: "the channel", schema: channelSchema },
     errors: [404],
     async handle(call) {
-      const privacy = v.privacy(call.body, "defaultPrivacy");
-      const acc = await channel(call, "channel:write");
-      return channelView(await call.deps.catalog.setChannelPrivacy(acc.name, privacy));
+      return channelView(await setDefaultPrivacy(acting(call), call.params.channel ?? "", call.body));
     },
   },
   {

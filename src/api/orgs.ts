@@ -1,23 +1,37 @@
 // Organizations: creation, admins (the last one cannot leave), groups and their members.
 // Each change is one locked read-modify-write of the organization's document in the
 // catalog, announced to every replica (a removed member loses access everywhere at once).
+// Each operation is a function of its own (who acts, on which catalog), exported: the API's
+// handlers and the web's organization pages call the same ones, so every rule is here once.
 import { GateError } from "../errors.js";
 import type { Account, Group, Principal } from "../access/model.js";
+import type { Catalog } from "../access/catalog.js";
+import { authorize, enforce } from "../access/authorize.js";
 import { permissionOn, roleOn, atLeast } from "../access/policy.js";
 import * as v from "./validate.js";
-import { allow, arrayOf, groupView, me, named, orgView, param, ref, type ApiCall, type ApiRoute } from "./route.js";
+import { arrayOf, groupView, me, orgView, param, ref, type ApiCall, type ApiRoute } from "./route.js";
 
-/** The organization of the path, with the caller authorized for `action` on it; to anyone
- * who may not see it, it does not exist. */
-async function org(call: ApiCall, action: "org:read" | "org:modify-group"): Promise<Account> {
-  const r = await named(call, "org", v.accountName(param(call, "org"), "org"));
-  allow(call, action, r);
-  return r.account!;
+/** Who acts, on which catalog: what an API call and a web page both hold. */
+export interface Acting {
+  catalog: Catalog;
+  principal: Principal;
 }
 
-/** What a caller sees of an organization's groups: admins every group; members only the
+export const acting = (call: ApiCall): Acting => ({ catalog: call.deps.catalog, principal: call.principal });
+
+/** The organization named `name` (checked as the API checks its path), with the principal
+ * authorized for `action` on it; to anyone who may not see it (and for a user's name), it
+ * does not exist. */
+export async function organization(a: Acting, name: string, action: "org:read" | "org:modify-group"): Promise<Account> {
+  const org = v.accountName(name, "org");
+  const acc = await a.catalog.getAccount(org);
+  enforce(authorize(a.principal, action, { account: acc?.kind === "org" ? acc : null, name: org, kind: "organization" }));
+  return acc!;
+}
+
+/** What a principal sees of an organization's groups: admins every group; members only the
  * groups they belong to, each with only the package names they may see. */
-function groupsFor(principal: Principal, acc: Account): Group[] {
+export function groupsFor(principal: Principal, acc: Account): Group[] {
   const groups = acc.groups ?? [];
   if (roleOn(principal, acc, null) === "admin") return groups.map(groupView);
   const user = principal.account;
@@ -36,6 +50,61 @@ function groupOf(groups: Group[], org: string, name: string): Group {
   return groupView(g);
 }
 
+/** A new organization (`input` as v.orgCreate gives it); the creating user is its first
+ * admin. A store folder that has content but no account is adopted on purpose only, by a
+ * server admin (the catalog refuses it otherwise). */
+export async function createOrganization(a: Acting, input: { name: string; adopt: boolean }): Promise<Account> {
+  enforce(authorize(a.principal, "org:create", { account: null }));
+  if (input.adopt) enforce(authorize(a.principal, "server:admin", { account: null }));
+  return a.catalog.createAccount({ name: input.name, kind: "org", admins: [a.principal.account!], adopt: input.adopt });
+}
+
+/** Make `user` an admin of the organization (idempotent). */
+export async function addOrgAdmin(a: Acting, org: string, user: string): Promise<Account> {
+  const acc = await organization(a, org, "org:modify-group");
+  return a.catalog.addOrgAdmin(acc.name, v.accountName(user, "user"));
+}
+
+/** Remove an admin (an admin may remove themselves); never the last one (409). */
+export async function removeOrgAdmin(a: Acting, org: string, user: string): Promise<Account> {
+  const acc = await organization(a, org, "org:modify-group");
+  return a.catalog.removeOrgAdmin(acc.name, v.accountName(user, "user"));
+}
+
+/** A new group; `body` is the API's GroupCreate (name, permission, packages). */
+export async function createGroup(a: Acting, org: string, body: unknown): Promise<Group> {
+  const acc = await organization(a, org, "org:modify-group");
+  const input = v.groupCreate(body);
+  return groupOf((await a.catalog.createGroup(acc.name, input)).groups ?? [], acc.name, input.name);
+}
+
+/** Change a group's permission and/or packages; `body` is the API's GroupPatch. */
+export async function updateGroup(a: Acting, org: string, group: string, body: unknown): Promise<Group> {
+  const acc = await organization(a, org, "org:modify-group");
+  const name = v.groupName(group, "group");
+  return groupOf((await a.catalog.updateGroup(acc.name, name, v.groupPatch(body))).groups ?? [], acc.name, name);
+}
+
+/** Delete a group: its members lose what it gave them. */
+export async function deleteGroup(a: Acting, org: string, group: string): Promise<void> {
+  const acc = await organization(a, org, "org:modify-group");
+  await a.catalog.deleteGroup(acc.name, v.groupName(group, "group"));
+}
+
+/** Add `user` to a group (idempotent). */
+export async function addGroupMember(a: Acting, org: string, group: string, user: string): Promise<Group> {
+  const acc = await organization(a, org, "org:modify-group");
+  const name = v.groupName(group, "group");
+  return groupOf((await a.catalog.addGroupMember(acc.name, name, v.accountName(user, "user"))).groups ?? [], acc.name, name);
+}
+
+/** Remove `user` from a group; every replica enforces it within a second. */
+export async function removeGroupMember(a: Acting, org: string, group: string, user: string): Promise<Group> {
+  const acc = await organization(a, org, "org:modify-group");
+  const name = v.groupName(group, "group");
+  return groupOf((await a.catalog.removeGroupMember(acc.name, name, v.accountName(user, "user"))).groups ?? [], acc.name, name);
+}
+
 const orgSchema = ref("Org");
 const groupSchema = ref("Group");
 
@@ -52,12 +121,8 @@ export const orgRoutes: ApiRoute[] = [
     response: { status: 201, description: "the new organization", schema: orgSchema },
     errors: [409],
     async handle(call) {
-      const caller = me(call);
-      const { name, adopt } = v.orgCreate(call.body);
-      allow(call, "org:create", { account: null });
-      // a folder of the store that has content but no account is adopted on purpose only
-      if (adopt) allow(call, "server:admin", { account: null });
-      return orgView(await call.deps.catalog.createAccount({ name, kind: "org", admins: [caller.account.name], adopt }));
+      me(call);
+      return orgView(await createOrganization(acting(call), v.orgCreate(call.body)));
     },
   },
   {
@@ -71,7 +136,7 @@ export const orgRoutes: ApiRoute[] = [
     response: { status: 200, description: "the organization", schema: orgSchema },
     errors: [404],
     async handle(call) {
-      return orgViewFor(call.principal, await org(call, "org:read"));
+      return orgViewFor(call.principal, await organization(acting(call), param(call, "org"), "org:read"));
     },
   },
   {
@@ -85,8 +150,7 @@ export const orgRoutes: ApiRoute[] = [
     response: { status: 200, description: "the organization", schema: orgSchema },
     errors: [404],
     async handle(call) {
-      const acc = await org(call, "org:modify-group");
-      return orgView(await call.deps.catalog.addOrgAdmin(acc.name, v.accountName(param(call, "user"), "user")));
+      return orgView(await addOrgAdmin(acting(call), param(call, "org"), param(call, "user")));
     },
   },
   {
@@ -100,8 +164,7 @@ export const orgRoutes: ApiRoute[] = [
     response: { status: 200, description: "the organization", schema: orgSchema },
     errors: [404, 409],
     async handle(call) {
-      const acc = await org(call, "org:modify-group");
-      return orgView(await call.deps.catalog.removeOrgAdmin(acc.name, v.accountName(param(call, "user"), "user")));
+      return orgView(await removeOrgAdmin(acting(call), param(call, "org"), param(call, "user")));
     },
   },
   {
@@ -115,7 +178,7 @@ export const orgRoutes: ApiRoute[] = [
     response: { status: 200, description: "the groups", schema: arrayOf(groupSchema) },
     errors: [404],
     async handle(call) {
-      return groupsFor(call.principal, await org(call, "org:read"));
+      return groupsFor(call.principal, await organization(acting(call), param(call, "org"), "org:read"));
     },
   },
   {
@@ -130,9 +193,7 @@ export const orgRoutes: ApiRoute[] = [
     response: { status: 201, description: "the new group", schema: groupSchema },
     errors: [404, 409],
     async handle(call) {
-      const acc = await org(call, "org:modify-group");
-      const input = v.groupCreate(call.body);
-      return groupOf((await call.deps.catalog.createGroup(acc.name, input)).groups ?? [], acc.name, input.name);
+      return createGroup(acting(call), param(call, "org"), call.body);
     },
   },
   {
@@ -147,7 +208,7 @@ export const orgRoutes: ApiRoute[] = [
     errors: [404],
     async handle(call) {
       const name = v.groupName(param(call, "group"), "group");
-      const acc = await org(call, "org:read");
+      const acc = await organization(acting(call), param(call, "org"), "org:read");
       return groupOf(groupsFor(call.principal, acc), acc.name, name);
     },
   },
@@ -163,9 +224,7 @@ export const orgRoutes: ApiRoute[] = [
     response: { status: 200, description: "the group", schema: groupSchema },
     errors: [404],
     async handle(call) {
-      const acc = await org(call, "org:modify-group");
-      const name = v.groupName(param(call, "group"), "group");
-      return groupOf((await call.deps.catalog.updateGroup(acc.name, name, v.groupPatch(call.body))).groups ?? [], acc.name, name);
+      return updateGroup(acting(call), param(call, "org"), param(call, "group"), call.body);
     },
   },
   {
@@ -179,8 +238,7 @@ export const orgRoutes: ApiRoute[] = [
     response: { status: 204, description: "the group is deleted" },
     errors: [404],
     async handle(call) {
-      const acc = await org(call, "org:modify-group");
-      await call.deps.catalog.deleteGroup(acc.name, v.groupName(param(call, "group"), "group"));
+      await deleteGroup(acting(call), param(call, "org"), param(call, "group"));
       return null;
     },
   },
@@ -195,9 +253,7 @@ export const orgRoutes: ApiRoute[] = [
     response: { status: 200, description: "the group", schema: groupSchema },
     errors: [404],
     async handle(call) {
-      const acc = await org(call, "org:modify-group");
-      const name = v.groupName(param(call, "group"), "group");
-      return groupOf((await call.deps.catalog.addGroupMember(acc.name, name, v.accountName(param(call, "user"), "user"))).groups ?? [], acc.name, name);
+      return addGroupMember(acting(call), param(call, "org"), param(call, "group"), param(call, "user"));
     },
   },
   {
@@ -211,9 +267,7 @@ export const orgRoutes: ApiRoute[] = [
     response: { status: 200, description: "the group", schema: groupSchema },
     errors: [404],
     async handle(call) {
-      const acc = await org(call, "org:modify-group");
-      const name = v.groupName(param(call, "group"), "group");
-      return groupOf((await call.deps.catalog.removeGroupMember(acc.name, name, v.accountName(param(call, "user"), "user"))).groups ?? [], acc.name, name);
+      return removeGroupMember(acting(call), param(call, "org"), param(call, "group"), param(call, "user"));
     },
   },
 ];
