@@ -65,6 +65,7 @@ export function appDeps(parts: AppParts, config: Config): AppDeps {
   const pypiDeps = { store, objects, views, registry: new PypiRegistry(store, cache), maxUploadBytes: MAX_UPLOAD_BYTES };
   return {
     tokenMaxAge: config.tokenMaxAge,
+    web: config.web,
     pypi: (c, t, p, a) => servePypi(c, pypiDeps, t, p, a),
     store,
     objects,
