@@ -1,10 +1,13 @@
 // Where `pkgate login` keeps the site and token: a JSON file readable only by the user
 // ($PKGATE_CONFIG, else $XDG_CONFIG_HOME/pkgate/config.json, else
 // ~/.config/pkgate/config.json). It holds a secret, so it is written mode 0600 through a
-// temporary file and a rename (never half-written, never briefly world-readable).
+// temporary file and a rename (never half-written, never briefly world-readable). With
+// `--site`, it also decides which gateway an invocation talks to (chooseGateway).
 import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { GateError } from "../errors.js";
+import { UsageError } from "./usage.js";
 
 export interface LoginConfig {
   /** The gateway's base URL, e.g. https://pkgs.example.com (no trailing slash). */
@@ -47,10 +50,10 @@ export async function readLoginConfig(path: string): Promise<LoginConfig | null>
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new Error(`${path} is not valid JSON; remove it and log in again`);
+    throw new GateError("bad_config", `${path} is not valid JSON; remove it and log in again`);
   }
   const p = parsed as Partial<LoginConfig>;
-  if (typeof p.site !== "string" || typeof p.token !== "string") throw new Error(`${path} has no site and token; remove it and log in again`);
+  if (typeof p.site !== "string" || typeof p.token !== "string") throw new GateError("bad_config", `${path} has no site and token; remove it and log in again`);
   return { site: p.site, token: p.token, ...(typeof p.username === "string" ? { username: p.username } : {}) };
 }
 
@@ -64,4 +67,14 @@ export async function writeLoginConfig(path: string, config: LoginConfig): Promi
 
 export async function removeLoginConfig(path: string): Promise<void> {
   await rm(path, { force: true });
+}
+
+/** The gateway an invocation talks to: `--site` (with the stored token when the stored login
+ * is for that site, else none), else the stored login; null when neither. */
+export async function chooseGateway(siteOption: string | undefined, path: string): Promise<{ site: string; token: string | null } | null> {
+  const stored = await readLoginConfig(path);
+  if (siteOption === undefined) return stored && { site: stored.site, token: stored.token };
+  const site = normalizeSite(siteOption);
+  if (!site) throw new UsageError("--site needs an http or https URL without credentials");
+  return { site, token: stored?.site === site ? stored.token : null };
 }

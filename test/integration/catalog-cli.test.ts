@@ -23,7 +23,7 @@ describe("pkgate CLI: --adopt for store folders without an account", () => {
   test("org --create is refused with one clear line, then --adopt creates it", async () => {
     const refused = await s.cli(["org", "--create", "acme"]);
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /^pkgate: .*content under acme\/.*--adopt/);
+    assert.match(refused.stderr, /^pkgate org: .*content under acme\/.*--adopt/);
     await assert.rejects(s.rt.catalog.requireAccount("acme"), /no such account/);
     const adopted = await s.cli(["org", "--create", "acme", "--adopt"]);
     assert.equal(adopted.code, 0, adopted.stderr);

@@ -1,5 +1,6 @@
 // The pkgate command acting directly on the store (the way an ops team bootstraps): every
-// verb as a user types it, its output, and one clear line with a non-zero exit on errors.
+// verb as a user types it, its output, and one clear line with a non-zero exit when the store
+// refuses (usage errors: test/cli/).
 import { catalogKeys } from "../../src/access/catalog.js";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -50,21 +51,20 @@ describe("pkgate CLI on the local store", () => {
   const errors: [string, string[], string?, RegExp?][] = [
     ["unknown command", ["frobnicate"], undefined, /unknown command/],
     ["org name taken", ["org", "--create", "acme"], undefined, /taken/],
-    ["bad org name", ["org", "--create", "Bad Name!"], undefined, /invalid account name/],
-    ["reserved name", ["org", "--create", "api"], undefined, /invalid account name/],
+    ["bad org name", ["org", "--create", "Bad Name!"], undefined, /invalid name: 1-64 lower-case/],
+    ["reserved name", ["org", "--create", "api"], undefined, /invalid name: .*not one of .*api/],
     ["short password", ["user", "--create", "bob", "--email", "bob@example.com"], "short\n", /at least 7/],
     ["unknown scope", ["auth", "--create", "--name", "x", "--scopes", "everything", "--org", "acme"], undefined, /everything/],
     ["token name in use", ["auth", "--create", "--name", "ci", "--scopes", "conda", "--org", "acme"], undefined, /already exists/],
     ["no such org", ["auth", "--list", "--org", "nobody"], undefined, /no such/],
     ["revoke unknown", ["auth", "--remove", "nope", "--org", "acme"], undefined, /no token named/],
-    ["both --org and --user", ["auth", "--list", "--org", "acme", "--user", "alice"], undefined, /exactly one/],
   ];
   for (const [name, args, stdin, msg] of errors) {
     test(`error: ${name} → non-zero exit, one line`, async () => {
       const r = await s.cli(args, stdin);
       assert.notEqual(r.code, 0);
       assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
-      assert.match(r.stderr, /^pkgate: /);
+      assert.match(r.stderr, /^pkgate( [a-z]+)?: /);
       if (msg) assert.match(r.stderr, msg);
     });
   }

@@ -1,0 +1,92 @@
+// The command line's grammar, in process: what each line parses to, and the usage error each
+// wrong line gets (the words a user reads). The processes users run are in help.test.ts.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { closest, parseCommandLine, UsageError, type Args } from "../../src/cli/usage.js";
+import { VERBS, type Verb } from "../../src/cli/verbs.js";
+
+const verb = (name: string): Verb => VERBS.find((v) => v.name === name)!;
+
+/** The request a command line parses to, or the usage error's message. */
+function parse(line: string[]): unknown {
+  const [name, ...argv] = line;
+  const v = verb(name!);
+  try {
+    const args = parseCommandLine(v, argv);
+    return args === "help" ? "help" : v.parse(args as Args);
+  } catch (err) {
+    if (err instanceof UsageError) return `usage: ${err.message}`;
+    throw err;
+  }
+}
+
+describe("closest: the option or command a typo meant", () => {
+  const cases: [string, string[], string | null][] = [
+    ["scope", ["create", "scopes", "name"], "scopes"],
+    ["perm", ["permission", "packages"], "permission"],
+    ["grup", ["org", "group", "user"], "group"],
+    ["usr", ["org", "group", "user"], "user"],
+    ["craete", ["create", "list"], "create"],
+    ["frobnicate", ["org", "group", "user"], null],
+    ["x", ["org", "group"], null],
+  ];
+  for (const [word, candidates, expected] of cases) test(`${word} → ${expected}`, () => assert.equal(closest(word, candidates), expected));
+});
+
+describe("each verb: the request a line parses to", () => {
+  const cases: [string[], unknown][] = [
+    [["org", "--create", "acme"], { action: "create", name: "acme", adopt: false }],
+    [["org", "acme", "--add-admin", "bob"], { action: "add-admin", name: "acme", user: "bob" }],
+    [["org", "acme"], { action: "show", name: "acme" }],
+    [["group", "--create", "acme/readers", "--permission", "read"], { action: "create", org: "acme", group: "readers", permission: "read", packages: "*" }],
+    [["group", "--update", "acme/readers", "--packages", "a, B_c d"], { action: "update", org: "acme", group: "readers", permission: undefined, packages: ["a", "B_c", "d"] }],
+    [["group", "--remove", "acme/readers"], { action: "remove", org: "acme", group: "readers" }],
+    [["user", "--show", "alice"], { action: "show", name: "alice" }],
+    [["user", "--password"], { action: "password" }],
+    [["channel", "--private", "acme"], { action: "set", name: "acme", privacy: "private" }],
+    [["package", "--public", "acme/Some_Lib"], { channel: "acme", name: "Some_Lib", privacy: "public" }],
+    [["auth", "--create", "--name", "ci", "--scopes", "conda", "--org", "acme", "--max-age", "60"], { owner: { kind: "org", name: "acme" }, action: "create", name: "ci", scopes: "conda", maxAgeSeconds: 60 }],
+    [["auth", "--list"], { owner: { kind: "self" }, action: "list" }],
+    [["auth", "--remove", "ci", "--user", "alice"], { owner: { kind: "user", name: "alice" }, action: "remove", name: "ci" }],
+    [["auth", "--scope", "x", "--help"], "help"],
+    [["auth", "-h"], "help"],
+    [["index", "--pypi", "acme"], { channel: "acme" }],
+    [["login", "--site", "https://pkgs.example.com", "--username", "alice"], { username: "alice" }],
+  ];
+  for (const [line, expected] of cases) test(line.join(" "), () => assert.deepEqual(parse(line), expected));
+});
+
+describe("each wrong line: the usage error it gets", () => {
+  const cases: [string[], string][] = [
+    [["auth", "--scope", "x"], "unknown option --scope (did you mean --scopes?)"],
+    [["group", "--perm", "read"], "unknown option --perm (did you mean --permission?)"],
+    [["org", "-x"], "unknown option -x"],
+    [["auth", "--create", "--org", "acme"], "--create needs --name NAME and --scopes 'SCOPES'"],
+    [["auth", "--create", "--name", "ci", "--org", "acme"], "--create needs --scopes 'SCOPES'"],
+    [["auth", "--list", "--org", "acme", "--user", "alice"], "give --org ORG or --user USER, not both"],
+    [["auth", "--list", "--create"], "give only one of --create or --list"],
+    [["auth", "--list", "--name", "x"], "--name goes with --create"],
+    [["auth", "--create", "--name", "ci", "--scopes", "conda", "--max-age", "1h"], "--max-age is a whole number of seconds"],
+    [["auth"], "give --create, --list or --remove NAME"],
+    [["auth", "--name"], "--name needs a value: --name NAME"],
+    [["auth", "--name", "--scopes", "x"], "--name needs a value: --name NAME"],
+    [["auth", "--list=yes"], "--list takes no value"],
+    [["group", "--create", "acme/readers"], "--create needs --permission read|write|admin"],
+    [["group", "acme"], 'expected ORG/GROUP, not "acme"'],
+    [["group", "--list", "acme", "--permission", "read"], "--permission goes with --create or --update"],
+    [["group", "--update", "acme/readers"], "--update needs --permission and/or --packages"],
+    [["org"], "missing NAME"],
+    [["org", "a", "b"], "one NAME expected, not 2: a b"],
+    [["org", "acme", "--adopt"], "--adopt goes with --create"],
+    [["user", "--create", "bob"], "--create needs --email EMAIL"],
+    [["user"], "give --create NAME, --show NAME, --reset NAME or --password"],
+    [["channel", "--show", "acme", "--private", "acme"], "give only one of --show, --private NAME or --public NAME"],
+    [["package", "--private", "acme"], 'expected CHANNEL/NAME, not "acme"'],
+    [["index"], "needs --pypi CHANNEL"],
+    [["index", "--pypi", "acme", "--site", "https://x"], "acts on the store directly, never through a gateway: run it where the store is configured (DATA_DIR or S3_*), without --site"],
+    [["whoami", "--local"], "acts on a gateway (your login, or --site URL), never on the store: drop --local"],
+    [["whoami", "extra"], "unexpected argument extra"],
+    [["login", "--site", "https://x"], "needs --username NAME"],
+  ];
+  for (const [line, message] of cases) test(line.join(" "), () => assert.equal(parse(line), `usage: ${message}`));
+});
