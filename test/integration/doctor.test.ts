@@ -1,5 +1,6 @@
 // `pkgate doctor` against real stores (a directory with a conda-index tree copied in; s3rver
-// with a real redis-server), and the gateway's log hint for a store folder no account owns.
+// with a real redis-server), called as runDoctor and through the `pkgate` command, and the
+// gateway's log hint for a store folder no account owns.
 // What each situation must get: its check's status, the words that say what to do, and the
 // exit code (0 only when every check is ok).
 import { after, before, describe, test } from "node:test";
@@ -29,6 +30,7 @@ import { createLogger } from "../../src/log.js";
 import { buildCondaChannel, type BuiltChannel } from "../fixtures/conda-channel.js";
 import { buildWheel, wheelFilename } from "../pypi/fixtures.js";
 import { countingStore } from "../harness/inproc.js";
+import { startStack } from "../harness/gateway.js";
 import { freePort, startRedis, startS3, type RedisService, type S3Service } from "../harness/services.js";
 
 let work: string;
@@ -340,6 +342,30 @@ describe("the gateway's hint for a store folder no account owns", () => {
       );
     } finally {
       await g.close();
+    }
+  });
+});
+
+describe("through the pkgate command", () => {
+  test("pkgate doctor: the adopt command for a folder without an account, exit 1; --json for scripts; exit 0 once adopted", async () => {
+    const s = await startStack({ store: "fs", cache: "memory" });
+    try {
+      await cp(tree.root, join(s.env.DATA_DIR!, "beta"), { recursive: true });
+      assert.equal((await s.cli(["user", "--create", "root", "--email", "root@example.com", "--admin"], "correct horse battery\n")).code, 0);
+      const human = await s.cli(["doctor"]);
+      assert.equal(human.code, 1, human.stdout + human.stderr);
+      assert.match(human.stdout, /^warn {2}folders {2}store folder "beta\/" \(conda linux-64, noarch\) is not served: .* → a server admin adopts it with: pkgate org --create beta --adopt/m);
+      const json = await s.cli(["doctor", "--json"]);
+      assert.equal(json.code, 1);
+      const doc = JSON.parse(json.stdout) as { ok: boolean; checks: Check[] };
+      assert.equal(doc.ok, false);
+      assert.deepEqual(doc.checks.filter((c) => c.status !== "ok").map((c) => [c.check, c.subject]), [["folders", "beta/"]]);
+
+      assert.equal((await s.cli(["org", "--create", "beta", "--adopt"])).code, 0);
+      const healed = await s.cli(["doctor"]);
+      assert.equal(healed.code, 0, healed.stdout);
+    } finally {
+      await s.stop();
     }
   });
 });
