@@ -18,6 +18,7 @@ import type { Logger } from "./log.js";
 import { servePypi, MAX_UPLOAD_BYTES } from "./http/pypi.js";
 import { PypiRegistry } from "./pypi/registry.js";
 import { Metrics } from "./metrics.js";
+import { UnownedFolders } from "./ops/unowned-folders.js";
 import { RedisCache } from "./cache/redis.js";
 import type { Cache } from "./cache/cache.js";
 
@@ -56,16 +57,20 @@ export interface AppParts {
   views: ViewCache;
   logger: Logger;
   metrics: Metrics;
+  /** The log hint for store folders no account owns (the in-process test harness has none:
+   * its timer would add store work between the requests a test counts). */
+  unownedFolders?: UnownedFolders;
 }
 
 /** The app's dependencies from its parts and the configuration: the one wiring of the doors
  * (the gateway and the in-process test harness both use it). */
 export function appDeps(parts: AppParts, config: Config): AppDeps {
-  const { store, cache, catalog, objects, views, logger, metrics } = parts;
+  const { store, cache, catalog, objects, views, logger, metrics, unownedFolders } = parts;
   const pypiDeps = { store, objects, views, registry: new PypiRegistry(store, cache), maxUploadBytes: MAX_UPLOAD_BYTES };
   return {
     tokenMaxAge: config.tokenMaxAge,
     web: config.web,
+    unownedFolders,
     pypi: (c, t, p, a) => servePypi(c, pypiDeps, t, p, a),
     store,
     objects,
@@ -92,7 +97,8 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
   const metrics = new Metrics();
   const views = new ViewCache(cache, { maxLocalBytes: config.viewCacheBytes, maxSharedBytes: 32 * 1024 * 1024, sharedTtlSeconds: 3600 });
   const objects = new ObjectSource(store, { ...DEFAULT_HOT, maxBytes: config.hotCacheBytes });
-  const deps = appDeps({ store, cache, catalog, objects, views, logger, metrics }, config);
+  const unownedFolders = new UnownedFolders(store, catalog, logger);
+  const deps = appDeps({ store, cache, catalog, objects, views, logger, metrics, unownedFolders }, config);
   const app = createApp(deps);
   const stopReporting = reportCacheAvailability(cache, logger);
   metrics.addSampled({
@@ -165,6 +171,7 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
       throw err;
     }
   }
+  unownedFolders.start();
   const port = (server.address() as AddressInfo).port;
   return {
     port,
@@ -184,6 +191,7 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
       const metricsClosed = metricsServer ? new Promise<void>((resolve) => metricsServer.close(() => resolve())) : null;
       metricsServer?.closeAllConnections();
       await Promise.all([closed, metricsClosed]);
+      await unownedFolders.stop();
       clearTimeout(timer);
     },
   };

@@ -347,11 +347,16 @@ describe("the gateway's hint for a store folder no account owns", () => {
 });
 
 describe("through the pkgate command", () => {
-  test("pkgate doctor: the adopt command for a folder without an account, exit 1; --json for scripts; exit 0 once adopted", async () => {
+  test("a running gateway logs the adopt command; pkgate doctor: the adopt command for a folder without an account, exit 1; --json for scripts; exit 0 once adopted", async () => {
     const s = await startStack({ store: "fs", cache: "memory" });
     try {
       await cp(tree.root, join(s.env.DATA_DIR!, "beta"), { recursive: true });
       assert.equal((await s.cli(["user", "--create", "root", "--email", "root@example.com", "--admin"], "correct horse battery\n")).code, 0);
+      // the running gateway (server.ts's wiring) logs the hint once a client asks for beta
+      assert.equal((await fetch(`${s.url}/beta/noarch/repodata.json`)).status, 404);
+      const hinted = () => s.logs.some((l) => l.includes('"level":"warn"') && l.includes("pkgate org --create beta --adopt"));
+      for (let waited = 0; !hinted() && waited < 15_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(hinted(), "the gateway logged the adopt command for beta");
       const human = await s.cli(["doctor"]);
       assert.equal(human.code, 1, human.stdout + human.stderr);
       assert.match(human.stdout, /^warn {2}folders {2}store folder "beta\/" \(conda linux-64, noarch\) is not served: .* → a server admin adopts it with: pkgate org --create beta --adopt/m);
