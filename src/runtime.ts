@@ -1,12 +1,11 @@
 // Wiring: the configured Store and Cache, and the catalog over them. Shared by the
-// gateway process and the command line, so both act on the same data.
+// gateway process and the command line, so both act on the same data. The S3 and Redis
+// clients are loaded only when configured: a CLI run on a directory store starts without them.
 import type { Config } from "./config.js";
 import type { Store } from "./store/store.js";
 import type { Cache } from "./cache/cache.js";
 import { FsStore } from "./store/fs.js";
-import { S3Store } from "./store/s3.js";
 import { MemoryCache } from "./cache/memory.js";
-import { RedisCache } from "./cache/redis.js";
 import { Catalog } from "./access/catalog.js";
 import { GateError } from "./errors.js";
 
@@ -21,6 +20,7 @@ export interface Runtime {
 export async function createRuntime(config: Config): Promise<Runtime> {
   let store: Store;
   if (config.s3) {
+    const { S3Store } = await import("./store/s3.js");
     const s3 = new S3Store({
       endPoint: config.s3.endpoint,
       bucket: config.s3.bucket,
@@ -44,7 +44,7 @@ export async function createRuntime(config: Config): Promise<Runtime> {
     store = fs;
   }
   const cache: Cache = config.redisUrl
-    ? new RedisCache(config.redisUrl, config.redisSentinels ? { sentinels: config.redisSentinels, sentinelName: config.redisSentinelName } : {})
+    ? new (await import("./cache/redis.js")).RedisCache(config.redisUrl, config.redisSentinels ? { sentinels: config.redisSentinels, sentinelName: config.redisSentinelName } : {})
     : new MemoryCache();
   const catalog = new Catalog(store, cache, { localTtlSeconds: config.tokenCacheTtl });
   return {
