@@ -2,7 +2,7 @@
 // setting (conda and PyPI names alike, normalized). Reading a package that the caller may
 // not see answers 404, exactly as for one that does not exist. Setting the default privacy is
 // a function of its own: the API's handler and the web's organization page call it.
-import type { Account } from "../access/model.js";
+import type { Account, Privacy } from "../access/model.js";
 import { privacyOf } from "../access/policy.js";
 import { authorize, enforce } from "../access/authorize.js";
 import * as v from "./validate.js";
@@ -35,14 +35,22 @@ export async function setDefaultPrivacy(a: Acting, name: string, body: unknown):
   return a.catalog.setChannelPrivacy(acc.name, privacy);
 }
 
-/** The channel and the package of the path, with the caller authorized for `action` on the
- * package. A caller that may not manage it gets the same answer whether the package exists,
- * is hidden from it, or is public: rights never depend on what exists. */
-async function channelPackage(call: ApiCall, action: "package:read" | "package:write"): Promise<[Account, string]> {
-  const pkg = v.packageName(call.params.package ?? "");
-  const r = await named(call, "channel", v.accountName(call.params.channel ?? "", "channel"));
-  allow(call, action, { ...r, package: pkg });
-  return [r.account!, pkg];
+/** The channel and the package (normalized), with the principal authorized for `action` on
+ * the package. A caller that may not manage it gets the same answer whether the package
+ * exists, is hidden from it, or is public: rights never depend on what exists. */
+async function channelPackage(a: Acting, channel: string, pkgName: string, action: "package:read" | "package:write"): Promise<[Account, string]> {
+  const pkg = v.packageName(pkgName);
+  const name = v.accountName(channel, "channel");
+  const acc = await a.catalog.getAccount(name);
+  enforce(authorize(a.principal, action, { account: acc, name, kind: "channel", package: pkg }));
+  return [acc!, pkg];
+}
+
+/** Set one package's own privacy, or (privacy null) drop it so that the package follows the
+ * channel's default again: the API's PUT and DELETE and the web's package page call it. */
+export async function setPackagePrivacy(a: Acting, channel: string, pkgName: string, privacy: Privacy | null): Promise<[Account, string]> {
+  const [acc, pkg] = await channelPackage(a, channel, pkgName, "package:write");
+  return [privacy === null ? await a.catalog.clearPackagePrivacy(acc.name, pkg) : await a.catalog.setPackagePrivacy(acc.name, pkg, privacy), pkg];
 }
 
 const channelSchema = ref("Channel");
@@ -89,8 +97,7 @@ export const channelRoutes: ApiRoute[] = [
     response: { status: 200, description: "the package's privacy", schema: packageSchema },
     errors: [404],
     async handle(call) {
-      const [acc, pkg] = await channelPackage(call, "package:read");
-      return packageView(acc, pkg);
+      return packageView(...(await channelPackage(acting(call), call.params.channel ?? "", call.params.package ?? "", "package:read")));
     },
   },
   {
@@ -106,8 +113,7 @@ export const channelRoutes: ApiRoute[] = [
     errors: [404],
     async handle(call) {
       const privacy = v.privacy(call.body, "privacy");
-      const [acc, pkg] = await channelPackage(call, "package:write");
-      return packageView(await call.deps.catalog.setPackagePrivacy(acc.name, pkg, privacy), pkg);
+      return packageView(...(await setPackagePrivacy(acting(call), call.params.channel ?? "", call.params.package ?? "", privacy)));
     },
   },
   {
@@ -121,8 +127,7 @@ export const channelRoutes: ApiRoute[] = [
     response: { status: 200, description: "the package's privacy", schema: packageSchema },
     errors: [404],
     async handle(call) {
-      const [acc, pkg] = await channelPackage(call, "package:write");
-      return packageView(await call.deps.catalog.clearPackagePrivacy(acc.name, pkg), pkg);
+      return packageView(...(await setPackagePrivacy(acting(call), call.params.channel ?? "", call.params.package ?? "", null)));
     },
   },
 ];
