@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { MATRIX, startStack, type Stack } from "../harness/gateway.js";
-import { generateToken } from "../../src/auth/token.js";
+import { generateToken, hashToken } from "../../src/auth/token.js";
 import { createRuntime, type Runtime } from "../../src/runtime.js";
 import { loadConfig } from "../../src/config.js";
 import { startGateway, type Gateway } from "../../src/server.js";
@@ -41,6 +41,10 @@ for (const kind of MATRIX) {
     let revoked: string;
     let admin: string; // the admin's own CLI (API, Bearer)
     let storeReads = 0; // store reads of token records
+    /** Store reads of records of tokens this test never made: what a flood costs. (A valid
+     * token's record is read again whenever the catalog generation moves, which other tests'
+     * writes make happen at any moment: that read is not the flood's.) */
+    let unknownReads = 0;
     const secrets: string[] = [];
 
     /** A download through the gate, as conda and pip send it: the token in the path. */
@@ -98,7 +102,10 @@ for (const kind of MATRIX) {
       const store = s.rt.store;
       const get = store.get.bind(store);
       store.get = (key, ...rest) => {
-        if (key.startsWith(".pkgate/tokens/")) storeReads++;
+        if (key.startsWith(".pkgate/tokens/")) {
+          storeReads++;
+          if (!secrets.some((t) => key.includes(hashToken(t)))) unknownReads++;
+        }
         return get(key, ...rest);
       };
       // the valid tokens have been in use (from elsewhere) before the trouble starts
@@ -128,14 +135,14 @@ for (const kind of MATRIX) {
     test("40 unknown tokens from one address: 30 store reads, then 429; known and new tokens from there still work, other addresses are not concerned", async () => {
       await awayFromWindowEdge();
       const from = "10.2.0.1";
-      const reads = storeReads;
+      const reads = unknownReads;
       const sent = unknownTokens(40);
       const answers: Answer[] = [];
       for (const t of sent) answers.push(await gate(s.url, t, from));
       assert.deepEqual(tally(answers), { 403: LIMIT, 429: 40 - LIMIT });
       assert.deepEqual(answers.map((a) => a.status), [...Array(LIMIT).fill(403), ...Array(40 - LIMIT).fill(429)], "the first 30 are looked up");
       checkRefusals(answers, sent);
-      assert.equal(storeReads - reads, LIMIT, "one store read per unknown token within the budget, none after");
+      assert.equal(unknownReads - reads, LIMIT, "one store read per unknown token within the budget, none after");
 
       // what is known is never refused: a valid token in use, the revoked one (its own 403), the admin
       assert.equal((await gate(s.url, ci, from)).status, 200);
@@ -200,7 +207,7 @@ for (const kind of MATRIX) {
     test("a flood of 600 unknown tokens, 16 at a time: store reads stay at the limit, valid requests from the same address keep working", async () => {
       await awayFromWindowEdge();
       const from = "10.5.0.1";
-      const reads = storeReads;
+      const reads = unknownReads;
       const sent = unknownTokens(600);
       const answers: Answer[] = [];
       const valid: number[] = [];
@@ -216,11 +223,11 @@ for (const kind of MATRIX) {
       await Promise.all(Array.from({ length: 16 }, worker));
       const took = Date.now() - started;
       const t = tally(answers);
-      const flood = { sent: sent.length, statuses: t, tokenStoreReads: storeReads - reads, ms: took };
+      const flood = { sent: sent.length, statuses: t, tokenStoreReads: unknownReads - reads, ms: took };
       console.log(`# flood (${kind.store}+${kind.cache}): ${JSON.stringify(flood)}`);
       assert.equal(t[403], LIMIT, JSON.stringify(flood));
       assert.equal(t[429], sent.length - LIMIT, JSON.stringify(flood));
-      assert.equal(storeReads - reads, LIMIT, "store reads of tokens bounded by the limit");
+      assert.equal(unknownReads - reads, LIMIT, "store reads of unknown tokens bounded by the limit");
       assert.ok(valid.every((v) => v === 200), `valid requests during the flood: ${valid.join(" ")}`);
       checkRefusals(answers, sent);
     });
