@@ -90,7 +90,6 @@ export function webRoutes(deps: WebDeps): Hono {
   on("GET", "/dashboard", user, run(dashboardHome));
   on("GET", "/dashboard/:account", user, run(dashboardPage));
   on("GET", "/dashboard/:account/:section", user, run(sectionPage));
-  on("GET", "/favorites", user, (c) => userToolPage(c, web, "favorites"));
   on("GET", "/organizations", user, (c) => userToolPage(c, web, "organizations"));
   on("GET", "/memberships", user, (c) => userToolPage(c, web, "memberships"));
 

@@ -138,4 +138,27 @@ tr:last-child td { border-bottom: 0; }
 .stat b { display: block; font-size: 1.4rem; }
 .stat span { color: var(--muted); font-size: .85rem; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+
+/* packages: package lists (search, pages), a package's page, labels, favorites */
+.search { display: flex; gap: .5rem; align-items: center; margin-bottom: .5rem; flex-wrap: wrap; }
+.search input[type=search] {
+  flex: 1; min-width: 12rem; padding: .55rem .7rem; border: 1px solid var(--line); border-radius: 8px;
+  background: var(--panel); color: var(--ink); font: inherit;
+}
+.list-summary { margin: 0 0 .5rem; }
+.pager { display: flex; align-items: center; justify-content: space-between; gap: 1rem; margin-top: 1rem; }
+.crumbs { margin: 0 0 .15rem; color: var(--muted); }
+.card h3 { font-size: 1rem; margin: 1.25rem 0 .4rem; }
+.card h2 + h3 { margin-top: 0; }
+.copy-line { display: grid; grid-template-columns: 5.5rem 1fr auto; gap: .5rem; align-items: center; margin-bottom: .6rem; }
+.copy-line .copy-label { font-weight: 600; font-size: .85rem; }
+.copy-line pre { white-space: pre-wrap; word-break: break-all; }
+.copy-line pre code { background: none; padding: 0; }
+@media (max-width: 640px) { .copy-line { grid-template-columns: 1fr auto; } .copy-line .copy-label { grid-column: 1 / -1; } }
+code.hash { background: none; padding: 0; font-size: .78rem; word-break: break-all; }
+td time, td .size { white-space: nowrap; }
+.choices { border: 0; padding: 0; margin: 0 0 1rem; display: grid; gap: .4rem; }
+.choices legend { font-weight: 600; margin-bottom: .4rem; padding: 0; }
+.choices .check { padding: .45rem .6rem; border: 1px solid var(--line); border-radius: 8px; }
+button.starred { border-color: var(--accent); background: var(--accent-soft); }
 `;

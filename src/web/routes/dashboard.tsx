@@ -6,10 +6,11 @@ import type { Context, MiddlewareHandler } from "hono";
 import { GateError } from "../../errors.js";
 import type { Account } from "../../access/model.js";
 import { authorize, refusal, type Action } from "../../access/authorize.js";
-import { channelPackages } from "../channel.js";
+import { channelAddresses, channelContents, pageOf, privateCount, searchPackages, withPrivacy, type PackageEntry } from "../channel.js";
 import { publicBase } from "../visitor.js";
 import { frameFor, render } from "../render.js";
-import { DashboardView, PackageTable } from "../views/dashboard.js";
+import { DashboardView, PackageList, type PackageListState } from "../views/dashboard.js";
+import { LabelsView } from "../views/labels.js";
 import { MessageView } from "../views/message.js";
 import { href, type Web } from "../web.js";
 
@@ -36,11 +37,28 @@ export function dashboardHome(c: Context, web: Web): Response {
   return c.redirect(href(web, `/dashboard/${c.get("visitor").user!.name}`), 303);
 }
 
+/** The longest search a list takes (longer ones are cut): no package name is longer. */
+const MAX_QUERY = 200;
+
+/** A package list as the request asks for it (`?q=` searches every package, `?page=` picks
+ * one page of what it found, shown with the privacy `account` gives each); `path` is the
+ * list's own page, under BASE_PATH. */
+export function packageList(c: Context, account: Account, packages: readonly PackageEntry[], path: string): PackageListState {
+  const query = (c.req.query("q") ?? "").trim().slice(0, MAX_QUERY);
+  const paged = pageOf(searchPackages(packages, query), c.req.query("page"));
+  return { paged: { ...paged, items: paged.items.map((p) => withPrivacy(account, p)) }, query, count: packages.length, path, channel: account.name };
+}
+
 export async function dashboardPage(c: Context, web: Web): Promise<Response> {
   const account = await accountFor(c, web, "channel:read");
-  const packages = await channelPackages(web.deps.store, web.pypi, account);
-  const channelUrl = `${publicBase(c, web)}/t/<TOKEN>/${account.name}`;
-  return render(c, await frameFor(c, web, account.name, { active: account.name }), <DashboardView web={web} account={account} packages={packages} channelUrl={channelUrl} />);
+  const { packages, labels } = await channelContents(web.deps.store, account.name);
+  const at = channelAddresses(publicBase(c, web), account.name);
+  const list = packageList(c, account, packages, href(web, `/dashboard/${account.name}`));
+  return render(
+    c,
+    await frameFor(c, web, account.name, { active: account.name }),
+    <DashboardView web={web} account={account} list={list} labels={labels.length} privateCount={privateCount(account, packages)} channelUrl={at.conda} pipUrl={at.pip} />,
+  );
 }
 
 /** The Tools entries of an account that have a page of their own. */
@@ -59,7 +77,8 @@ export async function sectionPage(c: Context, web: Web): Promise<Response> {
   const title = SECTIONS[section];
   const frame = await frameFor(c, web, `${title} · ${account.name}`, { active: account.name });
   if (section === "all" || section === "packages") {
-    const packages = await channelPackages(web.deps.store, web.pypi, account);
+    const { packages } = await channelContents(web.deps.store, account.name);
+    const list = packageList(c, account, packages, href(web, `/dashboard/${account.name}/${section}`));
     return render(
       c,
       frame,
@@ -73,15 +92,18 @@ export async function sectionPage(c: Context, web: Web): Promise<Response> {
           </div>
         </div>
         <section class="card" aria-label="Packages">
-          <PackageTable packages={packages} />
+          <PackageList web={web} state={list} />
         </section>
       </>,
     );
   }
-  const why: Record<"notebooks" | "environments" | "labels", string> = {
+  if (section === "labels") {
+    const { labels } = await channelContents(web.deps.store, account.name);
+    return render(c, frame, <LabelsView web={web} account={account} labels={labels} channelUrl={channelAddresses(publicBase(c, web), account.name).conda} />);
+  }
+  const why: Record<"notebooks" | "environments", string> = {
     notebooks: "pkgate serves conda and PyPI packages; it does not host notebooks.",
     environments: "pkgate serves conda and PyPI packages; it does not host environments. Export one with `conda env export` and keep it beside your code.",
-    labels: "A page of the channel's labels and what each holds is coming. Until then conda reaches a label at /<channel>/label/<label>/.",
   };
   return render(
     c,
@@ -95,18 +117,10 @@ export async function sectionPage(c: Context, web: Web): Promise<Response> {
   );
 }
 
-/** Favorites, Organizations and Group Membership: what the user has of each so far. */
-export async function userToolPage(c: Context, web: Web, tool: "favorites" | "organizations" | "memberships"): Promise<Response> {
+/** Organizations and Group Membership: what the user has of each so far (Favorites are the
+ * package pages', routes/packages.tsx). */
+export async function userToolPage(c: Context, web: Web, tool: "organizations" | "memberships"): Promise<Response> {
   const user = c.get("visitor").user!;
-  if (tool === "favorites") {
-    return render(
-      c,
-      await frameFor(c, web, "Favorites"),
-      <MessageView web={web} title="Favorites" back={false}>
-        <p>Starring packages comes with the package pages. Nothing here yet.</p>
-      </MessageView>,
-    );
-  }
   if (tool === "organizations") {
     const orgs = await web.directory.administeredBy(user.name);
     return render(
