@@ -8,8 +8,8 @@
 //   npm run bench -- --only large,small
 //
 // Benchmarks: large, small, tokens, repodata (the filter itself, test/bench/repodata.ts),
-// repodata-gateway (the same through the gateway), memory. `--only repodata` runs both
-// repodata parts.
+// repodata-gateway (the same through the gateway), memory, web-packages (the web pages'
+// package lists over 10,000 packages). `--only repodata` runs both repodata parts.
 import { fork } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -17,7 +17,7 @@ import { pathToFileURL } from "node:url";
 import { figure, formatFigure, machine, type BenchOptions, type Figure } from "./figures.js";
 import type { RepodataBenchResult } from "./repodata.js";
 
-export const BENCHMARKS = ["large", "small", "tokens", "repodata", "repodata-gateway", "memory"] as const;
+export const BENCHMARKS = ["large", "small", "tokens", "repodata", "repodata-gateway", "memory", "web-packages"] as const;
 export type BenchName = (typeof BENCHMARKS)[number];
 
 const ROOT = new URL("../..", import.meta.url).pathname;
