@@ -13,7 +13,7 @@
 // it comes from the account document of the request.
 import type { Store } from "../store/store.js";
 import type { Account, Privacy } from "../access/model.js";
-import { privacyOf } from "../access/policy.js";
+import { privacyOf, type Visibility } from "../access/policy.js";
 import { isLabelName } from "../access/names.js";
 import { normalizeProjectName, parseDistFilename } from "../pypi/names.js";
 import { compareVersions } from "../pypi/version.js";
@@ -61,6 +61,26 @@ export function privateCount(account: Account, packages: readonly PackageEntry[]
 }
 
 const counted = new WeakMap<readonly PackageEntry[], WeakMap<Account, number>>();
+
+/** The packages a principal may see (policy.ts visibility), filtered once for a list and a
+ * view: the view's key names what it shows (the account document's content and the private
+ * packages the principal reaches), so principals seeing the same share it. */
+export function visibleEntries(packages: readonly PackageEntry[], vis: Visibility): readonly PackageEntry[] {
+  if (vis.all) return packages;
+  let byView = filtered.get(packages);
+  if (!byView) filtered.set(packages, (byView = new Map()));
+  let shown = byView.get(vis.key);
+  if (!shown) {
+    shown = packages.filter((p) => vis.visible(p.normalized));
+    byView.set(vis.key, shown);
+    while (byView.size > VIEWS_KEPT) byView.delete(byView.keys().next().value!);
+  }
+  return shown;
+}
+
+/** Views kept a list: each principal with its own set of private packages is one. */
+const VIEWS_KEPT = 64;
+const filtered = new WeakMap<readonly PackageEntry[], Map<string, readonly PackageEntry[]>>();
 
 /** One label's packages: conda name → latest version and platforms. */
 export type LabelPackages = Map<string, { version: string | null; subdirs: string[] }>;

@@ -4,7 +4,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { prefersHtml } from "../../src/web/routes/packages.js";
-import { channelAddresses, condaEntries, pageOf, searchPackages, type Label, type PackageEntry } from "../../src/web/channel.js";
+import { channelAddresses, condaEntries, pageOf, searchPackages, visibleEntries, type Label, type PackageEntry } from "../../src/web/channel.js";
+import { visibility } from "../../src/access/policy.js";
 import { releasesOf } from "../../src/web/package-files.js";
 import type { FileEntry } from "../../src/pypi/project.js";
 
@@ -120,4 +121,23 @@ describe("releasesOf: a PyPI project's files by release, newest first", () => {
       ],
     );
   });
+});
+
+describe("visibleEntries: what a channel's page lists for a principal, as the policy's view says", () => {
+  const account = { name: "acme", kind: "org" as const, createdAt: "", defaultPrivacy: "public" as const, packages: { "secret-a": "private" as const, "secret-b": "private" as const }, groups: [{ name: "r", permission: "read" as const, packages: ["secret-a"], members: ["gus"] }], admins: ["olga"], revision: 1 };
+  const entries = ["lib", "secret_a", "secret-b"].map((n) => row(n));
+  const principal = (name: string | null) => ({ token: null, account: name, accountKind: name ? ("user" as const) : null, scopes: [] });
+  const cases: [who: string | null, names: string[]][] = [
+    [null, ["lib"]],
+    ["pat", ["lib"]],
+    ["gus", ["lib", "secret_a"]],
+    ["olga", ["lib", "secret_a", "secret-b"]],
+  ];
+  for (const [who, names] of cases) {
+    test(who ?? "anonymous", () => {
+      const shown = visibleEntries(entries, visibility(principal(who), account));
+      assert.deepEqual(shown.map((e) => e.name), names);
+      assert.equal(visibleEntries(entries, visibility(principal(who), account)), shown, "filtered once a view");
+    });
+  }
 });

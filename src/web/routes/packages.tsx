@@ -15,7 +15,7 @@ import { normalizeProjectName } from "../../pypi/names.js";
 import { setPackagePrivacy } from "../../api/channels.js";
 import { header } from "../../http/headers.js";
 import type { Area, Chains } from "../routing.js";
-import { channelAddresses, channelContents } from "../channel.js";
+import { channelAddresses, channelContents, visibleEntries } from "../channel.js";
 import { packageDetail, probePackage, type PackageDetail } from "../package-files.js";
 import { field } from "../forms.js";
 import { publicBase } from "../visitor.js";
@@ -217,8 +217,7 @@ async function channelPage(c: Context, web: Web): Promise<Response> {
     throw d.hidden ? noChannel(name) : d.error;
   }
   const { packages } = await channelContents(web.deps.store, name);
-  const vis = visibility(principal, account!);
-  const visible = vis.all ? packages : packages.filter((p) => vis.visible(p.normalized));
+  const visible = visibleEntries(packages, visibility(principal, account!));
   const at = channelAddresses(publicBase(c, web), account!.name);
   const admin = authorize(principal, "channel:read", { account, name, kind: "channel" }).allow;
   const list = packageList(c, account!, visible, href(web, `/${account!.name}/`));
