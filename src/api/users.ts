@@ -1,7 +1,7 @@
 // Users: sign up, log in (HTTP Basic → a token, as `anaconda login`), log out, who am I,
 // profile, password change and reset. Passwords are checked against the throttle before
-// any hashing and never appear in a message or a log line. Sign-up, the password check and
-// login are exported: the web pages call the same functions.
+// any hashing and never appear in a message or a log line. Sign-up, the password check,
+// login and the password change are exported: the web pages call the same functions.
 import { randomBytes } from "node:crypto";
 import { GateError } from "../errors.js";
 import { hashPassword, verifyPassword } from "../auth/password.js";
@@ -50,6 +50,18 @@ export async function checkPassword(deps: PasswordDeps, client: string, username
   if (!ok || !acc) throw wrong; // a wrong password keeps its slot for the window
   await attempt.succeeded();
   return acc;
+}
+
+/** The new password of a user, as every door sets it: your own only with the current
+ * password (checked under the throttle, a wrong one is a 403: a stolen token or an open
+ * browser alone must not be enough to lock the owner out); another user's as whoever the
+ * caller has already been authorized to write that user as (a server admin's reset). */
+export async function changePassword(deps: PasswordDeps, client: string, actor: string, user: string, input: { password: string; currentPassword?: string }): Promise<Account> {
+  if (user === actor) {
+    if (input.currentPassword === undefined) throw new GateError("bad_request", `the field "currentPassword" is required to change your own password`);
+    await checkPassword(deps, client, user, input.currentPassword, new GateError("forbidden", "the current password is wrong"));
+  }
+  return deps.catalog.setPasswordHash(user, await hashPassword(input.password));
 }
 
 /** The token a login mints: its name and scopes, and its lifetime (the requested seconds,
@@ -228,12 +240,7 @@ export const userRoutes: ApiRoute[] = [
       const input = v.passwordChange(call.body);
       const r = await named(call, "user", v.accountName(param(call, "user"), "user"));
       allow(call, "user:write", r);
-      if (r.name === actor.account.name) {
-        // a stolen token alone must not be enough to lock the owner out
-        if (input.currentPassword === undefined) throw new GateError("bad_request", `the field "currentPassword" is required to change your own password`);
-        await checkPassword(call.deps, call.client, r.name, input.currentPassword, new GateError("forbidden", "the current password is wrong"));
-      }
-      await call.deps.catalog.setPasswordHash(r.name, await hashPassword(input.password));
+      await changePassword(call.deps, call.client, actor.account.name, r.name, input);
       return null;
     },
   },

@@ -139,6 +139,11 @@ tr:last-child td { border-bottom: 0; }
 .stat span { color: var(--muted); font-size: .85rem; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 
+/* account settings and recovery (routes/settings.tsx) */
+.card.narrow { max-width: 34rem; margin: 1.5rem auto; }
+.card.narrow .links { margin-top: 1.25rem; }
+.card form .notice { margin-top: .25rem; }
+
 /* packages: package lists (search, pages), a package's page, labels, favorites */
 .search { display: flex; gap: .5rem; align-items: center; margin-bottom: .5rem; flex-wrap: wrap; }
 .search input[type=search] {

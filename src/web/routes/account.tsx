@@ -1,6 +1,7 @@
-// Signing up, in and out, and the recovery pages. Sign-up and sign-in are the API's own
-// verbs (api/users.ts: signUp, logIn with its password throttle); a session is the login
-// token logIn mints, named and scoped as a web session (session.ts).
+// Signing up, in and out, and the recovery pages (their forms are answered in settings.tsx).
+// Sign-up and sign-in are the API's own verbs (api/users.ts: signUp, logIn with its password
+// throttle); a session is the login token logIn mints, named and scoped as a web session
+// (session.ts).
 import type { Context } from "hono";
 import { randomBytes } from "node:crypto";
 import { GateError } from "../../errors.js";
@@ -14,6 +15,8 @@ import { field } from "../forms.js";
 import { frameFor, render, sentence } from "../render.js";
 import { HomeView, type HomeState, type Tab } from "../views/home.js";
 import { MessageView } from "../views/message.js";
+import { FORGOT_TITLES, ForgotView, type ForgotState, type Forgotten } from "../views/recovery.js";
+import { mailRecovery } from "../recovery.js";
 import { href, type Web } from "../web.js";
 
 /** A path of ours to go back to after signing in, or undefined (never another site). */
@@ -36,7 +39,13 @@ export async function homePage(c: Context, web: Web): Promise<Response> {
   const signupOpen = web.deps.signup === "open";
   const asked = c.req.query("tab");
   const tab: Tab = asked === "signin" || asked === "signup" ? asked : signupOpen ? "signup" : "signin";
-  const info = visitor.ended ? "Your session has ended. Sign in again." : c.req.query("signedout") !== undefined ? "You are signed out." : undefined;
+  const info = visitor.ended
+    ? "Your session has ended. Sign in again."
+    : c.req.query("signedout") !== undefined
+      ? "You are signed out."
+      : c.req.query("reset") !== undefined
+        ? "Your new password is set, and every browser signed in to the account is signed out. Sign in with the new password."
+        : undefined;
   return home(c, web, { tab, signupOpen, info, next: localNext(c.req.query("next"), web) });
 }
 
@@ -104,35 +113,31 @@ async function openSessionFor(c: Context, web: Web, username: string, password: 
   // the session this browser had before (signing in again, or as someone else) ends
   const before = c.get("visitor");
   if (before.user && before.sessionId) await web.deps.catalog.revokeTokenById(before.user.name, before.sessionId).catch(() => undefined);
-  await sweepEndedSessions(web, result.account.name);
+  await sweepEndedSessions(c, web, result.account.name, result.record.id);
   return result;
 }
 
 /** The user's web sessions that ended without signing out (their tokens expired) are
- * dropped from the token list at the next sign-in. */
-async function sweepEndedSessions(web: Web, user: string): Promise<void> {
+ * dropped from the token list at the next sign-in (never the one it just began). */
+async function sweepEndedSessions(c: Context, web: Web, user: string, current: string): Promise<void> {
   try {
-    const ended = (await web.deps.catalog.listTokens(user)).filter((t) => isSessionToken(t.name) && Date.parse(t.expiresAt) <= web.now());
+    const ended = (await web.deps.catalog.listTokens(user)).filter((t) => isSessionToken(t.name) && t.id !== current && Date.parse(t.expiresAt) <= web.now());
     for (const t of ended.slice(0, 20)) await web.deps.catalog.revokeTokenById(user, t.id);
   } catch (err) {
-    web.deps.logger.warn({ msg: "ended web sessions not swept", account: user, err: String(err) });
+    web.deps.logger.warn({ msg: "ended web sessions not swept", account: user, err: String(err), reqId: c.get("reqId") });
   }
 }
 
-/** "I forgot my username" and "I forgot my password": mail needs SMTP_URL; until then an
- * administrator helps. */
-export async function forgotPage(c: Context, web: Web, what: "username" | "password"): Promise<Response> {
-  const title = what === "username" ? "Forgot your username?" : "Forgot your password?";
-  return render(
-    c,
-    await frameFor(c, web, title),
-    <MessageView web={web} title={title}>
-      <p>This server sends no mail yet, so {what === "username" ? "your username cannot be mailed to you" : "no reset link can be mailed to you"}.</p>
-      <p>
-        Ask your administrator: they can {what === "username" ? "tell you your username" : <>set a new password for you (<code>pkgate user --reset &lt;username&gt;</code>)</>}.
-      </p>
-    </MessageView>,
-  );
+/** "I forgot my username" and "I forgot my password": the form, or (`?sent`) the one answer
+ * every request gets, or, when this server cannot mail it, what to do instead (recovery.ts
+ * mailRecovery). The forms post to routes/settings.tsx. */
+export async function forgotPage(c: Context, web: Web, what: Forgotten): Promise<Response> {
+  const step = !mailRecovery(web.config)[what] ? "offline" : c.req.query("sent") !== undefined ? "sent" : "form";
+  return forgotForm(c, web, { what, step });
+}
+
+export async function forgotForm(c: Context, web: Web, state: ForgotState, status = 200): Promise<Response> {
+  return render(c, await frameFor(c, web, FORGOT_TITLES[state.what]), <ForgotView web={web} visitor={c.get("visitor")} state={state} />, status);
 }
 
 export async function termsPage(c: Context, web: Web): Promise<Response> {
