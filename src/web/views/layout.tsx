@@ -93,6 +93,9 @@ function ProfileMenu({ frame, account }: { frame: Frame; account: string }) {
             <a href={href(frame.web, `/settings/${account}/tokens`)}>Access tokens</a>
           </li>
           <li>
+            <a href={href(frame.web, `/settings/${user.name}/account`)}>Account settings</a>
+          </li>
+          <li>
             <form method="post" action={href(frame.web, "/account/signout")}>
               <FormToken visitor={frame.visitor} />
               <button type="submit">Sign out</button>
