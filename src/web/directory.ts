@@ -1,9 +1,9 @@
 // The organizations around a signed-in user: those they administer (the Profile menu
-// switches between them) and the groups they belong to (Group Membership). The catalog keeps
-// no index from a user to their organizations, so this lists the accounts in the store (the
-// catalog's catalogAccountNames, again only when the catalog's generation moves) and reads
-// each through the catalog's cached lookups. Who administers or belongs is read from each
-// organization's own document, as the policy reads it.
+// switches between them), the groups they belong to (Group Membership), and both together
+// (Organizations). The catalog keeps no index from a user to their organizations, so this
+// lists the accounts in the store (the catalog's catalogAccountNames, again only when the
+// catalog's generation moves) and reads each through the catalog's cached lookups. Who
+// administers or belongs is read from each organization's own document, as the policy reads it.
 import type { Store } from "../store/store.js";
 import type { Account, Group } from "../access/model.js";
 import { catalogAccountNames, catalogKeys, type Catalog } from "../access/catalog.js";
@@ -11,6 +11,14 @@ import { catalogAccountNames, catalogKeys, type Catalog } from "../access/catalo
 export interface Membership {
   org: string;
   group: Group;
+}
+
+/** An organization as one of its users stands in it. */
+export interface Standing {
+  org: Account;
+  admin: boolean;
+  /** The groups the user is a member of. */
+  groups: Group[];
 }
 
 export class Directory {
@@ -28,7 +36,15 @@ export class Directory {
 
   /** The groups `user` is a member of, in every organization. */
   async membershipsOf(user: string): Promise<Membership[]> {
-    return (await this.organizations()).flatMap((org) => (org.groups ?? []).filter((g) => g.members.includes(user)).map((group) => ({ org: org.name, group })));
+    return (await this.standingsOf(user)).flatMap((s) => s.groups.map((group) => ({ org: s.org.name, group })));
+  }
+
+  /** The organizations `user` administers or belongs to through a group, by name. */
+  async standingsOf(user: string): Promise<Standing[]> {
+    return (await this.organizations())
+      .map((org) => ({ org, admin: (org.admins ?? []).includes(user), groups: (org.groups ?? []).filter((g) => g.members.includes(user)) }))
+      .filter((s) => s.admin || s.groups.length > 0)
+      .sort((a, b) => a.org.name.localeCompare(b.org.name));
   }
 
   private async organizations(): Promise<Account[]> {

@@ -166,4 +166,22 @@ td time, td .size { white-space: nowrap; }
 .choices legend { font-weight: 600; margin-bottom: .4rem; padding: 0; }
 .choices .check { padding: .45rem .6rem; border: 1px solid var(--line); border-radius: 8px; }
 button.starred { border-color: var(--accent); background: var(--accent-soft); }
+
+/* organizations and groups (routes/orgs.tsx; radio groups use .choices above) */
+.people { list-style: none; margin: 0 0 1rem; padding: 0; }
+.people li { display: flex; align-items: center; gap: .5rem; padding: .35rem 0; border-bottom: 1px solid var(--line); }
+.people li:last-child { border-bottom: 0; }
+.people li form { margin-left: auto; }
+.inline { display: flex; gap: .5rem; align-items: stretch; }
+.inline input { flex: 1; }
+form.add { margin-bottom: .75rem; }
+.package-choices { display: flex; flex-wrap: wrap; gap: .35rem .9rem; padding-left: 1.6rem; }
+.package-choices:empty { display: none; }
+.group { border: 1px solid var(--line); border-radius: var(--radius); padding: 1rem 1.1rem; margin-bottom: 1rem; }
+.group h3 { font-size: 1.05rem; margin: 0 0 .4rem; display: flex; gap: .5rem; align-items: center; }
+.group h4 { font-size: .8rem; text-transform: uppercase; letter-spacing: .05em; color: var(--muted); margin: .75rem 0 .25rem; }
+.group details.edit { margin: .5rem 0 .75rem; }
+.group details.edit > summary { cursor: pointer; color: var(--focus); font-weight: 600; }
+.group details.edit[open] > summary { margin-bottom: .75rem; }
+.group form.delete { margin-top: .5rem; }
 `;
