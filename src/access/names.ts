@@ -43,8 +43,8 @@ function codePointsAtMost(value: string, max: number): boolean {
 
 /** Names no account can take: the gateway's own top-level routes. The web pages' (src/web)
  * are the last seven: `/account/…` (sign in, sign up, recovery), `/dashboard/<account>/…`,
- * `/settings/<account>/…` (tokens, and later members and groups), `/packages/<channel>/<package>`,
- * `/favorites`, `/organizations`, `/memberships`; `/static/` holds their stylesheet and script. */
+ * `/settings/<account>/…` (tokens, account settings), `/packages/<channel>/<package>`,
+ * `/favorites`, `/organizations/<org>` (admins, groups, members), `/memberships`; `/static/` holds their stylesheet and script. */
 export const RESERVED_ACCOUNT_NAMES: readonly string[] = Object.freeze([
   "t", "api", "healthz", "readyz", "metrics", "simple", "label", "static",
   "account", "dashboard", "settings", "packages", "favorites", "organizations", "memberships",
