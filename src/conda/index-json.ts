@@ -16,10 +16,7 @@ export type JsonFormat = "compact" | "indented";
 
 /** Python's `json.dumps(value, sort_keys=True)` in the given format ("indented" ends with "\n"). */
 export function pythonJson(value: unknown, format: JsonFormat): string {
-  const out: string[] = [];
-  write(value, format === "indented" ? "\n" : null, out);
-  if (format === "indented") out.push("\n");
-  return out.join("");
+  return format === "indented" ? `${write(value, "\n")}\n` : write(value, null);
 }
 
 /** The format of a stored conda-index JSON file: "indented" when its first value starts on a new line. */
@@ -27,38 +24,35 @@ export function detectJsonFormat(bytes: Uint8Array): JsonFormat {
   return bytes.length > 1 && bytes[0] === 0x7b && bytes[1] === 0x0a ? "indented" : "compact";
 }
 
-function write(value: unknown, newline: string | null, out: string[]): void {
-  if (value === null || value === undefined) out.push("null");
-  else if (value === true) out.push("true");
-  else if (value === false) out.push("false");
-  else if (typeof value === "number") out.push(pythonNumber(value));
-  else if (typeof value === "string") out.push(pythonString(value));
-  else if (Array.isArray(value)) {
-    if (value.length === 0) return void out.push("[]");
-    const inner = newline === null ? null : `${newline}  `;
-    out.push("[");
-    value.forEach((v, i) => {
-      if (i > 0) out.push(",");
-      if (inner !== null) out.push(inner);
-      write(v, inner, out);
-    });
-    if (newline !== null) out.push(newline);
-    out.push("]");
-  } else if (typeof value === "object") {
-    const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined);
-    if (keys.length === 0) return void out.push("{}");
-    keys.sort(byCodePoint);
-    const inner = newline === null ? null : `${newline}  `;
-    out.push("{");
-    keys.forEach((k, i) => {
-      if (i > 0) out.push(",");
-      if (inner !== null) out.push(inner);
-      out.push(pythonString(k), inner === null ? ":" : ": ");
-      write((value as Record<string, unknown>)[k], inner, out);
-    });
-    if (newline !== null) out.push(newline);
-    out.push("}");
-  } else throw new TypeError(`cannot write a ${typeof value} as JSON`);
+const SURROGATE = /[\ud800-\udfff]/;
+
+function write(value: unknown, newline: string | null): string {
+  if (value === null || value === undefined) return "null";
+  if (value === true) return "true";
+  if (value === false) return "false";
+  if (typeof value === "number") return pythonNumber(value);
+  if (typeof value === "string") return pythonString(value);
+  const inner = newline === null ? null : `${newline}  `;
+  const sep = inner === null ? "," : `,${inner}`;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return "[]";
+    let out = inner === null ? "[" : `[${inner}`;
+    for (let i = 0; i < value.length; i++) out += (i > 0 ? sep : "") + write(value[i], inner);
+    return `${out}${newline ?? ""}]`;
+  }
+  if (typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    const keys = Object.keys(obj).filter((k) => obj[k] !== undefined);
+    if (keys.length === 0) return "{}";
+    // UTF-16 order is code point order unless a key holds a surrogate pair
+    keys.sort();
+    if (keys.some((k) => SURROGATE.test(k))) keys.sort(byCodePoint);
+    const colon = inner === null ? ":" : ": ";
+    let out = inner === null ? "{" : `{${inner}`;
+    for (let i = 0; i < keys.length; i++) out += `${i > 0 ? sep : ""}${pythonString(keys[i]!)}${colon}${write(obj[keys[i]!], inner)}`;
+    return `${out}${newline ?? ""}}`;
+  }
+  throw new TypeError(`cannot write a ${typeof value} as JSON`);
 }
 
 /** Python's string order (code points); UTF-16 order differs only past U+FFFF. */
@@ -87,9 +81,11 @@ const SHORT_ESCAPES: Record<string, string> = {
 };
 
 const NEEDS_ESCAPE = /["\\]|[^ -~]/g;
+const PLAIN = /^[ !#-[\]-~]*$/;
 
 /** `json.dumps` of a str with ensure_ascii=True. */
 export function pythonString(s: string): string {
+  if (PLAIN.test(s)) return `"${s}"`;
   return `"${s.replace(NEEDS_ESCAPE, (c) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)}"`;
 }
 

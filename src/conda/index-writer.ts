@@ -169,19 +169,27 @@ export interface Shard {
 
 /** One package name's shard: its records from both maps, digests as raw bytes, keys sorted. */
 export function encodeShard(doc: RepodataDoc, name: string): Shard | null {
-  const pick = (map: Record<string, RepodataRecord>) => {
-    const out: Record<string, unknown> = {};
+  return shardsByName(doc).get(name) ?? null;
+}
+
+/** Every name's shard, the records grouped in one pass over the repodata. */
+function shardsByName(doc: RepodataDoc): Map<string, Shard> {
+  const groups = new Map<string, { packages: Record<string, unknown>; "packages.conda": Record<string, unknown> }>();
+  for (const section of ["packages", "packages.conda"] as const) {
+    const map = doc[section];
     for (const fn of Object.keys(map).sort(byCodePoint)) {
       const r = map[fn]!;
-      if (r.name === name) out[fn] = shardRecord(r);
+      let g = groups.get(r.name);
+      if (!g) groups.set(r.name, (g = { packages: {}, "packages.conda": {} }));
+      g[section][fn] = shardRecord(r);
     }
-    return out;
-  };
-  const packages = pick(doc.packages);
-  const conda = pick(doc["packages.conda"]);
-  if (Object.keys(packages).length === 0 && Object.keys(conda).length === 0) return null;
-  const bytes = zstdCompress(encode({ packages, "packages.conda": conda, removed: [] }));
-  return { name, sha256: sha256Hex(bytes), bytes };
+  }
+  const shards = new Map<string, Shard>();
+  for (const [name, g] of groups) {
+    const bytes = zstdCompress(encode({ packages: g.packages, "packages.conda": g["packages.conda"], removed: [] }));
+    shards.set(name, { name, sha256: sha256Hex(bytes), bytes });
+  }
+  return shards;
 }
 
 function shardRecord(r: RepodataRecord): Record<string, unknown> {
@@ -227,10 +235,6 @@ export interface ShardIndexOptions {
 
 /** The CEP-16 shard index of a subdir and the shards to write for it. */
 export function buildShardIndex(doc: RepodataDoc, options: ShardIndexOptions = {}): ShardIndexResult {
-  const names = new Set<string>();
-  for (const r of Object.values(doc.packages)) names.add(r.name);
-  for (const r of Object.values(doc["packages.conda"])) names.add(r.name);
-
   const prev = options.previous ? decodeShardIndex(options.previous) : null;
   const prevHashes = new Map<string, string>();
   for (const [n, h] of prev?.shards ?? []) prevHashes.set(n, Buffer.from(h).toString("hex"));
@@ -239,8 +243,9 @@ export function buildShardIndex(doc: RepodataDoc, options: ShardIndexOptions = {
   const hashes = new Map<string, string>();
   const written: Shard[] = [];
   const known = new Set(prevHashes.values());
-  for (const name of [...names].sort(byCodePoint)) {
-    const shard = encodeShard(doc, name)!;
+  const all = shardsByName(doc);
+  for (const name of [...all.keys()].sort(byCodePoint)) {
+    const shard = all.get(name)!;
     hashes.set(name, shard.sha256);
     if (!known.has(shard.sha256)) written.push(shard);
   }
