@@ -1,30 +1,36 @@
 // Channels and package privacy: a channel's default privacy and each package's own
 // setting (conda and PyPI names alike, normalized). Reading a package that the caller may
-// not see answers 404, exactly as for one that does not exist. Setting the default privacy is
-// a function of its own: the API's handler and the web's organization page call it.
+// not see answers 404, exactly as for one that does not exist. The operations are functions
+// of their own: the API's handlers, the web's pages and the CLI on the store call them.
 import type { Account, Privacy } from "../access/model.js";
 import { privacyOf } from "../access/policy.js";
-import { authorize, enforce } from "../access/authorize.js";
 import * as v from "./validate.js";
-import { allow, named, ref, type ApiCall, type ApiRoute } from "./route.js";
-import { acting, type Acting } from "./orgs.js";
+import { accountFor, acting, ref, type Acting, type ApiRoute } from "./route.js";
 
-function channelView(acc: Account): Record<string, unknown> {
+/** A channel's default privacy, and each package's own setting (the others follow the default). */
+export type ChannelView = Pick<Account, "name" | "kind" | "defaultPrivacy" | "packages">;
+
+/** A package's privacy, and its own setting (null: it follows the channel's default). */
+export interface PackageView {
+  channel: string;
+  package: string;
+  privacy: Privacy;
+  own: Privacy | null;
+}
+
+export function channelView(acc: Account): ChannelView {
   return { name: acc.name, kind: acc.kind, defaultPrivacy: acc.defaultPrivacy, packages: acc.packages };
 }
 
-function packageView(acc: Account, pkg: string): Record<string, unknown> {
+export function packageView(acc: Account, pkg: string): PackageView {
   const own = Object.hasOwn(acc.packages, pkg) ? acc.packages[pkg] : undefined;
   return { channel: acc.name, package: pkg, privacy: privacyOf(acc, pkg), own: own ?? null };
 }
 
 /** The channel named `name`, with the principal authorized for `action` on it (admins of
  * the whole channel); to anyone who may not see it, it does not exist. */
-export async function channelFor(a: Acting, name: string, action: "channel:read" | "channel:write"): Promise<Account> {
-  const channel = v.accountName(name, "channel");
-  const acc = await a.catalog.getAccount(channel);
-  enforce(authorize(a.principal, action, { account: acc, name: channel, kind: "channel" }));
-  return acc!;
+export function channelFor(a: Acting, name: string, action: "channel:read" | "channel:write"): Promise<Account> {
+  return accountFor(a, "channel", name, action);
 }
 
 /** Set the channel's default privacy (packages without their own setting follow it);
@@ -40,10 +46,7 @@ export async function setDefaultPrivacy(a: Acting, name: string, body: unknown):
  * exists, is hidden from it, or is public: rights never depend on what exists. */
 async function channelPackage(a: Acting, channel: string, pkgName: string, action: "package:read" | "package:write"): Promise<[Account, string]> {
   const pkg = v.packageName(pkgName);
-  const name = v.accountName(channel, "channel");
-  const acc = await a.catalog.getAccount(name);
-  enforce(authorize(a.principal, action, { account: acc, name, kind: "channel", package: pkg }));
-  return [acc!, pkg];
+  return [await accountFor(a, "channel", channel, action, pkg), pkg];
 }
 
 /** Set one package's own privacy, or (privacy null) drop it so that the package follows the

@@ -2,31 +2,23 @@
 // Each change is one locked read-modify-write of the organization's document in the
 // catalog, announced to every replica (a removed member loses access everywhere at once).
 // Each operation is a function of its own (who acts, on which catalog), exported: the API's
-// handlers and the web's organization pages call the same ones, so every rule is here once.
+// handlers, the web's organization pages and the CLI on the store (as the operator) call the
+// same ones, so every rule is here once.
 import { GateError } from "../errors.js";
 import type { Account, Group, Principal } from "../access/model.js";
-import type { Catalog } from "../access/catalog.js";
 import { authorize, enforce } from "../access/authorize.js";
 import { permissionOn, roleOn, atLeast } from "../access/policy.js";
 import * as v from "./validate.js";
-import { arrayOf, groupView, me, orgView, param, ref, type ApiCall, type ApiRoute } from "./route.js";
+import { accountFor, acting, arrayOf, groupView, me, orgView, param, ref, type Acting, type ApiRoute, type OrgView } from "./route.js";
 
-/** Who acts, on which catalog: what an API call and a web page both hold. */
-export interface Acting {
-  catalog: Catalog;
-  principal: Principal;
-}
-
-export const acting = (call: ApiCall): Acting => ({ catalog: call.deps.catalog, principal: call.principal });
+// the web pages take Acting from here, beside the operations
+export type { Acting };
 
 /** The organization named `name` (checked as the API checks its path), with the principal
  * authorized for `action` on it; to anyone who may not see it (and for a user's name), it
  * does not exist. */
-export async function organization(a: Acting, name: string, action: "org:read" | "org:modify-group"): Promise<Account> {
-  const org = v.accountName(name, "org");
-  const acc = await a.catalog.getAccount(org);
-  enforce(authorize(a.principal, action, { account: acc?.kind === "org" ? acc : null, name: org, kind: "organization" }));
-  return acc!;
+export function organization(a: Acting, name: string, action: "org:read" | "org:modify-group"): Promise<Account> {
+  return accountFor(a, "org", name, action);
 }
 
 /** What a principal sees of an organization's groups: admins every group; members only the
@@ -40,7 +32,8 @@ export function groupsFor(principal: Principal, acc: Account): Group[] {
     .map((g) => groupView({ ...g, packages: g.packages === "*" ? "*" : g.packages.filter((name) => atLeast(permissionOn(principal, acc, name), "read")) }));
 }
 
-function orgViewFor(principal: Principal, acc: Account): Record<string, unknown> {
+/** An organization as the principal sees it: its groups as groupsFor() shows them. */
+export function orgViewFor(principal: Principal, acc: Account): OrgView {
   return { ...orgView(acc), groups: groupsFor(principal, acc) };
 }
 
@@ -50,13 +43,22 @@ function groupOf(groups: Group[], org: string, name: string): Group {
   return groupView(g);
 }
 
-/** A new organization (`input` as v.orgCreate gives it); the creating user is its first
- * admin. A store folder that has content but no account is adopted on purpose only, by a
- * server admin (the catalog refuses it otherwise). */
-export async function createOrganization(a: Acting, input: { name: string; adopt: boolean }): Promise<Account> {
+/** One group of the organization, as the principal sees it (groupsFor); one it may not see
+ * does not exist. */
+export async function group(a: Acting, org: string, name: string): Promise<Group> {
+  const valid = v.groupName(name, "group");
+  const acc = await organization(a, org, "org:read");
+  return groupOf(groupsFor(a.principal, acc), acc.name, valid);
+}
+
+/** A new organization (`input` as v.orgCreate gives it); its first admins are `admins`: the
+ * creating user unless told otherwise (the store's operator is no account, and names none).
+ * A store folder that has content but no account is adopted on purpose only, by a server
+ * admin (the catalog refuses it otherwise). */
+export async function createOrganization(a: Acting, input: { name: string; adopt: boolean }, admins: string[] = [a.principal.account!]): Promise<Account> {
   enforce(authorize(a.principal, "org:create", { account: null }));
   if (input.adopt) enforce(authorize(a.principal, "server:admin", { account: null }));
-  return a.catalog.createAccount({ name: input.name, kind: "org", admins: [a.principal.account!], adopt: input.adopt });
+  return a.catalog.createAccount({ name: input.name, kind: "org", admins, adopt: input.adopt });
 }
 
 /** Make `user` an admin of the organization (idempotent). */
@@ -207,9 +209,7 @@ export const orgRoutes: ApiRoute[] = [
     response: { status: 200, description: "the group", schema: groupSchema },
     errors: [404],
     async handle(call) {
-      const name = v.groupName(param(call, "group"), "group");
-      const acc = await organization(acting(call), param(call, "org"), "org:read");
-      return groupOf(groupsFor(call.principal, acc), acc.name, name);
+      return group(acting(call), param(call, "org"), param(call, "group"));
     },
   },
   {

@@ -4,10 +4,11 @@
 import type { Catalog } from "../access/catalog.js";
 import type { Identifier } from "../auth/identify.js";
 import type { AuthFailures } from "../http/auth-failures.js";
-import type { Account, Group, Principal, TokenRecord } from "../access/model.js";
+import type { Account, Group, Principal, Privacy, TokenRecord } from "../access/model.js";
 import { GateError } from "../errors.js";
 import { ACTIONS, authorize, enforce, type Action, type Resource } from "../access/authorize.js";
 import type { PasswordThrottle } from "./throttle.js";
+import * as v from "./validate.js";
 
 export interface ApiDeps {
   catalog: Catalog;
@@ -65,6 +66,15 @@ export interface ApiRoute {
   handle(call: ApiCall): Promise<unknown>;
 }
 
+/** Who acts, on which catalog: what an API call, a web page and the CLI on the store (as the
+ * operator) all hold, and what the API's exported operations take. */
+export interface Acting {
+  catalog: Catalog;
+  principal: Principal;
+}
+
+export const acting = (call: ApiCall): Acting => ({ catalog: call.deps.catalog, principal: call.principal });
+
 /** The caller, or 401 when the request carried no token. */
 export function me(call: ApiCall): Caller {
   if (call.me === null || call.principal.account === null) throw new GateError("auth_required", "this needs a token: 'Authorization: Bearer <token>' (pkgate login gives one)");
@@ -79,11 +89,20 @@ export function allow(call: ApiCall, action: Action, resource: Resource): Princi
 
 /** The account named in the path (`org`, `user`, `channel`), or null when there is none of
  * that kind: authorize() answers both the same. */
-export async function named(call: ApiCall, param_: "org" | "user" | "channel", name: string): Promise<Resource & { name: string }> {
-  const acc = await call.deps.catalog.getAccount(name);
+export async function named(catalog: Catalog, param_: "org" | "user" | "channel", name: string): Promise<Resource & { name: string }> {
+  const acc = await catalog.getAccount(name);
   const kind = param_ === "org" ? "organization" : param_;
   const fits = acc !== null && (param_ === "channel" || acc.kind === param_);
   return { account: fits ? acc : null, name, kind };
+}
+
+/** The account `name` of `kind` (checked as the API checks its path), with the principal
+ * authorized for `action` on it (on the package `pkg` when given); to anyone who may not see
+ * it, and where it is of another kind, it does not exist. */
+export async function accountFor(a: Acting, kind: "org" | "user" | "channel", name: string, action: Action, pkg?: string): Promise<Account> {
+  const r = await named(a.catalog, kind, v.accountName(name, kind));
+  enforce(authorize(a.principal, action, pkg === undefined ? r : { ...r, package: pkg }));
+  return r.account!;
 }
 
 /** The scope an operation needs, for the OpenAPI document. */
@@ -97,12 +116,30 @@ export function param(call: ApiCall, name: string): string {
 
 // ---- views: what the API shows of the catalog's documents (never a password hash) -------
 
-export function userView(acc: Account, full: boolean): Record<string, unknown> {
+/** A user: everything (`full`) for the user and server admins, the name for others. */
+export interface UserView {
+  name: string;
+  kind: Account["kind"];
+  email?: string | null;
+  serverAdmin?: boolean;
+  createdAt?: string;
+}
+
+export interface OrgView {
+  name: string;
+  kind: Account["kind"];
+  createdAt: string;
+  admins: string[];
+  groups: Group[];
+  defaultPrivacy: Privacy;
+}
+
+export function userView(acc: Account, full: boolean): UserView {
   if (!full) return { name: acc.name, kind: acc.kind };
   return { name: acc.name, kind: acc.kind, email: acc.email ?? null, serverAdmin: acc.serverAdmin === true, createdAt: acc.createdAt };
 }
 
-export function orgView(acc: Account): Record<string, unknown> {
+export function orgView(acc: Account): OrgView {
   return { name: acc.name, kind: acc.kind, createdAt: acc.createdAt, admins: acc.admins ?? [], groups: (acc.groups ?? []).map(groupView), defaultPrivacy: acc.defaultPrivacy };
 }
 
@@ -110,7 +147,8 @@ export function groupView(g: Group): Group {
   return { name: g.name, permission: g.permission, packages: g.packages, members: g.members };
 }
 
-export function tokenView(t: TokenRecord): Record<string, unknown> {
+/** A token's record without what the catalog keeps beside it (its hash): never a secret. */
+export function tokenView(t: TokenRecord): TokenRecord {
   return { id: t.id, name: t.name, account: t.account, createdBy: t.createdBy, scopes: t.scopes, createdAt: t.createdAt, expiresAt: t.expiresAt, ...(t.revokedAt ? { revokedAt: t.revokedAt } : {}) };
 }
 

@@ -2,14 +2,14 @@
 // the caller's own account (/tokens), a user (/users/{user}/tokens: the user or a server
 // admin) or an organization (/orgs/{org}/tokens: its admins). A new token never holds more
 // than the token that creates it, nor more than its creator may do (rights.ts). issueToken is
-// exported: the web's token page calls it.
+// exported: the web's token page and the CLI on the store call it.
 import { GateError } from "../errors.js";
 import type { Account, Principal, TokenRecord } from "../access/model.js";
 import type { Catalog } from "../access/catalog.js";
 import { scopesBeyond } from "../access/authorize.js";
 import { tokenExpiry } from "../access/names.js";
 import * as v from "./validate.js";
-import { allow, arrayOf, me, named, param, ref, tokenView, type ApiCall, type ApiRoute } from "./route.js";
+import { accountFor, acting, allow, arrayOf, me, param, ref, tokenView, type ApiCall, type ApiRoute } from "./route.js";
 
 type Owner = "self" | "user" | "org";
 
@@ -35,9 +35,9 @@ export async function issueToken(
  * itself, an organization's admins, server admins. */
 async function owner(call: ApiCall, kind: Owner, action: "tokens:read" | "tokens:write"): Promise<Account> {
   const caller = me(call);
-  const r = kind === "self" ? { account: caller.account, name: caller.account.name } : await named(call, kind, v.accountName(param(call, kind), kind));
-  allow(call, action, r);
-  return r.account!;
+  if (kind !== "self") return accountFor(acting(call), kind, param(call, kind), action);
+  allow(call, action, { account: caller.account, name: caller.account.name });
+  return caller.account;
 }
 
 function routesFor(kind: Owner, prefix: string): ApiRoute[] {

@@ -1,7 +1,8 @@
 // Users: sign up, log in (HTTP Basic → a token, as `anaconda login`), log out, who am I,
 // profile, password change and reset. Passwords are checked against the throttle before
 // any hashing and never appear in a message or a log line. Sign-up, the password check,
-// login and the password change are exported: the web pages call the same functions.
+// login, a user's profile and the password change are exported: the web pages and the CLI
+// on the store call the same functions.
 import { randomBytes } from "node:crypto";
 import { GateError } from "../errors.js";
 import { hashPassword, verifyPassword } from "../auth/password.js";
@@ -11,7 +12,7 @@ import type { Catalog } from "../access/catalog.js";
 import { authorize, enforce } from "../access/authorize.js";
 import type { PasswordThrottle } from "./throttle.js";
 import * as v from "./validate.js";
-import { allow, me, named, param, ref, tokenView, userView, type ApiCall, type ApiRoute } from "./route.js";
+import { accountFor, acting, allow, me, named, param, ref, tokenView, userView, type Acting, type ApiRoute, type UserView } from "./route.js";
 
 /** Login tokens live 30 days unless the client asks otherwise (`maxAgeSeconds`, at most
  * TOKEN_MAX_AGE). */
@@ -62,6 +63,23 @@ export async function changePassword(deps: PasswordDeps, client: string, actor: 
     await checkPassword(deps, client, user, input.currentPassword, new GateError("forbidden", "the current password is wrong"));
   }
   return deps.catalog.setPasswordHash(user, await hashPassword(input.password));
+}
+
+/** Set `user`'s password as PUT /users/{user}/password does (`body` is its PasswordChange):
+ * the principal must be allowed to write the user, then changePassword's rules hold. */
+export async function setPassword(a: Acting & { throttle: PasswordThrottle }, client: string, user: string, body: unknown): Promise<void> {
+  const input = v.passwordChange(body);
+  const acc = await accountFor(a, "user", user, "user:write");
+  await changePassword(a, client, a.principal.account!, acc.name, input);
+}
+
+/** A user as the principal sees it: everything for the user and server admins, the name for
+ * others whose content is visible; to anyone else the user does not exist. */
+export async function userProfile(a: Acting, name: string): Promise<UserView> {
+  const r = await named(a.catalog, "user", v.accountName(name, "user"));
+  const d = authorize(a.principal, "user:read", r);
+  if (!d.allow && d.error.code !== "forbidden") throw d.error;
+  return userView(r.account!, d.allow);
 }
 
 /** The token a login mints: its name and scopes, and its lifetime (the requested seconds,
@@ -197,11 +215,7 @@ export const userRoutes: ApiRoute[] = [
     errors: [404],
     async handle(call) {
       me(call);
-      const r = await named(call, "user", v.accountName(param(call, "user"), "user"));
-      // the user and server admins see everything; others whose content is visible, the name
-      const d = authorize(call.principal, "user:read", r);
-      if (!d.allow && d.error.code !== "forbidden") throw d.error;
-      return userView(r.account!, d.allow);
+      return userProfile(acting(call), param(call, "user"));
     },
   },
   {
@@ -218,10 +232,9 @@ export const userRoutes: ApiRoute[] = [
     async handle(call) {
       me(call);
       const change = v.userPatch(call.body);
-      const r = await named(call, "user", v.accountName(param(call, "user"), "user"));
-      allow(call, "user:write", r);
+      const acc = await accountFor(acting(call), "user", param(call, "user"), "user:write");
       if (change.serverAdmin !== undefined) allow(call, "server:admin", { account: null });
-      return userView(await call.deps.catalog.updateUser(r.name, change), true);
+      return userView(await call.deps.catalog.updateUser(acc.name, change), true);
     },
   },
   {
@@ -236,11 +249,8 @@ export const userRoutes: ApiRoute[] = [
     response: { status: 204, description: "the password is changed" },
     errors: [404, 429],
     async handle(call) {
-      const actor = me(call);
-      const input = v.passwordChange(call.body);
-      const r = await named(call, "user", v.accountName(param(call, "user"), "user"));
-      allow(call, "user:write", r);
-      await changePassword(call.deps, call.client, actor.account.name, r.name, input);
+      me(call);
+      await setPassword({ ...acting(call), throttle: call.deps.throttle }, call.client, param(call, "user"), call.body);
       return null;
     },
   },

@@ -1,20 +1,20 @@
 // The verbs' operations on the store and cache the environment configures (DATA_DIR or S3_*,
 // REDIS_URL: the gateway's own variables), for an ops team where the store is — how the first
-// admin is made. Whoever reaches the store owns it, so each operation acts as the OPERATOR
-// principal through authorize() (a missing account gets the API's answer), checks its input
-// with the API's own validators and answers with the API's views: a verb says the same here
-// as on a gateway. Only this mode loads the store and cache clients (commands.ts imports
+// admin is made. Whoever reaches the store owns it, so each verb is the API's own operation
+// (api/orgs.ts, channels.ts, tokens.ts, users.ts) called as the OPERATOR principal: the same
+// validation, authorize() decision, missing-account answer and view, so a verb says the same
+// here as on a gateway. Only this mode loads the store and cache clients (commands.ts imports
 // this module when it is needed).
 import { loadConfig, type Config } from "../config.js";
 import { createRuntime, type Runtime } from "../runtime.js";
-import { GateError } from "../errors.js";
-import { OPERATOR, type Account, type TokenRecord } from "../access/model.js";
-import { authorize, enforce, type Action, type Resource } from "../access/authorize.js";
-import { privacyOf } from "../access/policy.js";
-import { tokenExpiry } from "../access/names.js";
-import { hashPassword } from "../auth/password.js";
+import { OPERATOR, type Account } from "../access/model.js";
 import * as v from "../api/validate.js";
-import { groupView, orgView, tokenView, userView } from "../api/route.js";
+import { accountFor, orgView, tokenView, userView, type Acting } from "../api/route.js";
+import * as orgs from "../api/orgs.js";
+import * as channels from "../api/channels.js";
+import { issueToken } from "../api/tokens.js";
+import * as users from "../api/users.js";
+import { PasswordThrottle } from "../api/throttle.js";
 import type { IndexPypiResult } from "./index-pypi.js";
 import { UsageError } from "./usage.js";
 import type { ChannelView, CreatedToken, Group, GroupChange, NewGroup, NewToken, NewUser, Operations, OrgView, PackagePrivacy, Privacy, StoreOperations, TokenOwner, TokenView, UserView } from "./operations.js";
@@ -35,8 +35,9 @@ export class LocalOperations implements Operations, StoreOperations {
     return (this.runtime ??= createRuntime(this.config));
   }
 
-  private async catalog(): Promise<Runtime["catalog"]> {
-    return (await this.rt()).catalog;
+  /** The operator on the store's catalog: how every API operation below is called. */
+  private async operator(): Promise<Acting> {
+    return { catalog: (await this.rt()).catalog, principal: OPERATOR };
   }
 
   async close(): Promise<void> {
@@ -44,109 +45,65 @@ export class LocalOperations implements Operations, StoreOperations {
     await rt?.close();
   }
 
-  /** The operator's right to `action`, or the API's refusal thrown. */
-  private allow(action: Action, resource: Resource): void {
-    enforce(authorize(OPERATOR, action, resource));
-  }
-
-  /** The account `name` of `kind`, with the operator allowed `action` on it (on `pkg` when
-   * given): one that does not exist, or is of another kind, gets the API's missing answer. */
-  private async account(action: Action, name: string, kind: "org" | "user" | "channel", pkg?: string): Promise<Account> {
-    const valid = v.accountName(name, kind);
-    const acc = await (await this.catalog()).getAccount(valid);
-    const fits = acc !== null && (kind === "channel" || acc.kind === kind);
-    this.allow(action, { account: fits ? acc : null, name: valid, kind: kind === "org" ? "organization" : kind, package: pkg });
-    return acc!;
-  }
-
   // ---- organizations and groups -------------------------------------------------------------
 
   async createOrg(name: string, adopt: boolean): Promise<OrgView> {
-    const catalog = await this.catalog();
-    const input = v.orgCreate({ name, adopt });
-    this.allow("org:create", { account: null });
-    if (input.adopt) this.allow("server:admin", { account: null });
-    return orgOf(await catalog.createAccount({ name: input.name, kind: "org", adopt: input.adopt }));
+    // the operator is no account: the organization starts without admins (org --add-admin)
+    return orgView(await orgs.createOrganization(await this.operator(), v.orgCreate({ name, adopt }), []));
   }
 
   async showOrg(name: string): Promise<OrgView> {
-    return orgOf(await this.account("org:read", name, "org"));
+    const a = await this.operator();
+    return orgs.orgViewFor(a.principal, await orgs.organization(a, name, "org:read"));
   }
 
   async addOrgAdmin(org: string, user: string): Promise<OrgView> {
-    const catalog = await this.catalog();
-    const acc = await this.account("org:modify-group", org, "org");
-    return orgOf(await catalog.addOrgAdmin(acc.name, v.accountName(user, "user")));
+    return orgView(await orgs.addOrgAdmin(await this.operator(), org, user));
   }
 
   async removeOrgAdmin(org: string, user: string): Promise<OrgView> {
-    const catalog = await this.catalog();
-    const acc = await this.account("org:modify-group", org, "org");
-    return orgOf(await catalog.removeOrgAdmin(acc.name, v.accountName(user, "user")));
+    return orgView(await orgs.removeOrgAdmin(await this.operator(), org, user));
   }
 
   async listGroups(org: string): Promise<Group[]> {
-    return ((await this.account("org:read", org, "org")).groups ?? []).map(groupView);
+    const a = await this.operator();
+    return orgs.groupsFor(a.principal, await orgs.organization(a, org, "org:read"));
   }
 
   async showGroup(org: string, group: string): Promise<Group> {
-    const name = v.groupName(group, "group");
-    return groupIn(await this.account("org:read", org, "org"), name);
+    return orgs.group(await this.operator(), org, group);
   }
 
   async createGroup(org: string, group: NewGroup): Promise<Group> {
-    const catalog = await this.catalog();
-    const acc = await this.account("org:modify-group", org, "org");
-    const input = v.groupCreate(group);
-    return groupIn(await catalog.createGroup(acc.name, input), input.name);
+    return orgs.createGroup(await this.operator(), org, group);
   }
 
   async updateGroup(org: string, group: string, change: GroupChange): Promise<Group> {
-    const catalog = await this.catalog();
-    const acc = await this.account("org:modify-group", org, "org");
-    const name = v.groupName(group, "group");
-    return groupIn(await catalog.updateGroup(acc.name, name, v.groupPatch(change)), name);
+    return orgs.updateGroup(await this.operator(), org, group, change);
   }
 
   async deleteGroup(org: string, group: string): Promise<void> {
-    const catalog = await this.catalog();
-    const acc = await this.account("org:modify-group", org, "org");
-    await catalog.deleteGroup(acc.name, v.groupName(group, "group"));
+    await orgs.deleteGroup(await this.operator(), org, group);
   }
 
   async addGroupMember(org: string, group: string, user: string): Promise<Group> {
-    const catalog = await this.catalog();
-    const acc = await this.account("org:modify-group", org, "org");
-    const name = v.groupName(group, "group");
-    return groupIn(await catalog.addGroupMember(acc.name, name, v.accountName(user, "user")), name);
+    return orgs.addGroupMember(await this.operator(), org, group, user);
   }
 
   async removeGroupMember(org: string, group: string, user: string): Promise<Group> {
-    const catalog = await this.catalog();
-    const acc = await this.account("org:modify-group", org, "org");
-    const name = v.groupName(group, "group");
-    return groupIn(await catalog.removeGroupMember(acc.name, name, v.accountName(user, "user")), name);
+    return orgs.removeGroupMember(await this.operator(), org, group, user);
   }
 
   // ---- users ---------------------------------------------------------------------------------
 
   async createUser(u: NewUser): Promise<UserView> {
-    const catalog = await this.catalog();
     const input = v.signup({ username: u.name, email: u.email, password: u.password, serverAdmin: u.serverAdmin, adopt: u.adopt });
-    if (input.serverAdmin || input.adopt) this.allow("server:admin", { account: null });
-    const acc = await catalog.createAccount({
-      name: input.username,
-      kind: "user",
-      email: input.email,
-      passwordHash: await hashPassword(input.password),
-      serverAdmin: input.serverAdmin,
-      adopt: input.adopt,
-    });
-    return userOf(acc);
+    const a = await this.operator();
+    return userView(await users.signUp({ catalog: a.catalog, signup: this.config.signup }, a.principal, input), true);
   }
 
   async showUser(name: string): Promise<UserView> {
-    return userOf(await this.account("user:read", name, "user"));
+    return users.userProfile(await this.operator(), name);
   }
 
   async ownAccount(): Promise<string> {
@@ -154,64 +111,56 @@ export class LocalOperations implements Operations, StoreOperations {
   }
 
   async setPassword(user: string, password: string): Promise<void> {
-    const catalog = await this.catalog();
-    const acc = await this.account("user:write", user, "user");
-    const input = v.passwordChange({ password });
-    await catalog.setPasswordHash(acc.name, await hashPassword(input.password));
+    // a reset (the operator is never the user): no current password, nothing for the throttle
+    const a = await this.operator();
+    await users.setPassword({ ...a, throttle: new PasswordThrottle((await this.rt()).cache) }, "local", user, { password });
   }
 
   // ---- privacy -------------------------------------------------------------------------------
 
   async showChannel(name: string): Promise<ChannelView> {
-    return channelView(await this.account("channel:read", name, "channel"));
+    return channels.channelView(await channels.channelFor(await this.operator(), name, "channel:read"));
   }
 
   async setChannelPrivacy(name: string, privacy: Privacy): Promise<ChannelView> {
-    const catalog = await this.catalog();
-    const acc = await this.account("channel:write", name, "channel");
-    return channelView(await catalog.setChannelPrivacy(acc.name, privacy));
+    return channels.channelView(await channels.setDefaultPrivacy(await this.operator(), name, { defaultPrivacy: privacy }));
   }
 
   async setPackagePrivacy(channel: string, pkg: string, privacy: Privacy): Promise<PackagePrivacy> {
-    const catalog = await this.catalog();
-    const name = v.packageName(pkg);
-    const acc = await this.account("package:write", channel, "channel", name);
-    const changed = await catalog.setPackagePrivacy(acc.name, name, privacy);
-    return { channel: acc.name, package: name, privacy: privacyOf(changed, name) };
+    const { own: _own, ...shown } = channels.packageView(...(await channels.setPackagePrivacy(await this.operator(), channel, pkg, privacy)));
+    return shown;
   }
 
   // ---- tokens --------------------------------------------------------------------------------
 
   /** The account whose tokens are meant: named with --org or --user, since the operator has
    * no tokens of its own. */
-  private async owner(owner: TokenOwner, action: "tokens:read" | "tokens:write"): Promise<Account> {
+  private owner(a: Acting, owner: TokenOwner, action: "tokens:read" | "tokens:write"): Promise<Account> {
     if (owner.kind === "self") throw new UsageError("on the store, say whose tokens: --org ORG or --user USER (you act as the store's operator, which has no tokens)");
-    return this.account(action, owner.name, owner.kind);
+    return accountFor(a, owner.kind, owner.name, action);
   }
 
   async createToken(owner: TokenOwner, t: NewToken): Promise<CreatedToken> {
-    const catalog = await this.catalog();
     const input = v.tokenCreate({ name: t.name, scopes: t.scopes, ...(t.maxAgeSeconds !== undefined ? { maxAgeSeconds: t.maxAgeSeconds } : {}) });
-    const acc = await this.owner(owner, "tokens:write");
-    const { token, record } = await catalog.createToken({
-      account: acc.name,
-      name: input.name,
-      scopes: input.scopes,
-      expiresAt: tokenExpiry(input.maxAgeSeconds, { serverMax: this.config.tokenMaxAge }),
-    });
-    return { ...tokenOf(record), token };
+    const a = await this.operator();
+    const acc = await this.owner(a, owner, "tokens:write");
+    // made as the account's own (createdBy names an account, and the operator is none), with
+    // no creating token to bound it
+    const creator = { ...a.principal, account: acc.name };
+    const { token, record } = await issueToken({ catalog: a.catalog, tokenMaxAge: this.config.tokenMaxAge }, creator, acc, input);
+    return { ...tokenView(record), token };
   }
 
   async listTokens(owner: TokenOwner): Promise<TokenView[]> {
-    const catalog = await this.catalog();
-    const acc = await this.owner(owner, "tokens:read");
-    return (await catalog.listTokens(acc.name)).map(tokenOf);
+    const a = await this.operator();
+    const acc = await this.owner(a, owner, "tokens:read");
+    return (await a.catalog.listTokens(acc.name)).map(tokenView);
   }
 
   async revokeToken(owner: TokenOwner, name: string): Promise<TokenView> {
-    const catalog = await this.catalog();
-    const acc = await this.owner(owner, "tokens:write");
-    return tokenOf(await catalog.revokeToken(acc.name, name));
+    const a = await this.operator();
+    const acc = await this.owner(a, owner, "tokens:write");
+    return tokenView(await a.catalog.revokeToken(acc.name, name));
   }
 
   // ---- work done where the store is ---------------------------------------------------------
@@ -229,22 +178,4 @@ export class LocalOperations implements Operations, StoreOperations {
     const { runDoctor } = await import("../ops/doctor.js");
     return runDoctor(this.config, out, { json });
   }
-}
-
-// The API's views (api/route.ts), typed: route.ts types them loosely (Record<string, unknown>),
-// and operations.ts names their shapes.
-const orgOf = (acc: Account) => orgView(acc) as unknown as OrgView;
-const userOf = (acc: Account) => userView(acc, true) as unknown as UserView;
-const tokenOf = (t: TokenRecord) => tokenView(t) as unknown as TokenView;
-
-/** One group of the organization, as the API shows it. */
-function groupIn(acc: Account, name: string): Group {
-  const g = (acc.groups ?? []).find((x) => x.name === name);
-  if (!g) throw new GateError("not_found", `no group "${name}" in ${acc.name}`);
-  return groupView(g);
-}
-
-/** A channel's privacy settings, as the API's GET /channels/{channel} shows them. */
-function channelView(acc: Account): ChannelView {
-  return { name: acc.name, kind: acc.kind, defaultPrivacy: acc.defaultPrivacy, packages: acc.packages };
 }

@@ -4,28 +4,12 @@
 // logged-in user. Both answer with the API's views (api/route.ts), so a verb parses, runs and
 // prints the same in either mode. What only one mode can do has an interface of its own:
 // `Session` (a gateway's logins) and `StoreOperations` (work done where the store is).
-import type { Account, Group, Privacy, TokenRecord } from "../access/model.js";
+import type { Group, Privacy, TokenRecord } from "../access/model.js";
+import type { OrgView, UserView } from "../api/route.js";
+import type { ChannelView, PackageView } from "../api/channels.js";
 import type { IndexPypiResult } from "./index-pypi.js";
 
-export type { Group, Privacy };
-
-export interface OrgView {
-  name: string;
-  kind: "org";
-  createdAt: string;
-  admins: string[];
-  groups: Group[];
-  defaultPrivacy: Privacy;
-}
-
-/** Email, server-admin flag and creation time are shown to the user and server admins. */
-export interface UserView {
-  name: string;
-  kind: "user" | "org";
-  email?: string | null;
-  serverAdmin?: boolean;
-  createdAt?: string;
-}
+export type { ChannelView, Group, OrgView, Privacy, UserView };
 
 /** A token as listings show it: the catalog's record, which holds no secret (only its hash
  * identifies it, and that is kept apart). */
@@ -34,14 +18,8 @@ export type TokenView = TokenRecord;
 /** A new token, with its secret: the one time it is shown. */
 export type CreatedToken = TokenView & { token: string };
 
-/** A channel's default privacy, and each package's own setting (the others follow the default). */
-export type ChannelView = Pick<Account, "name" | "kind" | "defaultPrivacy" | "packages">;
-
-export interface PackagePrivacy {
-  channel: string;
-  package: string;
-  privacy: Privacy;
-}
+/** A package's privacy as the API shows it, without whether it is the package's own setting. */
+export type PackagePrivacy = Omit<PackageView, "own">;
 
 export interface Whoami extends UserView {
   token: { id: string; name: string; scopes: string[]; expiresAt: string };

@@ -110,6 +110,23 @@ describe("the same verbs on the store and on a gateway", () => {
     });
   });
 
+  /** Verbs that read a password: the command line, what standard input gives, and the exit
+   * code both modes must give. A short password is refused before the user is looked up. */
+  const PASSWORD_STEPS: [string[], string, number, string][] = [
+    [["user", "--reset", "nobody"], "x\n", 1, "a short password"],
+    [["user", "--reset", "nobody"], "long-enough-password-1\n", 1, "no such user"],
+    [["user", "--reset", "alice"], "alice-password-2\n", 0, "reset"],
+    [["user", "--create", "carol", "--email", "carol@example.org"], "carol-password-9\n", 1, "a taken name"],
+  ];
+
+  PASSWORD_STEPS.forEach(([args, stdin, code, what]) => {
+    test(`${args.join(" ")}: ${what}`, async () => {
+      const [local, remote] = await Promise.all((Object.keys(ORGS) as Mode[]).map((mode) => cli(mode, args, stdin)));
+      assert.equal(local!.code, code, `${local!.stdout}${local!.stderr}`);
+      assert.deepEqual(remote, local);
+    });
+  });
+
   test("org --create: the creator is the first admin on a gateway, nobody on the store", async () => {
     const [local, remote] = await Promise.all([cli("local", ["org", "--create", "fresh-local"]), cli("remote", ["org", "--create", "fresh-remote"])]);
     assert.equal(local.stdout, "created organization fresh-local (channel fresh-local, public by default); admins: none\n");
