@@ -6,8 +6,8 @@
 // its token or from another origin; nobody signed in is sent to sign in.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startStack, type Stack } from "../harness/gateway.js";
-import { WebClient, textOf } from "./packages-client.js";
+import type { Stack } from "../harness/gateway.js";
+import { apiToken, startWebStack, textOf, WebClient } from "./client.js";
 
 const PASSWORD = "a long password";
 const ORG = "olga-lab";
@@ -19,22 +19,17 @@ describe("the organization pages over HTTP", () => {
   let mona: WebClient;
   let nick: WebClient;
   /** olga's API token (all scopes), to ask the API the same questions. */
-  let apiToken = "";
+  let olgaToken = "";
 
   const api = (method: string, path: string, body?: unknown) =>
-    fetch(`${s.url}/api${path}`, { method, headers: { authorization: `Bearer ${apiToken}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    fetch(`${s.url}/api${path}`, { method, headers: { authorization: `Bearer ${olgaToken}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
   const org = () => s.rt.catalog.getAccount(ORG);
   /** A form posted from the Organizations page (its form token, our origin). */
   const post = (who: WebClient, path: string, fields: Record<string, string>, opts: { token?: string; origin?: string } = {}) => who.post(path, fields, { from: "/organizations", ...opts });
 
   before(async () => {
-    s = await startStack({ store: "fs", cache: "memory" }, { SIGNUP: "open" });
-    for (const name of ["olga", "pete", "mona", "nick"]) {
-      const res = await fetch(`${s.url}/api/users`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: name, email: `${name}@example.com`, password: PASSWORD }) });
-      assert.equal(res.status, 201);
-    }
-    const login = await fetch(`${s.url}/api/login`, { method: "POST", headers: { authorization: `Basic ${Buffer.from(`olga:${PASSWORD}`).toString("base64")}`, "content-type": "application/json" }, body: "{}" });
-    apiToken = ((await login.json()) as { token: string }).token;
+    s = await startWebStack({ users: ["olga", "pete", "mona", "nick"], password: PASSWORD });
+    olgaToken = await apiToken(s.url, "olga", PASSWORD);
     const signIn = (n: string) => new WebClient(s.url).signIn(n, PASSWORD);
     [olga, pete, mona, nick] = [await signIn("olga"), await signIn("pete"), await signIn("mona"), await signIn("nick")];
   });
@@ -228,8 +223,7 @@ describe("the organization pages over HTTP", () => {
     }
     assert.equal(JSON.stringify(await org()), before, "nothing changed");
     // the API says the same
-    const nickLogin = await fetch(`${s.url}/api/login`, { method: "POST", headers: { authorization: `Basic ${Buffer.from(`nick:${PASSWORD}`).toString("base64")}`, "content-type": "application/json" }, body: "{}" });
-    const { token } = (await nickLogin.json()) as { token: string };
+    const token = await apiToken(s.url, "nick", PASSWORD);
     const fromApi = await fetch(`${s.url}/api/orgs/${ORG}`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(fromApi.status, 404);
   });

@@ -7,12 +7,12 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { startStack, type Stack } from "../harness/gateway.js";
+import type { Stack } from "../harness/gateway.js";
 import { buildWheel, wheelFilename } from "../pypi/fixtures.js";
 import type { BuiltChannel } from "../fixtures/conda-channel.js";
 import { CONTENT_SECURITY_POLICY } from "../../src/web/index.js";
 import { LISTING_FRESH_MS } from "../../src/web/channel.js";
-import { WebClient, textOf } from "./packages-client.js";
+import { apiToken, startWebStack, textOf, WebClient } from "./client.js";
 
 const PASSWORD = "a long password";
 const PIP_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01";
@@ -29,12 +29,8 @@ describe("the package pages over HTTP", () => {
   const wheels = new Map<string, Buffer>();
 
   before(async () => {
-    s = await startStack({ store: "fs", cache: "memory" }, { SIGNUP: "open" });
     // olga runs the organization acme; gus is in a group that reads priv-app; pat is nobody there
-    for (const name of ["olga", "gus", "pat", "hana", "bert"]) {
-      const res = await fetch(`${s.url}/api/users`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: name, email: `${name}@example.com`, password: PASSWORD }) });
-      assert.equal(res.status, 201);
-    }
+    s = await startWebStack({ users: ["olga", "gus", "pat", "hana", "bert"], password: PASSWORD });
     await s.rt.catalog.createAccount({ name: "acme", kind: "org", admins: ["olga"] });
     await s.rt.catalog.createGroup("acme", { name: "readers", permission: "read", packages: ["priv-app"] });
     await s.rt.catalog.addGroupMember("acme", "readers", "gus");
@@ -162,8 +158,7 @@ describe("the package pages over HTTP", () => {
     assert.equal((await s.rt.catalog.getAccount("acme"))!.packages["priv-app"], "private");
     assert.equal((await s.rt.catalog.getAccount("hana"))!.packages["secret-tool"], undefined);
     // the API answers the same through the same function
-    const login = await fetch(`${s.url}/api/login`, { method: "POST", headers: { authorization: `Basic ${Buffer.from(`pat:${PASSWORD}`).toString("base64")}`, "content-type": "application/json" }, body: "{}" });
-    const { token: api } = (await login.json()) as { token: string };
+    const api = await apiToken(s.url, "pat", PASSWORD);
     const put = (pkg: string) => fetch(`${s.url}/api/channels/acme/packages/${pkg}`, { method: "PUT", headers: { authorization: `Bearer ${api}`, "content-type": "application/json" }, body: JSON.stringify({ privacy: "public" }) });
     assert.equal((await put("pub-lib")).status, 403);
     assert.equal((await put("priv-app")).status, 403);
@@ -326,7 +321,7 @@ describe("the package pages over HTTP", () => {
 describe("the package pages behind PUBLIC_URL and BASE_PATH", () => {
   let s: Stack;
   before(async () => {
-    s = await startStack({ store: "fs", cache: "memory" }, { SIGNUP: "open", PUBLIC_URL: "https://pkgs.example.com/pk", BASE_PATH: "/pk" });
+    s = await startWebStack({ env: { PUBLIC_URL: "https://pkgs.example.com/pk", BASE_PATH: "/pk" } });
     await s.rt.catalog.createAccount({ name: "acme", kind: "org", admins: [] });
     await s.rt.store.put(`acme/pypi/web-tool/${wheelFilename("web-tool", "1.0")}`, buildWheel({ name: "web-tool", version: "1.0" }));
   });

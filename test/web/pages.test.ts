@@ -4,113 +4,57 @@
 // and the gate, the API and conda's paths answer as before.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startStack, type Stack } from "../harness/gateway.js";
+import type { Stack } from "../harness/gateway.js";
 import { CONTENT_SECURITY_POLICY, PAGE_ROOTS } from "../../src/web/index.js";
 import { ASSETS } from "../../src/web/assets.js";
-
-/** A browser in miniature: one cookie jar, forms posted from the page's own origin. */
-class Client {
-  private cookies = new Map<string, string>();
-  constructor(readonly base: string) {}
-
-  async get(path: string, base = this.base): Promise<Response> {
-    return this.keep(await fetch(`${base}${path}`, { redirect: "manual", headers: { cookie: this.cookie() } }));
-  }
-
-  /** Post a form the way our pages do: from our origin, with the form token of `page`. */
-  async post(path: string, fields: Record<string, string>, opts: { origin?: string; token?: string; base?: string } = {}): Promise<Response> {
-    const token = opts.token ?? (await this.formToken());
-    return this.keep(
-      await fetch(`${opts.base ?? this.base}${path}`, {
-        method: "POST",
-        redirect: "manual",
-        headers: { cookie: this.cookie(), "content-type": "application/x-www-form-urlencoded", origin: opts.origin ?? opts.base ?? this.base },
-        body: new URLSearchParams({ _csrf: token, ...fields }),
-      }),
-    );
-  }
-
-  async formToken(path = "/"): Promise<string> {
-    let res = await this.get(path);
-    const to = res.headers.get("location");
-    if (res.status === 303 && to) res = await this.get(to);
-    const html = await res.text();
-    const m = /name="_csrf" value="([^"]+)"/.exec(html);
-    assert.ok(m, `a form on ${path}`);
-    return m[1]!;
-  }
-
-  session(): string | undefined {
-    return this.cookies.get("pkgate_session");
-  }
-
-  private cookie(): string {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
-  }
-
-  private keep(res: Response): Response {
-    for (const c of res.headers.getSetCookie()) {
-      const [pair, ...attrs] = c.split(";");
-      const [k, v] = pair!.split("=") as [string, string];
-      if (attrs.some((a) => /max-age=0/i.test(a))) this.cookies.delete(k);
-      else this.cookies.set(k, v);
-    }
-    return res;
-  }
-}
-
-const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+import { apiLogin, apiToken, startWebStack, WebClient } from "./client.js";
 
 describe("web pages over HTTP", () => {
   let s: Stack;
 
   before(async () => {
-    s = await startStack({ store: "fs", cache: "memory" }, { SIGNUP: "open" });
-    for (const [name, password] of [["erin", "erin-password"], ["finn", "finn-password"], ["gail", "gail-password"]]) {
-      const res = await fetch(`${s.url}/api/users`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: name, email: `${name}@example.com`, password }) });
-      assert.equal(res.status, 201);
-    }
+    s = await startWebStack({ users: ["erin", "finn", "gail"] });
   });
   after(() => s.stop());
 
   test("sign-in through the page and login through the API count against one throttle", async () => {
-    const page = new Client(s.url);
+    const page = new WebClient(s.url);
     // five wrong passwords in the page use up erin's attempts...
-    for (let i = 0; i < 5; i++) assert.equal((await page.post("/account/signin", { username: "erin", password: `wrong ${i}` })).status, 401);
+    for (let i = 0; i < 5; i++) assert.equal((await page.attemptSignIn("erin", `wrong ${i}`)).status, 401);
     // ...so the API refuses even the right one, and the page refuses the next one
-    const api = await fetch(`${s.url}/api/login`, { method: "POST", headers: { authorization: basic("erin", "erin-password"), "content-type": "application/json" }, body: "{}" });
+    const api = await apiLogin(s.url, "erin", "erin-password");
     assert.equal(api.status, 429);
-    const refused = await page.post("/account/signin", { username: "erin", password: "erin-password" });
+    const refused = await page.attemptSignIn("erin", "erin-password");
     assert.equal(refused.status, 429);
     assert.ok(Number(refused.headers.get("retry-after")) > 0);
     assert.match(await refused.text(), /too many wrong passwords/i);
     // and the other way round: wrong passwords through the API close the page's door
     for (let i = 0; i < 5; i++) {
-      const r = await fetch(`${s.url}/api/login`, { method: "POST", headers: { authorization: basic("finn", `wrong ${i}`), "content-type": "application/json" }, body: "{}" });
+      const r = await apiLogin(s.url, "finn", `wrong ${i}`);
       assert.equal(r.status, 401);
     }
-    assert.equal((await new Client(s.url).post("/account/signin", { username: "finn", password: "finn-password" })).status, 429);
+    assert.equal((await new WebClient(s.url).attemptSignIn("finn", "finn-password")).status, 429);
   });
 
   test("signed out on one replica, the session is refused on another (which opens it with the same stored key)", async () => {
     const replica = await s.spawnReplica();
     try {
-      const browser = new Client(s.url);
-      const signedIn = await browser.post("/account/signin", { username: "gail", password: "gail-password" });
+      const browser = new WebClient(s.url);
+      const signedIn = await browser.attemptSignIn("gail", "gail-password");
       assert.equal(signedIn.status, 303);
       assert.equal(signedIn.headers.get("location"), "/dashboard/gail");
-      const cookie = browser.session();
+      const cookie = browser.cookies.get("pkgate_session");
       assert.ok(cookie);
       // the same cookie, taken to the other replica
-      const there = new Client(replica.url);
-      (there as unknown as { cookies: Map<string, string> }).cookies.set("pkgate_session", cookie);
+      const there = new WebClient(replica.url);
+      there.cookies.set("pkgate_session", cookie);
       assert.equal((await there.get("/dashboard/gail")).status, 200);
       const token = await browser.formToken("/dashboard/gail");
       assert.equal((await browser.post("/account/signout", {}, { token })).status, 303);
       const started = Date.now();
       let status = 200;
       while (status === 200 && Date.now() - started < 3000) {
-        (there as unknown as { cookies: Map<string, string> }).cookies.set("pkgate_session", cookie);
+        there.cookies.set("pkgate_session", cookie);
         status = (await there.get("/dashboard/gail")).status;
         if (status === 200) await new Promise((r) => setTimeout(r, 50));
       }
@@ -125,8 +69,8 @@ describe("web pages over HTTP", () => {
     const res = await fetch(`${s.url}/dashboard/gail`, { redirect: "manual", headers: { cookie: "pkgate_session=eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..AAAA.BBBB.CCCC" } });
     assert.equal(res.status, 303);
     assert.match(res.headers.getSetCookie().join("\n"), /pkgate_session=;/, "the bad cookie is cleared");
-    const browser = new Client(s.url);
-    const signedIn = await browser.post("/account/signin", { username: "gail", password: "gail-password" });
+    const browser = new WebClient(s.url);
+    const signedIn = await browser.attemptSignIn("gail", "gail-password");
     const set = signedIn.headers.getSetCookie().find((c) => c.startsWith("pkgate_session="))!;
     assert.match(set, /HttpOnly/);
     assert.match(set, /SameSite=Lax/);
@@ -135,12 +79,12 @@ describe("web pages over HTTP", () => {
   });
 
   test("a form without its token, or from another origin, is refused", async () => {
-    const browser = new Client(s.url);
-    await browser.post("/account/signin", { username: "gail", password: "gail-password" });
+    const browser = new WebClient(s.url);
+    await browser.signIn("gail", "gail-password");
     const token = await browser.formToken("/settings/gail/tokens");
     const cases: [string, Record<string, string>, { origin?: string; token?: string }][] = [
       ["no token", {}, { token: "" }],
-      ["another session's token", {}, { token: await new Client(s.url).formToken() }],
+      ["another session's token", {}, { token: await new WebClient(s.url).formToken() }],
       ["another origin", {}, { token, origin: "https://evil.example" }],
     ];
     for (const [what, extra, opts] of cases) {
@@ -154,8 +98,8 @@ describe("web pages over HTTP", () => {
   });
 
   test("another user's tokens page: refused, or, where nothing of theirs is visible, missing", async () => {
-    const browser = new Client(s.url);
-    await browser.post("/account/signin", { username: "gail", password: "gail-password" });
+    const browser = new WebClient(s.url);
+    await browser.signIn("gail", "gail-password");
     // authorize()'s rule, as at every door: a channel whose content is visible says no...
     const visible = await browser.get("/settings/finn/tokens");
     assert.equal(visible.status, 403);
@@ -171,12 +115,11 @@ describe("web pages over HTTP", () => {
   });
 
   test("an organization's admin switches to it in the Profile menu and makes its tokens", async () => {
-    const login = await fetch(`${s.url}/api/login`, { method: "POST", headers: { authorization: basic("gail", "gail-password"), "content-type": "application/json" }, body: "{}" });
-    const { token: apiToken } = (await login.json()) as { token: string };
-    const org = await fetch(`${s.url}/api/orgs`, { method: "POST", headers: { authorization: `Bearer ${apiToken}`, "content-type": "application/json" }, body: JSON.stringify({ name: "gail-lab" }) });
+    const bearer = await apiToken(s.url, "gail", "gail-password");
+    const org = await fetch(`${s.url}/api/orgs`, { method: "POST", headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" }, body: JSON.stringify({ name: "gail-lab" }) });
     assert.equal(org.status, 201);
-    const browser = new Client(s.url);
-    await browser.post("/account/signin", { username: "gail", password: "gail-password" });
+    const browser = new WebClient(s.url);
+    await browser.signIn("gail", "gail-password");
     const dashboard = await (await browser.get("/dashboard/gail")).text();
     assert.match(dashboard, /<a href="\/dashboard\/gail-lab"><span>gail-lab<\/span><span class="kind">organization<\/span><\/a>/, "the Profile menu offers the organization");
     const orgPage = await (await browser.get("/dashboard/gail-lab")).text();

@@ -1,14 +1,14 @@
 // What the settings and recovery tests stand on: a real SMTP server (smtp-server from npm)
 // that keeps every mail it is given; the gateway's own app (createApp, wired by appDeps as
 // server.ts wires it) on a loopback port, with SMTP_URL and PUBLIC_URL pointing at those,
-// and a clock the test moves; and a cookie jar that posts forms as our pages do.
+// and a clock the test moves. The cookie jar that posts forms is client.ts's WebClient.
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import type { AddressInfo } from "node:net";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import { createAdaptorServer } from "@hono/node-server";
 import { SMTPServer } from "smtp-server";
 import { createApp } from "../../src/app.js";
@@ -21,6 +21,7 @@ import { ViewCache } from "../../src/cache/views.js";
 import { DEFAULT_HOT, ObjectSource } from "../../src/http/objects.js";
 import { Metrics } from "../../src/metrics.js";
 import { createLogger } from "../../src/log.js";
+import { signUpUser, WebClient } from "./client.js";
 
 // ---- the mailbox ------------------------------------------------------------------------
 
@@ -186,104 +187,49 @@ export async function startPages(opts: PagesOptions = {}): Promise<Pages> {
   };
 }
 
+export interface MailedPages extends Pages {
+  mail: Mailbox;
+}
+
+/** A mailbox and the pages mailing to it, with `users` (name, password) signed up; stop()
+ * stops both. */
+export async function startMailedPages(users: [name: string, password: string, email?: string][] = [], opts: Omit<PagesOptions, "smtpUrl"> = {}): Promise<MailedPages> {
+  const mail = await startMailbox();
+  const pages = await startPages({ ...opts, smtpUrl: mail.url }).catch(async (err: unknown) => {
+    await mail.stop();
+    throw err;
+  });
+  const started: MailedPages = {
+    ...pages,
+    mail,
+    async stop() {
+      try {
+        await pages.stop();
+      } finally {
+        await mail.stop();
+      }
+    },
+  };
+  try {
+    for (const [name, password, email] of users) await signUpUser(pages.base, name, password, email);
+  } catch (err) {
+    await started.stop();
+    throw err;
+  }
+  return started;
+}
+
 let probes = 0;
 
 /** Wait until every mail job asked for so far has run. The outbox runs its jobs one at a
  * time, in order: once a mail asked for now has arrived, so has every one asked before it,
  * and a mail that has not is not coming. */
-export async function settle(pages: Pages, mail: Mailbox): Promise<void> {
+export async function settle(pages: MailedPages): Promise<void> {
   const probe = `probe${++probes}`;
-  await signUpUser(pages, probe, "probe-password", `${probe}@probe.example`);
-  const jar = new Jar(pages.base, `198.18.0.${probes}`);
-  assert.equal((await jar.post("/account/forgot-username", { who: `${probe}@probe.example` }, "/account/forgot-username")).status, 303);
-  await mail.next(`${probe}@probe.example`, 10_000);
-}
-
-/** A user, signed up through the API. */
-export async function signUpUser(pages: Pages, name: string, password: string, email = `${name}@example.com`): Promise<void> {
-  const res = await fetch(`${pages.base}/api/users`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: name, email, password }) });
-  assert.equal(res.status, 201, await res.text());
-}
-
-// ---- a browser without a browser --------------------------------------------------------
-
-/** One cookie jar; forms posted from our own origin with the form token of a page. */
-export class Jar {
-  readonly cookies = new Map<string, string>();
-  /** X-Forwarded-For to send (the gateway trusts the loopback proxy): a client address of
-   * the test's choosing. */
-  constructor(
-    readonly base: string,
-    readonly client = "192.0.2.1",
-  ) {}
-
-  async get(path: string): Promise<Response> {
-    return this.take(await fetch(this.url(path), { redirect: "manual", headers: this.headers() }));
-  }
-
-  /** Post `fields` with the form token of `from` (a page of ours), as our pages do. */
-  async post(path: string, fields: Record<string, string>, from = "/"): Promise<Response> {
-    const token = await this.tokenOf(from);
-    return this.postRaw(path, { _csrf: token, ...fields });
-  }
-
-  async postRaw(path: string, fields: Record<string, string>, origin = new URL(this.base).origin): Promise<Response> {
-    return this.take(
-      await fetch(this.url(path), {
-        method: "POST",
-        redirect: "manual",
-        headers: { ...this.headers(), origin, "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams(fields),
-      }),
-    );
-  }
-
-  /** Follow a redirect answer to its page. */
-  async follow(res: Response): Promise<Response> {
-    assert.equal(res.status, 303, `a redirect, got ${res.status}`);
-    return this.get(new URL(res.headers.get("location")!, this.base).href);
-  }
-
-  async tokenOf(path: string): Promise<string> {
-    const html = await (await this.get(path)).text();
-    const m = /name="_csrf" value="([^"]+)"/.exec(html);
-    assert.ok(m, `a form token on ${path}`);
-    return m[1]!;
-  }
-
-  async signIn(username: string, password: string): Promise<Response> {
-    return this.post("/account/signin", { username, password });
-  }
-
-  private url(path: string): string {
-    return /^https?:/.test(path) ? path : `${this.base}${path}`;
-  }
-
-  private headers(): Record<string, string> {
-    return { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "), "x-forwarded-for": this.client };
-  }
-
-  private take(res: Response): Response {
-    for (const c of res.headers.getSetCookie()) {
-      const [pair, ...attrs] = c.split(";");
-      const eq = pair!.indexOf("=");
-      const [k, v] = [pair!.slice(0, eq).trim(), pair!.slice(eq + 1)];
-      if (attrs.some((a) => /max-age=0/i.test(a)) || v === "") this.cookies.delete(k);
-      else this.cookies.set(k, v);
-    }
-    return res;
-  }
+  await signUpUser(pages.base, probe, "probe-password", `${probe}@probe.example`);
+  const jar = new WebClient(pages.base, `198.18.0.${probes}`);
+  assert.equal((await jar.post("/account/forgot-username", { who: `${probe}@probe.example` }, { from: "/account/forgot-username" })).status, 303);
+  await pages.mail.next(`${probe}@probe.example`, 10_000);
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A page on another origin (the same host, another port: same-site, so cookies go along)
- * holding `html`: where a cross-site form comes from. */
-export async function foreignPage(html: string): Promise<{ url: string; close(): void }> {
-  const server = createServer((_req, res) => {
-    res.writeHead(200, { "content-type": "text/html" });
-    res.end(html);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, close: () => server.close() };
-}

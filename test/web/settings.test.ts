@@ -5,32 +5,26 @@
 // from elsewhere is refused.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startMailbox, startPages, signUpUser, Jar, sleep, type Mailbox, type Pages } from "./recovery-harness.js";
+import { startMailedPages, sleep, type MailedPages } from "./recovery-harness.js";
+import { apiLogin, apiToken, WebClient } from "./client.js";
 
 const PAGE = "/settings/fay/account";
 
 describe("account settings", () => {
-  let mail: Mailbox;
-  let pages: Pages;
+  let pages: MailedPages;
 
   before(async () => {
-    mail = await startMailbox();
-    pages = await startPages({ smtpUrl: mail.url });
-    await signUpUser(pages, "fay", "fay-password-1");
-    await signUpUser(pages, "gus", "gus-password-1");
+    pages = await startMailedPages([["fay", "fay-password-1"], ["gus", "gus-password-1"]]);
   });
-  after(async () => {
-    await pages?.stop();
-    await mail?.stop();
-  });
+  after(() => pages?.stop());
 
   test("the settings page is the signed-in user's own", async () => {
-    const anonymous = new Jar(pages.base);
+    const anonymous = new WebClient(pages.base);
     const away = await anonymous.get(PAGE);
     assert.equal(away.status, 303);
     assert.equal(away.headers.get("location"), `/?tab=signin&next=${encodeURIComponent(PAGE)}`);
-    const fay = new Jar(pages.base, "192.0.2.101");
-    assert.equal((await fay.signIn("fay", "fay-password-1")).status, 303);
+    const fay = new WebClient(pages.base, "192.0.2.101");
+    assert.equal((await fay.attemptSignIn("fay", "fay-password-1")).status, 303);
     const page = await fay.get(PAGE);
     assert.equal(page.status, 200);
     const html = await page.text();
@@ -45,37 +39,37 @@ describe("account settings", () => {
   });
 
   test("the email changes with the current password only, and the old address is told", async () => {
-    const fay = new Jar(pages.base, "192.0.2.102");
+    const fay = new WebClient(pages.base, "192.0.2.102");
     await fay.signIn("fay", "fay-password-1");
-    const wrong = await fay.post(`${PAGE}/email`, { email: "fay@new.example", current: "not-it-at-all" }, PAGE);
+    const wrong = await fay.post(`${PAGE}/email`, { email: "fay@new.example", current: "not-it-at-all" }, { from: PAGE });
     assert.equal(wrong.status, 403);
     assert.match(await wrong.text(), /the current password is wrong/);
-    const bad = await fay.post(`${PAGE}/email`, { email: "not an address", current: "fay-password-1" }, PAGE);
+    const bad = await fay.post(`${PAGE}/email`, { email: "not an address", current: "fay-password-1" }, { from: PAGE });
     assert.equal(bad.status, 400);
     assert.match(await bad.text(), /invalid email/);
     assert.equal((await pages.catalog.requireAccount("fay")).email, "fay@example.com");
 
-    const done = await fay.post(`${PAGE}/email`, { email: "fay@new.example", current: "fay-password-1" }, PAGE);
+    const done = await fay.post(`${PAGE}/email`, { email: "fay@new.example", current: "fay-password-1" }, { from: PAGE });
     assert.equal(done.status, 303);
     assert.equal(done.headers.get("location"), `${PAGE}?saved=email`);
     assert.match(await (await fay.follow(done)).text(), /Your email is now fay@new.example/);
     assert.equal((await pages.catalog.requireAccount("fay")).email, "fay@new.example");
-    const told = await mail.next("fay@example.com");
+    const told = await pages.mail.next("fay@example.com");
     assert.match(told.text, /its email address was changed to fay@new.example/);
     // the API sees the same user
-    const token = await (await fetch(`${pages.base}/api/login`, { method: "POST", headers: { authorization: `Basic ${Buffer.from("fay:fay-password-1").toString("base64")}`, "content-type": "application/json" }, body: "{}" })).json() as { token: string };
-    const me = await (await fetch(`${pages.base}/api/user`, { headers: { authorization: `Bearer ${token.token}` } })).json() as { email: string };
+    const token = await apiToken(pages.base, "fay", "fay-password-1");
+    const me = (await (await fetch(`${pages.base}/api/user`, { headers: { authorization: `Bearer ${token}` } })).json()) as { email: string };
     assert.equal(me.email, "fay@new.example");
   });
 
   test("the password changes with the current one; every other session ends, on every replica; this one stays", async () => {
-    const here = new Jar(pages.base, "192.0.2.103");
-    const other = new Jar(pages.base, "192.0.2.104");
-    for (const jar of [here, other]) assert.equal((await jar.signIn("fay", "fay-password-1")).status, 303);
+    const here = new WebClient(pages.base, "192.0.2.103");
+    const other = new WebClient(pages.base, "192.0.2.104");
+    for (const jar of [here, other]) assert.equal((await jar.attemptSignIn("fay", "fay-password-1")).status, 303);
     const replica = await pages.replica();
     try {
       // the other browser's cookie, taken to another replica (its own caches, the same store)
-      const there = new Jar(replica.url, "192.0.2.105");
+      const there = new WebClient(replica.url, "192.0.2.105");
       there.cookies.set("pkgate_session", other.cookies.get("pkgate_session")!);
       assert.equal((await there.get("/dashboard/fay")).status, 200);
 
@@ -86,13 +80,13 @@ describe("account settings", () => {
         [{ current: "not-it-at-all", password: "fay-password-2", confirm: "fay-password-2" }, 403, /the current password is wrong/],
       ];
       for (const [fields, status, message] of refusals) {
-        const res = await here.post(`${PAGE}/password`, fields, PAGE);
+        const res = await here.post(`${PAGE}/password`, fields, { from: PAGE });
         assert.equal(res.status, status, JSON.stringify(fields));
         assert.match(await res.text(), message);
       }
       assert.equal((await other.get("/dashboard/fay")).status, 200, "a refused change ends nothing");
 
-      const done = await here.post(`${PAGE}/password`, { current: "fay-password-1", password: "fay-password-2", confirm: "fay-password-2" }, PAGE);
+      const done = await here.post(`${PAGE}/password`, { current: "fay-password-1", password: "fay-password-2", confirm: "fay-password-2" }, { from: PAGE });
       assert.equal(done.status, 303);
       assert.match(await (await here.follow(done)).text(), /Every other browser signed in to your account is signed out/);
       assert.equal((await here.get("/dashboard/fay")).status, 200, "this browser stays signed in");
@@ -108,31 +102,31 @@ describe("account settings", () => {
     } finally {
       await replica.stop();
     }
-    assert.equal((await new Jar(pages.base, "192.0.2.106").signIn("fay", "fay-password-1")).status, 401, "the old password");
-    assert.equal((await new Jar(pages.base, "192.0.2.106").signIn("fay", "fay-password-2")).status, 303, "the new password");
-    const told = await mail.next("fay@new.example");
+    assert.equal((await new WebClient(pages.base, "192.0.2.106").attemptSignIn("fay", "fay-password-1")).status, 401, "the old password");
+    assert.equal((await new WebClient(pages.base, "192.0.2.106").attemptSignIn("fay", "fay-password-2")).status, 303, "the new password");
+    const told = await pages.mail.next("fay@new.example");
     assert.match(told.text, /its password was changed/);
   });
 
   test("wrong current passwords count against the login throttle", async () => {
-    const gus = new Jar(pages.base, "192.0.2.107");
+    const gus = new WebClient(pages.base, "192.0.2.107");
     await gus.signIn("gus", "gus-password-1");
     let last = 0;
-    for (let i = 0; i < 6; i++) last = (await gus.post("/settings/gus/account/password", { current: `wrong ${i}`, password: "gus-password-2", confirm: "gus-password-2" }, "/settings/gus/account")).status;
+    for (let i = 0; i < 6; i++) last = (await gus.post("/settings/gus/account/password", { current: `wrong ${i}`, password: "gus-password-2", confirm: "gus-password-2" }, { from: "/settings/gus/account" })).status;
     assert.equal(last, 429);
-    const api = await fetch(`${pages.base}/api/login`, { method: "POST", headers: { authorization: `Basic ${Buffer.from("gus:gus-password-1").toString("base64")}`, "content-type": "application/json" }, body: "{}" });
+    const api = await apiLogin(pages.base, "gus", "gus-password-1");
     assert.equal(api.status, 429, "the API's login counts the same attempts");
   });
 
   test("a settings form from another origin, or without the form token, is refused", async () => {
-    const fay = new Jar(pages.base, "192.0.2.108");
+    const fay = new WebClient(pages.base, "192.0.2.108");
     await fay.signIn("fay", "fay-password-2");
-    const token = await fay.tokenOf(PAGE);
+    const token = await fay.formToken(PAGE);
     const fields = { _csrf: token, current: "fay-password-2", password: "stolen-password", confirm: "stolen-password" };
     assert.equal((await fay.postRaw(`${PAGE}/password`, fields, "http://evil.example")).status, 403);
     assert.equal((await fay.postRaw(`${PAGE}/password`, { ...fields, _csrf: "" })).status, 403);
     assert.equal((await fay.postRaw(`${PAGE}/email`, { _csrf: "x", email: "evil@evil.example", current: "fay-password-2" })).status, 403);
-    assert.equal((await new Jar(pages.base, "192.0.2.109").signIn("fay", "fay-password-2")).status, 303, "nothing changed");
+    assert.equal((await new WebClient(pages.base, "192.0.2.109").attemptSignIn("fay", "fay-password-2")).status, 303, "nothing changed");
     assert.equal((await pages.catalog.requireAccount("fay")).email, "fay@new.example");
   });
 });
