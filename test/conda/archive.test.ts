@@ -496,6 +496,49 @@ describe("tar names as Python's tarfile reads them", () => {
   });
 });
 
+describe("conda's own reader (conda-package-streaming, as conda and conda-index use it) reads the same index.json", () => {
+  const PY = `
+import json, sys
+from conda_package_streaming.package_streaming import stream_conda_info
+out = []
+for path in sys.argv[1:]:
+    found = None
+    for tar, member in stream_conda_info(path):
+        if member.name == "info/index.json":
+            found = json.load(tar.extractfile(member))
+            break
+    out.append(found)
+print(json.dumps(out))
+`;
+  test("fixture packages, a GNU tar with info/ last, two bzip2 streams, and a pax path", async () => {
+    const work = mkdtempSync(join(dir, "oracle-"));
+    const files = channel.packages.map((p) => ({ path: p.path, name: p.filename }));
+    const paxed = join(work, "evil-1.0-0.conda");
+    writeFileSync(paxed, conda("evil-1.0-0", [
+      { name: "info/decoy.json", data: index(), pax: { path: "info/index.json" } },
+      { name: "info/index.json", data: index({ version: "9" }), pax: { path: "info/other.json" } },
+    ]));
+    files.push({ path: paxed, name: "evil-1.0-0.conda" });
+    const rich = join(dir, "rich");
+    const stem = `${RICH_INDEX.name}-${RICH_INDEX.version}-${RICH_INDEX.build}`;
+    for (const [file, copyAs] of [["last.tar.bz2", "a"], ["multi.tar.bz2", "b"]]) {
+      // conda reads a .tar.bz2 by its content; the copy only gives it its package name.
+      mkdirSync(join(work, copyAs!));
+      writeFileSync(join(work, copyAs!, `${stem}.tar.bz2`), readFileSync(join(rich, file!)));
+      files.push({ path: join(work, copyAs!, `${stem}.tar.bz2`), name: `${stem}.tar.bz2` });
+    }
+    const { stdout } = await run("/usr/bin/python3", ["-c", PY, ...files.map((f) => f.path)]);
+    const theirs = JSON.parse(stdout) as Array<Record<string, unknown>>;
+    for (const [i, f] of files.entries()) {
+      const ours = (await readCondaPackage(f.path, f.name, LIMITS)).record;
+      const { md5, sha256, size, ...fields } = ours;
+      void [md5, sha256, size];
+      const kept = Object.fromEntries(Object.entries(theirs[i]!).filter(([k]) => !CONDA_INDEX_FILTERED_FIELDS.includes(k)));
+      assert.deepEqual(fields, kept, f.name);
+    }
+  });
+});
+
 // ---- properties ------------------------------------------------------------------------------
 
 describe("properties", () => {
