@@ -20,7 +20,7 @@ import { createLogger } from "../../src/log.js";
 import { channelContents, pageOf, searchPackages } from "../../src/web/channel.js";
 import { figure, type BenchOptions, type Figure } from "./figures.js";
 import { tempDir } from "../harness/services.js";
-import { BROWSER_ACCEPT, WebClient } from "../web/packages-client.js";
+import { BROWSER_ACCEPT, WebClient } from "../web/client.js";
 
 const PASSWORD = "bench password";
 
