@@ -41,12 +41,13 @@ function codePointsAtMost(value: string, max: number): boolean {
   return true;
 }
 
-/** Names no account can take: the gateway's own top-level routes. The web pages' (src/web)
+/** Names no account can take: the gateway's own top-level routes. `conda` is the prefix under
+ * which conda looks for an anaconda-client site's channels (http/target.ts). The web pages' (src/web)
  * are the last seven: `/account/…` (sign in, sign up, recovery), `/dashboard/<account>/…`,
  * `/settings/<account>/…` (tokens, account settings), `/packages/<channel>/<package>`,
  * `/favorites`, `/organizations/<org>` (admins, groups, members), `/memberships`; `/static/` holds their stylesheet and script. */
 export const RESERVED_ACCOUNT_NAMES: readonly string[] = Object.freeze([
-  "t", "api", "healthz", "readyz", "metrics", "simple", "label", "static",
+  "t", "api", "conda", "healthz", "readyz", "metrics", "simple", "label", "static",
   "account", "dashboard", "settings", "packages", "favorites", "organizations", "memberships",
 ]);
 

@@ -9,6 +9,17 @@
 //   /t/<token>/<channel>/simple/<project>/<file>[.metadata]   PyPI file or its core metadata
 //   POST /t/<token>/<channel>/  (or /<channel>/)              twine upload
 //   the same without /t/<token> for anonymous callers (or Bearer / Basic credentials)
+//   /conda/t/<token>/<channel>/...  and  /conda/<channel>/...      the same, under /conda/
+//   /t/<token>/conda/<channel>/...                                 (token first, as mamba puts it)
+//
+// Why /conda/: conda reads anaconda-client's token files and, for a site whose API is
+// https://host/api, keys the token to https://host/conda as well (conda/gateways/
+// anaconda_client.py replace_first_api_with_conda); a channel URL under /conda/ is parsed
+// with location `host/conda` (conda/models/channel.py _read_channel_configuration, step 7,
+// "bump the first token of paths starting with /conda") and rebuilt with the token after
+// the location (Channel.url: [location, "t", token, name, subdir, file]), so the request is
+// /conda/t/<token>/<channel>/<subdir>/<file>. Under /conda/ a channel answers exactly as at
+// the root: the prefix is dropped here and nothing after this parse knows it was there.
 
 export type CondaIndexFile =
   | "repodata.json"
@@ -25,6 +36,10 @@ interface Base {
   pathToken?: string;
   channel: string;
 }
+
+/** The path prefix under which conda looks for an anaconda-client site's channels (see the
+ * header); reserved as an account name (access/names.ts). */
+export const CONDA_PREFIX = "conda";
 
 export type Target =
   | (Base & { kind: "conda-index"; label?: string; subdir: string; file: CondaIndexFile })
@@ -98,13 +113,11 @@ export function splitPath(rawPath: string): string[] {
 /** Parse a request path (already stripped of BASE_PATH) into what it asks for. */
 export function parseTarget(method: string, rawPath: string): Target | Redirect {
   const seg = splitPath(rawPath);
-  let pathToken: string | undefined;
-  if (seg[0] === "t") {
-    const tok = seg[1];
-    if (tok === undefined || tok === "") throw notFound("missing token after /t/");
-    if (!TOKEN_SEGMENT.test(tok)) throw badRequest("malformed token in URL: tokens use only letters, digits and '-'");
-    pathToken = tok;
-    seg.splice(0, 2);
+  // /t/<token>/conda/…, /conda/t/<token>/…, /conda/…: at most one token, one prefix
+  let pathToken = takePathToken(seg);
+  if (seg[0] === CONDA_PREFIX) {
+    seg.shift();
+    pathToken ??= takePathToken(seg);
   }
   // Nothing whose name starts with a dot is served: conda-index keeps its SQLite cache in
   // <subdir>/.cache/, and the catalog lives under the reserved .pkgate/ prefix.
@@ -152,6 +165,16 @@ export function parseTarget(method: string, rawPath: string): Target | Redirect 
   const parsed = parseCondaFilename(file);
   if (!parsed) throw notFound();
   return { ...base, kind: "conda-artifact", label, subdir, file, package: parsed.name };
+}
+
+/** Take `t/<token>` off the front of `seg`, if it is there. */
+function takePathToken(seg: string[]): string | undefined {
+  if (seg[0] !== "t") return undefined;
+  const tok = seg[1];
+  if (tok === undefined || tok === "") throw notFound("missing token after /t/");
+  if (!TOKEN_SEGMENT.test(tok)) throw badRequest("malformed token in URL: tokens use only letters, digits and '-'");
+  seg.splice(0, 2);
+  return tok;
 }
 
 function parsePypi(base: { pathToken?: string; channel: string }, rest: string[]): Target | Redirect {

@@ -32,6 +32,16 @@ const accepted: [string, string, Record<string, unknown>][] = [
   ["POST", "/acme/", { kind: "pypi-upload", channel: "acme" }],
   ["POST", "/acme", { kind: "pypi-upload", channel: "acme" }],
   ["POST", `/t/${TOK}/acme/`, { kind: "pypi-upload", pathToken: TOK }],
+  // under /conda/ (where conda sends an anaconda-client site's channels, token after the
+  // prefix: Channel.url() in conda/models/channel.py) a channel parses as at the root
+  ["GET", `/conda/t/${TOK}/acme/linux-64/repodata.json`, { kind: "conda-index", pathToken: TOK, channel: "acme", subdir: "linux-64", file: "repodata.json" }],
+  ["GET", `/conda/t/${TOK}/acme/noarch/repodata_shards.msgpack.zst`, { kind: "conda-index", pathToken: TOK, channel: "acme", file: "repodata_shards.msgpack.zst" }],
+  ["GET", `/conda/t/${TOK}/acme/label/dev/noarch/my-pkg-2.0-pyhd8ed1ab_0.tar.bz2`, { kind: "conda-artifact", pathToken: TOK, label: "dev", package: "my-pkg" }],
+  ["GET", `/t/${TOK}/conda/acme/linux-64/repodata.json`, { kind: "conda-index", pathToken: TOK, channel: "acme", subdir: "linux-64" }],
+  ["GET", "/conda/acme/noarch/repodata.json", { kind: "conda-index", pathToken: undefined, channel: "acme", subdir: "noarch" }],
+  ["GET", "/conda/acme/channeldata.json", { kind: "channeldata", channel: "acme" }],
+  ["GET", `/conda/t/${TOK}/acme/simple/requests/`, { kind: "pypi-project", pathToken: TOK, normalized: "requests" }],
+  ["GET", "/conda/acme/simple/Foo_Bar", { kind: "redirect", location: "foo-bar/" }],
   // redirects are relative so the token and Basic credentials carry over
   ["GET", "/acme/simple", { kind: "redirect", location: "simple/" }],
   ["GET", "/acme/simple/Foo_Bar", { kind: "redirect", location: "foo-bar/" }],
@@ -79,6 +89,15 @@ const refused: [string, string, number][] = [
   ["GET", `/acme/label/${"d".repeat(65)}/linux-64/repodata.json`, 404],
   ["GET", "/acme/simple/_private/", 404],
   ["POST", "/acme/linux-64/x.conda", 405],
+  // /conda/ is a prefix, never a channel (a reserved account name), and takes one token
+  ["GET", "/conda/linux-64/repodata.json", 404],
+  ["GET", "/conda/conda/acme/linux-64/repodata.json", 404],
+  ["GET", `/t/${TOK}/conda/t/${TOK}/acme/linux-64/repodata.json`, 404],
+  ["GET", `/conda/t/${TOK}/t/${TOK}/acme/linux-64/repodata.json`, 404],
+  ["GET", "/conda/t/", 404],
+  ["GET", "/conda/t/bad_token!/acme/linux-64/repodata.json", 400],
+  ["GET", "/conda/", 404],
+  ["GET", "/conda", 404],
 ];
 
 describe("parseTarget", () => {
@@ -109,6 +128,9 @@ describe("parseTarget", () => {
     [TOK, `/t/${TOK}/acme/linux-64/%2e%2e/${TOK}`, 400],
     [TOK, `/t/${TOK}/acme/simple/-${TOK}-/`, 404],
     [TOK, `/t/${TOK}`, 404],
+    ["secret_value", "/conda/t/secret_value/acme/x", 400],
+    [TOK, `/conda/t/${TOK}/ACME/linux-64/repodata.json`, 404],
+    [TOK, `/conda/t/${TOK}`, 404],
   ];
   for (const [secret, path, status] of withToken) {
     test(`${path.replace(secret, "<token>").slice(0, 80)} → ${status}, without the token in the message`, () => {
