@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FsStore } from "../src/store/fs.js";
 import { S3Store } from "../src/store/s3.js";
-import type { Store } from "../src/store/store.js";
+import type { ListedObject, ListOptions, ObjectInfo, PutOptions, ReadRange, Store } from "../src/store/store.js";
+import type { Readable } from "node:stream";
 import { MemoryCache } from "../src/cache/memory.js";
 import { RedisCache } from "../src/cache/redis.js";
 import { withDocumentLock, withStoreLock } from "../src/cache/lock.js";
@@ -41,6 +42,58 @@ async function entries(store: Store, prefix: string): Promise<string[]> {
   const keys: string[] = [];
   for await (const o of store.list(prefix)) keys.push(o.key.slice(prefix.length));
   return keys;
+}
+
+/** The fs store with a list() that can be held up between reading the directory and looking
+ * at each name, as FsStore.list does it (readdir, then a stat per name) on a busy machine: a
+ * name collected meanwhile is left out, an entry created meanwhile was never read. Before
+ * looking at the names of its n-th listing (from 1) it awaits stall(n). */
+class StallingStore implements Store {
+  readonly kind = "fs" as const;
+  private listings = 0;
+  constructor(
+    private readonly inner: FsStore,
+    private readonly stall: (n: number) => Promise<void> | void,
+  ) {}
+  stat(key: string): Promise<ObjectInfo | null> {
+    return this.inner.stat(key);
+  }
+  get(key: string): Promise<{ body: Buffer; info: ObjectInfo } | null> {
+    return this.inner.get(key);
+  }
+  read(key: string, range?: ReadRange, signal?: AbortSignal): Promise<Readable | null> {
+    return this.inner.read(key, range, signal);
+  }
+  put(key: string, body: Buffer | Readable, opts?: PutOptions): Promise<ObjectInfo> {
+    return this.inner.put(key, body, opts);
+  }
+  delete(key: string): Promise<void> {
+    return this.inner.delete(key);
+  }
+  async *list(prefix: string, opts?: ListOptions): AsyncIterable<ListedObject> {
+    const names: string[] = [];
+    for await (const o of this.inner.list(prefix, opts)) names.push(o.key);
+    await this.stall(++this.listings);
+    for (const key of names) {
+      const info = await this.inner.stat(key);
+      if (info) yield { key, ...info };
+    }
+  }
+  exclusiveCreate(scratchKey: string): Promise<boolean> {
+    return this.inner.exclusiveCreate(scratchKey);
+  }
+  ping(): Promise<void> {
+    return this.inner.ping();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function gate(): { open(): void; opened: Promise<void> } {
+  let open!: () => void;
+  const opened = new Promise<void>((r) => (open = r));
+  return { open, opened };
 }
 
 /** A child process holding the store lock at `prefix` until told to let go (or killed). */
@@ -107,6 +160,69 @@ function suite(): void {
       const left = await entries(store, prefix);
       assert.equal(left.length, 1, `old entries are collected: ${left.join(" ")}`);
       assert.match(left[0]!, /^\d{16}\.json$/);
+    });
+
+    test("a taker whose listings come back short while the lock changes hands never holds it with the holder", async () => {
+      // The interleaving of a lost update seen in catalog-processes.test.ts (each step there
+      // was a process starved of CPU between reading the lock's directory and looking at its
+      // names): B's listing shows nothing, so B creates seq 1, which nothing lies under; B's
+      // listing for higher seqs shows nothing either, because the lock changed hands during
+      // it (and the new holder collected B's seq 1 as garbage). B must not believe it.
+      const prefix = "locks/short/";
+      await store.put("short-counter", Buffer.from("0"));
+      for (let i = 0; i < 3; i++) await withStoreLock(store, prefix, async () => undefined);
+      assert.deepEqual(await entries(store, prefix), ["0000000000000006.json"], "a log well past seq 1");
+
+      let inside = 0;
+      let most = 0;
+      const increment = async (lease: { check(): void }, hold?: Promise<void>) => {
+        most = Math.max(most, ++inside);
+        const n = Number((await store.get("short-counter"))!.body.toString());
+        await hold;
+        lease.check();
+        await store.put("short-counter", Buffer.from(String(n + 1)));
+        inside--;
+      };
+      const holding = (started: { open(): void }, go: Promise<void>) => withStoreLock(store, prefix, async (lease) => {
+        started.open();
+        await increment(lease, go);
+      });
+
+      const reached = [gate(), gate(), gate()];
+      const resume = [gate(), gate(), gate()];
+      const slow = new StallingStore(store, (n) => {
+        if (n > reached.length) return;
+        reached[n - 1]!.open();
+        return resume[n - 1]!.opened;
+      });
+      const b = withStoreLock(slow, prefix, (lease) => increment(lease), { waitMs: 20_000 });
+
+      await reached[0]!.opened; // B has read the directory: 6 (free)
+      const aHolds = gate();
+      const aGo = gate();
+      const a = holding(aHolds, aGo.opened);
+      await aHolds.opened; // A took 7 and collected 6
+      resume[0]!.open(); // B: 6 is gone and 7 was never read, so the lock looks new: B creates seq 1
+
+      await reached[1]!.opened; // B lists, for a seq above its 1: the directory shows 1 and 7
+      aGo.open();
+      await a; // A released (8) and collected 7 and B's 1
+      const cHolds = gate();
+      const cGo = gate();
+      const c = holding(cHolds, cGo.opened);
+      await cHolds.opened; // C took 9 and collected 8
+      resume[1]!.open(); // B: 1 and 7 are gone, 9 was never read: nothing above seq 1
+
+      await reached[2]!.opened; // B has decided (looks again, or collects as the holder)
+      resume[2]!.open();
+      await sleep(200); // a B that believed it would be inside by now
+      assert.equal(most, 1, "B held the lock while C did");
+      cGo.open();
+      await Promise.all([b, c]);
+      assert.equal(most, 1, "one holder at a time");
+      assert.equal((await store.get("short-counter"))!.body.toString(), "3", "no read-modify-write lost");
+      const left = await entries(store, prefix);
+      assert.equal(left.length, 1, `old entries are collected: ${left.join(" ")}`);
     });
 
     test("a holder in another process is never displaced: the waiter gives up with 503 busy", async () => {

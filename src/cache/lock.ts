@@ -77,6 +77,40 @@ export async function withLock<T>(cache: Cache, name: string, fn: (lease: Lease)
 // holder checks its lease before every write (Lease.check) and stops MARGIN_MS before the
 // lease ends (by its own clock): a holder that stalls writes nothing after someone else
 // could have taken over, as long as the two clocks agree within MARGIN_MS + GRACE_MS.
+//
+// Listings are only hints. A listing is not a picture of one instant: on the fs store it is a
+// readdir followed by a stat of each name, and an entry that was the top when the directory
+// was read can be collected before its stat while the next top was created after the read.
+// So while the lock changes hands a listing can show a lower top than the real one, or
+// nothing at all. And a seq, once collected, can be created again (the create is exclusive
+// only among entries that exist). So a create that succeeds proves nothing by itself: a taker
+// that listed an out-of-date top creates a seq the log has left behind, and one that listed
+// nothing creates seq 1. What makes an entry ours, and a take a take (see take()):
+//
+//  1. Built on the entry that is still there: the entry below ours (seq - 1) still has the
+//     very bytes we read and judged free or stale (every entry carries a random id, so an
+//     entry made again under the same seq by someone else does not pass for it). Entries are
+//     collected only by whoever wrote a higher seq, so the log has not moved past it.
+//  2. Nothing above: a listing made after our create shows no higher seq.
+//  3. Still ours after that listing: our entry is still there, with our bytes. This is what
+//     makes a listing that came back short harmless. Say a higher entry existed when the
+//     listing began and the listing missed it: then the highest one was collected before the
+//     listing ended, by someone who created a still higher seq after the listing began and
+//     then listed the log to collect below it. That listing saw our entry (it existed from
+//     our create to this check), and collection goes up from the lowest seq and stops at the
+//     first failure, so ours was deleted first. Our entry still being ours afterwards
+//     therefore proves the listing missed nothing above us. Seq 1 (a listing that showed no
+//     entry: a new lock, or a short listing of a busy one) has no entry below it to check,
+//     and rests on 2 and 3 alone.
+//
+// An earlier version had 1 without the byte comparison and 2 without 3: on a busy machine a
+// taker's listing came back empty while the lock changed hands, it created seq 1 (no check
+// below), its entry was collected by the real holder as garbage, its second listing came back
+// empty the same way, and it wrote the account while that holder did (a lost update in
+// test/integration/catalog-processes.test.ts, 1 run in 4 to 8 on a loaded 2-core machine).
+//
+// A taker that backs off withdraws its entry only while it is still its own (checked just
+// before the delete): once collected, the same seq may be someone else's by then.
 
 const STORE_LEASE_MS = 60_000;
 const MARGIN_MS = 20_000;
@@ -92,7 +126,9 @@ interface Holder {
   id: string;
 }
 
-type Entry = { state: "held"; holder: Holder; until: number } | { state: "free" };
+/** `id` on a free entry: its own, so that a free entry written again under the same seq is
+ * not taken for the one a taker read (entries written before it was added have none). */
+type Entry = { state: "held"; holder: Holder; until: number } | { state: "free"; id?: string };
 
 /**
  * Runs fn while holding the lock kept in the store under `prefix` (a key prefix ending in
@@ -109,6 +145,7 @@ export async function withStoreLock<T>(store: Store, prefix: string, fn: (lease:
   const label = opts.label ?? "the store lock";
   let seq = 0;
   let until = 0;
+  let mine: Buffer = Buffer.alloc(0);
   for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
     const top = await topEntry(store, prefix);
     if (top && top.entry.state === "held" && !isStale(top.entry)) {
@@ -118,57 +155,94 @@ export async function withStoreLock<T>(store: Store, prefix: string, fn: (lease:
     }
     seq = (top?.seq ?? 0) + 1;
     until = Date.now() + leaseMs;
-    try {
-      await store.put(entryKey(prefix, seq), entryBody({ state: "held", holder, until }), { ifNotExists: true, contentType: "application/json" });
-    } catch (err) {
-      if (!(err instanceof StoreConflict)) throw err;
-      if (Date.now() > deadline) throw busy(label);
-      continue; // someone else moved the lock first: look again
-    }
-    // The create can succeed on a seq picked from a listing that was already out of date
-    // when the log had moved past it and its old entries were collected: then a higher seq
-    // exists, and our entry means nothing. A listing alone cannot prove that (a directory
-    // read racing a holder that writes seq+1 and collects seq may see neither), so the
-    // entry we built on must still be there too: it is collected only by whoever wrote a
-    // higher seq than ours.
-    const predecessorGone = seq > 1 && !(await store.stat(entryKey(prefix, seq - 1)));
-    if (predecessorGone || (await seqsOf(store, prefix).then((all) => all.some((s) => s > seq)))) {
-      await store.delete(entryKey(prefix, seq)).catch(() => undefined);
-      continue;
-    }
-    break;
+    mine = entryBody({ state: "held", holder, until });
+    if (await take(store, prefix, seq, mine, top?.body ?? null)) break;
+    // someone else moved the lock first, or our listing was out of date: look again
+    if (Date.now() > deadline) throw busy(label);
   }
   await collect(store, prefix, seq);
   try {
     return await fn(lease(label, until, margin));
   } finally {
-    await releaseStoreLock(store, prefix, seq);
+    await releaseStoreLock(store, prefix, seq, mine);
   }
 }
 
-async function releaseStoreLock(store: Store, prefix: string, seq: number): Promise<void> {
+/** Creates entry `seq` (`body`) on top of the entry below it, whose bytes were read as
+ * `below` (null: no entry was listed, so this is seq 1). True when the lock is ours; false
+ * when it is not, and then our entry is withdrawn. See the comment above (1, 2, 3). */
+async function take(store: Store, prefix: string, seq: number, body: Buffer, below: Buffer | null): Promise<boolean> {
+  const key = entryKey(prefix, seq);
+  try {
+    await store.put(key, body, { ifNotExists: true, contentType: "application/json" });
+  } catch (err) {
+    if (err instanceof StoreConflict) return false;
+    throw err;
+  }
+  let ours: boolean;
+  try {
+    ours =
+      (below === null || (await holds(store, entryKey(prefix, seq - 1), below))) && // 1
+      !(await seqsOf(store, prefix)).some((s) => s > seq) && // 2
+      (await holds(store, key, body)); // 3
+  } catch (err) {
+    await withdraw(store, key, body);
+    throw err;
+  }
+  if (!ours) await withdraw(store, key, body);
+  return ours;
+}
+
+async function releaseStoreLock(store: Store, prefix: string, seq: number, mine: Buffer): Promise<void> {
+  const next = entryKey(prefix, seq + 1);
+  const free = entryBody({ state: "free", id: randomUUID() });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      await store.put(entryKey(prefix, seq + 1), entryBody({ state: "free" }), { ifNotExists: true, contentType: "application/json" });
-      await collect(store, prefix, seq + 1);
-      return;
+      await store.put(next, free, { ifNotExists: true, contentType: "application/json" });
     } catch (err) {
       // taken over after our lease ran out: there is nothing of ours left to release (and
       // lease.check() kept us from writing after that)
       if (err instanceof StoreConflict) return;
+      continue;
     }
+    try {
+      // Our held entry gone (collected: the lock was taken over after our lease ran out and
+      // has moved on since): this free entry would stand on nothing, take it back.
+      if (!(await holds(store, entryKey(prefix, seq), mine))) return await withdraw(store, next, free);
+      await collect(store, prefix, seq + 1);
+    } catch {
+      // the free entry stands; collecting is left to the next writer
+    }
+    return;
   }
   // the store is unreachable: the entry stays held until its lease runs out
 }
 
-async function topEntry(store: Store, prefix: string): Promise<{ seq: number; entry: Entry } | null> {
+/** Whether `key` holds exactly `body`. */
+async function holds(store: Store, key: string, body: Buffer): Promise<boolean> {
+  const got = await store.get(key);
+  return got !== null && got.body.equals(body);
+}
+
+/** Delete our entry `key`, unless it is no longer ours (collected, and made again by someone
+ * else). Best effort: a failure leaves an entry that someone else will collect, or that is
+ * judged stale. */
+async function withdraw(store: Store, key: string, body: Buffer): Promise<void> {
+  try {
+    if (await holds(store, key, body)) await store.delete(key);
+  } catch {
+    // see above
+  }
+}
+
+async function topEntry(store: Store, prefix: string): Promise<{ seq: number; entry: Entry; body: Buffer } | null> {
   for (;;) {
     const seqs = await seqsOf(store, prefix);
     if (seqs.length === 0) return null;
     const seq = Math.max(...seqs);
     const got = await store.get(entryKey(prefix, seq));
     if (!got) continue; // superseded and collected since the listing: list again
-    return { seq, entry: parseEntry(got.body) };
+    return { seq, entry: parseEntry(got.body), body: got.body };
   }
 }
 
@@ -181,10 +255,13 @@ async function seqsOf(store: Store, prefix: string): Promise<number[]> {
   return seqs;
 }
 
-/** Drop the entries below `seq`; a failure only leaves garbage that the next writer drops. */
+/** Drop the entries below `seq`, lowest first, stopping at the first failure: an entry is
+ * never gone while one below it that this listing saw is still there (take() check 3 rests
+ * on that). A failure only leaves garbage that the next writer drops. */
 async function collect(store: Store, prefix: string, seq: number): Promise<void> {
   try {
-    for (const s of await seqsOf(store, prefix)) if (s < seq) await store.delete(entryKey(prefix, s));
+    const below = (await seqsOf(store, prefix)).filter((s) => s < seq).sort((a, b) => a - b);
+    for (const s of below) await store.delete(entryKey(prefix, s));
   } catch {
     // garbage, not state
   }
