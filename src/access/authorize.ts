@@ -21,6 +21,8 @@ import { atLeast, bestRoleOn, permissionOn, roleOn, type Level } from "./policy.
  * visible), or an upload whose package is not known yet (what is writable anywhere). */
 export type Action =
   | "conda:download"
+  /** a conda package file added to or removed from a label (the package's write permission) */
+  | "conda:upload"
   | "pypi:download"
   | "pypi:upload"
   /** a channel's privacy settings (admin over the whole channel) */
@@ -66,6 +68,13 @@ const adminOf = (who: string, channel: string) => `${who} is not an admin of ${c
 
 export const ACTIONS: Readonly<Record<Action, ActionSpec>> = {
   "conda:download": { scope: "conda:download", needs: "read", on: "package", public: true, refuse: () => "" },
+  "conda:upload": {
+    scope: "conda",
+    needs: "write",
+    on: "package",
+    write: true,
+    refuse: (who, channel, pkg) => `"${who}" may not upload or remove${pkg === null ? "" : ` the package "${pkg}"`} in channel "${channel}"`,
+  },
   "pypi:download": { scope: "pypi:download", needs: "read", on: "package", public: true, refuse: () => "" },
   "pypi:upload": {
     scope: "pypi:upload",

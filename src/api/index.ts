@@ -17,9 +17,16 @@ import { orgRoutes } from "./orgs.js";
 import { channelRoutes } from "./channels.js";
 import { tokenRoutes } from "./tokens.js";
 import { openApiDocument } from "./openapi.js";
+import { condaRoutes, condaDeps } from "./conda.js";
+import { Readable } from "node:stream";
+import type { Store } from "../store/store.js";
 
 export interface ApiAppDeps extends Omit<ApiDeps, "throttle" | "tokenMaxAge"> {
   cache: Cache;
+  /** The store conda uploads are published into. */
+  store?: Store;
+  /** MAX_CONDA_UPLOAD (bytes). */
+  maxCondaUploadBytes?: number;
   throttleLimits?: ThrottleLimits;
   /** TOKEN_MAX_AGE (seconds); one year when not given. */
   tokenMaxAge?: number;
@@ -45,7 +52,7 @@ const openApiRoute: ApiRoute = {
 };
 
 /** Every operation of the API, in the order the router tries them. */
-export const API_ROUTES: readonly ApiRoute[] = [...userRoutes, ...orgRoutes, ...channelRoutes, ...tokenRoutes, openApiRoute];
+export const API_ROUTES: readonly ApiRoute[] = [...userRoutes, ...orgRoutes, ...channelRoutes, ...tokenRoutes, ...condaRoutes, openApiRoute];
 
 /** `/orgs/{org}` → `/orgs/:org` */
 export const routerPath = (openApiPath: string): string => openApiPath.replace(/\{([^}]+)\}/g, ":$1");
@@ -59,6 +66,7 @@ export function apiRoutes(input: ApiAppDeps): Hono {
     signup: input.signup,
     tokenMaxAge: input.tokenMaxAge ?? DEFAULT_TOKEN_LIFETIME,
     throttle: new PasswordThrottle(input.cache, input.throttleLimits),
+    conda: input.conda ?? condaDeps(input.store, input.cache, input.maxCondaUploadBytes),
   };
   const api = new Hono();
   const identified = identify(deps);
@@ -88,11 +96,26 @@ async function serve(c: Context, route: ApiRoute, deps: ApiDeps): Promise<Respon
   if (route.auth === "token" && me === null) {
     throw new GateError("auth_required", "this needs a token: 'Authorization: Bearer <token>' (pkgate login gives one)");
   }
-  const body = route.method === "POST" || route.method === "PUT" || route.method === "PATCH" ? await readJson(c) : undefined;
-  const result = await route.handle({ deps, params: c.req.param() as Record<string, string>, body, client: clientAddress(c), principal, me, basic });
+  const streamed = route.body === "stream";
+  const body = !streamed && (route.method === "POST" || route.method === "PUT" || route.method === "PATCH") ? await readJson(c) : undefined;
+  const stream = streamed ? { body: requestBody(c), contentType: c.req.header("content-type"), contentLength: lengthOf(c.req.header("content-length")) } : undefined;
+  const query = c.req.query();
+  const result = await route.handle({ deps, params: c.req.param() as Record<string, string>, body, client: clientAddress(c), principal, me, basic, query, stream });
   const headers = { "cache-control": "no-store" };
   if (route.response.status === 204) return c.body(null, 204, headers);
   return c.json(result as object, route.response.status, headers);
+}
+
+/** The request's body as Node gives it (unbuffered), else the web stream's. */
+function requestBody(c: Context): Readable {
+  const incoming = (c.env as { incoming?: Readable } | undefined)?.incoming;
+  if (incoming) return incoming;
+  const body = c.req.raw.body;
+  return body ? Readable.fromWeb(body as import("node:stream/web").ReadableStream) : Readable.from([]);
+}
+
+function lengthOf(v: string | undefined): number | undefined {
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
 }
 
 async function readJson(c: Context): Promise<unknown> {

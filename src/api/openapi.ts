@@ -83,7 +83,8 @@ const ERROR_TEXT: Record<number, string> = {
 };
 
 function operation(r: ApiRoute): Record<string, unknown> {
-  const params = [...r.path.matchAll(/\{([^}]+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: PATH_PARAMETERS[m[1]!] ?? { type: "string" } }));
+  const params: Record<string, unknown>[] = [...r.path.matchAll(/\{([^}]+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: PATH_PARAMETERS[m[1]!] ?? { type: "string" } }));
+  for (const q of r.query ?? []) params.push({ name: q.name, in: "query", required: false, description: q.description, schema: q.schema });
   const statuses = new Set<number>([400, 503, ...r.errors]);
   if (r.auth !== "optional") statuses.add(401);
   const scope = r.action ? ACTIONS[r.action].scope : null;
@@ -104,6 +105,7 @@ function operation(r: ApiRoute): Record<string, unknown> {
     ...(params.length ? { parameters: params } : {}),
     security: r.auth === "basic" ? [{ basic: [] }] : r.auth === "token" ? [{ bearer: [] }] : [{}, { bearer: [] }],
     ...(scope ? { "x-required-scope": scope } : {}),
+    ...(r.rawRequest ? { requestBody: { required: true, description: r.rawRequest.description, content: { [r.rawRequest.contentType]: { schema: { type: "string", format: "binary" } } } } } : {}),
     ...(r.request ? { requestBody: { required: r.auth !== "basic", content: { "application/json": { schema: r.request } } } } : {}),
     responses,
   };

@@ -8,6 +8,8 @@ import type { Account, Group, Principal, Privacy, TokenRecord } from "../access/
 import { GateError } from "../errors.js";
 import { ACTIONS, authorize, enforce, type Action, type Resource } from "../access/authorize.js";
 import type { PasswordThrottle } from "./throttle.js";
+import type { Readable } from "node:stream";
+import type { CondaPublisher } from "../conda/publish.js";
 import * as v from "./validate.js";
 
 export interface ApiDeps {
@@ -20,6 +22,8 @@ export interface ApiDeps {
   signup: "open" | "admin";
   /** TOKEN_MAX_AGE: no token lives longer (seconds). */
   tokenMaxAge: number;
+  /** conda uploads and removals (absent: those routes answer 503). */
+  conda?: { publisher: CondaPublisher; maxUploadBytes: number; tmpDir?: string };
 }
 
 /** One request as a handler sees it: parsed and identified. */
@@ -35,6 +39,10 @@ export interface ApiCall {
   me: Account | null;
   /** HTTP Basic credentials (the login operation only). */
   basic?: { username: string; password: string };
+  /** The query string's parameters (the first of each name). */
+  query?: Record<string, string>;
+  /** The request body unread, for routes with `body: "stream"` (uploads). */
+  stream?: { body: Readable; contentType: string | undefined; contentLength: number | undefined };
 }
 
 /** An identified caller: a principal acting as an account. */
@@ -60,6 +68,13 @@ export interface ApiRoute {
    * signup when open). */
   action: Action | null;
   request?: Schema;
+  /** "stream": the handler reads the body itself (ApiCall.stream), e.g. a package upload;
+   * default: a JSON body, parsed before the handler runs. */
+  body?: "json" | "stream";
+  /** The request body's media type and description when it is not JSON. */
+  rawRequest?: { contentType: string; description: string };
+  /** Query parameters, for the document. */
+  query?: { name: string; description: string; schema: Schema }[];
   response: { status: 200 | 201 | 204; description: string; schema?: Schema };
   /** Error statuses this operation can answer besides 400/401/403 (which most can). */
   errors: number[];

@@ -26,7 +26,9 @@ export const SCOPES = [
 export type Scope = (typeof SCOPES)[number];
 
 /** What one request needs; the leaves of the hierarchy above. */
-export const NEEDS = ["conda:download", "pypi:download", "pypi:upload", "api:read", "api:write", "api:modify-group"] as const;
+// "conda" is the need of conda uploads and removals: the conda scope itself (and repos, all)
+// covers it, conda:download does not; so a download token cannot create a conda one.
+export const NEEDS = ["conda:download", "conda", "pypi:download", "pypi:upload", "api:read", "api:write", "api:modify-group"] as const;
 export type Need = (typeof NEEDS)[number];
 
 /** Each scope's direct children. */

@@ -6,9 +6,9 @@ import { GateError } from "../../src/errors.js";
 
 /** The needs each scope covers; every other need it must not cover. */
 const COVERS: Record<Scope, Need[]> = {
-  all: ["conda:download", "pypi:download", "pypi:upload", "api:read", "api:write", "api:modify-group"],
-  repos: ["conda:download", "pypi:download", "pypi:upload"],
-  conda: ["conda:download"],
+  all: ["conda:download", "conda", "pypi:download", "pypi:upload", "api:read", "api:write", "api:modify-group"],
+  repos: ["conda:download", "conda", "pypi:download", "pypi:upload"],
+  conda: ["conda:download", "conda"],
   "conda:download": ["conda:download"],
   pypi: ["pypi:download", "pypi:upload"],
   "pypi:download": ["pypi:download"],
@@ -83,6 +83,7 @@ describe("DEFAULT_SCOPES", () => {
     assert.deepEqual(parseScopes([...DEFAULT_SCOPES]), [...DEFAULT_SCOPES]);
     const expected: Record<Need, boolean> = {
       "conda:download": true,
+      conda: false,
       "pypi:download": true,
       "pypi:upload": false,
       "api:read": false,
