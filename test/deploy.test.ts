@@ -503,6 +503,31 @@ describe("Dockerfile helpers", () => {
   for (const [path, expected] of cases) test(`${path} ${expected ? "enters" : "stays out of"} the context`, () => assert.equal(inBuildContext(ignore, path), expected));
 });
 
+describe("production dependencies", () => {
+  test("every package the shipped code imports is a dependency (the image prunes devDependencies)", () => {
+    const pkg = JSON.parse(read("package.json")) as { dependencies: Record<string, string> };
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
+        if (e.isDirectory()) walk(`${dir}/${e.name}`);
+        else if (/\.tsx?$/.test(e.name)) files.push(`${dir}/${e.name}`);
+      }
+    };
+    walk("src");
+    const missing = new Set<string>();
+    for (const file of files) {
+      // static and dynamic imports, and require.resolve of a package (workers load them by path)
+      for (const m of read(file).matchAll(/(?:from\s+|import\(\s*|require(?:\.resolve)?\(\s*)["']([^"'.][^"']*)["']/g)) {
+        const spec = m[1]!;
+        if (spec.startsWith("node:")) continue;
+        const name = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!;
+        if (!Object.hasOwn(pkg.dependencies, name)) missing.add(`${name} (${file})`);
+      }
+    }
+    assert.deepEqual([...missing], [], "imported by src/ but not in dependencies");
+  });
+});
+
 describe("Dockerfile", () => {
   const instructions = dockerInstructions(read("Dockerfile"));
   const froms = instructions.map((ins, i) => ({ ins, i })).filter(({ ins }) => ins.keyword === "FROM");
