@@ -17,6 +17,7 @@ import { orgRoutes } from "./orgs.js";
 import { channelRoutes } from "./channels.js";
 import { tokenRoutes } from "./tokens.js";
 import { openApiDocument } from "./openapi.js";
+import { anacondaErrors, anacondaRoutes } from "./anaconda.js";
 import { condaRoutes, condaDeps } from "./conda.js";
 import { Readable } from "node:stream";
 import type { Store } from "../store/store.js";
@@ -52,7 +53,7 @@ const openApiRoute: ApiRoute = {
 };
 
 /** Every operation of the API, in the order the router tries them. */
-export const API_ROUTES: readonly ApiRoute[] = [...userRoutes, ...orgRoutes, ...channelRoutes, ...tokenRoutes, ...condaRoutes, openApiRoute];
+export const API_ROUTES: readonly ApiRoute[] = [...userRoutes, ...orgRoutes, ...channelRoutes, ...tokenRoutes, ...condaRoutes, ...anacondaRoutes, openApiRoute];
 
 /** `/orgs/{org}` → `/orgs/:org` */
 export const routerPath = (openApiPath: string): string => openApiPath.replace(/\{([^}]+)\}/g, ":$1");
@@ -69,6 +70,7 @@ export function apiRoutes(input: ApiAppDeps): Hono {
     conda: input.conda ?? condaDeps(input.store, input.cache, input.maxCondaUploadBytes),
   };
   const api = new Hono();
+  api.use("*", anacondaErrors(`${deps.basePath}/api`));
   const identified = identify(deps);
   for (const route of API_ROUTES) {
     const path = routerPath(route.path);

@@ -200,7 +200,8 @@ export const userRoutes: ApiRoute[] = [
       const t = actor.principal.token!;
       const acc = actor.account;
       const who = acc.kind === "user" ? userView(acc, true) : { name: acc.name, kind: acc.kind, createdAt: acc.createdAt };
-      return { ...who, token: { id: t.id, name: t.name, scopes: actor.principal.scopes, expiresAt: t.expiresAt } };
+      // login, user_type, created_at: what anaconda-client's whoami reads (api/anaconda.ts)
+      return { ...who, login: acc.name, user_type: acc.kind, created_at: acc.createdAt, token: { id: t.id, name: t.name, scopes: actor.principal.scopes, expiresAt: t.expiresAt } };
     },
   },
   {
