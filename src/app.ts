@@ -28,6 +28,8 @@ export interface AppDeps extends GateDeps {
   cache: Cache;
   /** TOKEN_MAX_AGE (seconds): no token the API issues lives longer. */
   tokenMaxAge?: number;
+  /** MAX_CONDA_UPLOAD (bytes): the largest conda package the upload route accepts. */
+  maxCondaUploadBytes?: number;
   /** Readiness of the parts: what is wrong with each, or null when it is fine. Without the
    * store nothing is served (503); without the cache the gateway serves, degraded (200). */
   readiness: () => Promise<{ store: string | null; cache: string | null }>;

@@ -54,6 +54,8 @@ export interface Config {
   metrics: { port: number; host: string } | null;
   /** The longest lifetime of any new token, seconds. */
   tokenMaxAge: number;
+  /** MAX_CONDA_UPLOAD: the largest conda package an upload may carry, bytes. */
+  maxCondaUploadBytes: number;
   /** The web pages: sessions, mail, the public address. */
   web: WebConfig;
 }
@@ -182,6 +184,8 @@ export function loadConfig(env: Env = process.env): Config {
     idleTimeout: int(env, "IDLE_TIMEOUT", 120, 1, 24 * 3600),
     metrics,
     tokenMaxAge: int(env, "TOKEN_MAX_AGE", DEFAULT_TOKEN_LIFETIME, 60, LIFETIME_CEILING),
+    // 1 GiB, as PyPI uploads; a package is spooled to disk, never held in memory
+    maxCondaUploadBytes: int(env, "MAX_CONDA_UPLOAD", 1024 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
     web: webConfig(env),
   };
 }

@@ -69,6 +69,7 @@ export function appDeps(parts: AppParts, config: Config): AppDeps {
   const pypiDeps = { store, objects, views, registry: new PypiRegistry(store, cache), maxUploadBytes: MAX_UPLOAD_BYTES };
   return {
     tokenMaxAge: config.tokenMaxAge,
+    maxCondaUploadBytes: config.maxCondaUploadBytes,
     web: config.web,
     unownedFolders,
     pypi: (c, t, p, a) => servePypi(c, pypiDeps, t, p, a),

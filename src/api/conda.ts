@@ -19,11 +19,11 @@ import type { Cache } from "../cache/cache.js";
 import type { Store } from "../store/store.js";
 import { authorize, enforce } from "../access/authorize.js";
 import { GateError } from "../errors.js";
-import { CONDA_ARCHIVE_DEFAULTS, readCondaPackage } from "../conda/archive.js";
+import { CONDA_ARCHIVE_DEFAULTS, readCondaPackage, type CondaPackage } from "../conda/archive.js";
 import { parseCondaFilename, isCondaSubdir } from "../conda/filename.js";
-import { CondaPublisher, MAIN_LABEL, type OnExisting } from "../conda/publish.js";
+import { CondaPublisher, MAIN_LABEL, type OnExisting, type PublishResult, type RemoveResult } from "../conda/publish.js";
 import { isLabelName } from "../access/names.js";
-import { named, param, type ApiCall, type ApiDeps, type ApiRoute } from "./route.js";
+import { acting, named, param, type Acting, type ApiCall, type ApiDeps, type ApiRoute } from "./route.js";
 import * as v from "./validate.js";
 
 /** Largest conda package an upload may carry unless MAX_CONDA_UPLOAD says otherwise. */
@@ -45,10 +45,15 @@ function publishing(call: ApiCall): NonNullable<ApiDeps["conda"]> {
   return call.deps.conda;
 }
 
-function labelOf(call: ApiCall): string {
-  const label = call.query?.["label"] || MAIN_LABEL;
+/** A label as given (empty: main), or 400. */
+export function checkLabel(given: string | undefined): string {
+  const label = given || MAIN_LABEL;
   if (!isLabelName(label)) throw new GateError("bad_request", `${JSON.stringify(label.slice(0, 80))} is not a label name`);
   return label;
+}
+
+function labelOf(call: ApiCall): string {
+  return checkLabel(call.query?.["label"]);
 }
 
 function onExisting(call: ApiCall): OnExisting {
@@ -72,40 +77,64 @@ async function* teeToFile(body: Readable, path: string): AsyncGenerator<Uint8Arr
   }
 }
 
+/** One upload, as the route and `pkgate upload --local` both make it: the label and what to do
+ * with a file of the same name already checked (checkLabel), the body not yet read. */
+export interface CondaUpload {
+  filename: string;
+  label: string;
+  existing: OnExisting;
+  body: Readable;
+  contentLength?: number;
+}
+
+export type CondaUploadResult = PublishResult & { record: CondaPackage["record"] };
+
 async function upload(call: ApiCall): Promise<unknown> {
-  const { publisher, maxUploadBytes, tmpDir } = publishing(call);
   const stream = call.stream;
   if (!stream) throw new GateError("internal", "the upload route was not given its body");
-  const resource = await named(call.deps.catalog, "channel", v.accountName(param(call, "channel"), "channel"));
+  const channel = param(call, "channel");
+  return uploadCondaPackage(acting(call), publishing(call), channel, () => ({
+    filename: call.query?.["filename"] ?? "",
+    label: labelOf(call),
+    existing: onExisting(call),
+    body: stream.body,
+    contentLength: stream.contentLength,
+  }));
+}
+
+/** Reads, checks and publishes one package into `channel` as `a.principal`. The upload's
+ * parameters come from `parameters`, read only once the channel has been decided on (their
+ * errors then carry Connection: close, as the body was not read). */
+export async function uploadCondaPackage(a: Acting, conda: NonNullable<ApiDeps["conda"]>, channel: string, parameters: () => CondaUpload): Promise<CondaUploadResult> {
+  const { publisher, maxUploadBytes, tmpDir } = conda;
+  const resource = await named(a.catalog, "channel", v.accountName(channel, "channel"));
   // decided on the channel before the body is read: no write on any package, nothing read
-  const early = authorize(call.principal, "conda:upload", { ...resource, package: null });
+  const early = authorize(a.principal, "conda:upload", { ...resource, package: null });
   if (!early.allow) throw closing(early.error);
-  const filename = call.query?.["filename"] ?? "";
-  let label: string;
-  let existing: OnExisting;
+  let up: CondaUpload;
   try {
-    if (!parseCondaFilename(filename)) throw new GateError("bad_request", `?filename= must be the package's file name (<name>-<version>-<build>.conda or .tar.bz2), got ${JSON.stringify(filename.slice(0, 200))}`);
-    label = labelOf(call);
-    existing = onExisting(call);
-    if (stream.contentLength !== undefined && stream.contentLength > maxUploadBytes) {
-      throw new GateError("payload_too_large", `${filename} is larger than the ${maxUploadBytes} bytes this gateway accepts (MAX_CONDA_UPLOAD)`);
+    up = parameters();
+    if (!parseCondaFilename(up.filename)) throw new GateError("bad_request", `?filename= must be the package's file name (<name>-<version>-<build>.conda or .tar.bz2), got ${JSON.stringify(up.filename.slice(0, 200))}`);
+    if (up.contentLength !== undefined && up.contentLength > maxUploadBytes) {
+      throw new GateError("payload_too_large", `${up.filename} is larger than the ${maxUploadBytes} bytes this gateway accepts (MAX_CONDA_UPLOAD)`);
     }
   } catch (err) {
     throw closing(err);
   }
+  const { filename, body } = up;
   const dir = await mkdtemp(join(tmpDir ?? tmpdir(), "pkgate-conda-upload-"));
   try {
     const spooled = join(dir, "package");
     let pkg;
     try {
-      pkg = await readCondaPackage(teeToFile(stream.body, spooled), filename, { ...CONDA_ARCHIVE_DEFAULTS, maxFileBytes: maxUploadBytes });
+      pkg = await readCondaPackage(teeToFile(body, spooled), filename, { ...CONDA_ARCHIVE_DEFAULTS, maxFileBytes: maxUploadBytes });
     } catch (err) {
-      stream.body.destroy();
+      body.destroy();
       throw closing(err);
     }
     // the package named by its own metadata, not by the client
-    enforce(authorize(call.principal, "conda:upload", { ...resource, package: pkg.record.name }));
-    const result = await publisher.publish(resource.account!.name, label, [{ pkg, body: () => createReadStream(spooled) }], existing);
+    enforce(authorize(a.principal, "conda:upload", { ...resource, package: pkg.record.name }));
+    const result = await publisher.publish(resource.account!.name, up.label, [{ pkg, body: () => createReadStream(spooled) }], up.existing);
     return { ...result, record: pkg.record };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -113,14 +142,18 @@ async function upload(call: ApiCall): Promise<unknown> {
 }
 
 async function remove(call: ApiCall): Promise<unknown> {
-  const { publisher } = publishing(call);
-  const [subdir = "", filename = "", ...rest] = (call.query?.["file"] ?? "").split("/");
+  return removeCondaPackage(acting(call), publishing(call), param(call, "channel"), call.query?.["file"] ?? "", call.query?.["label"]);
+}
+
+/** Takes `<subdir>/<filename>` out of a label of `channel` (empty: main), as `a.principal`. */
+export async function removeCondaPackage(a: Acting, conda: NonNullable<ApiDeps["conda"]>, channel: string, file: string, label: string | undefined): Promise<RemoveResult> {
+  const [subdir = "", filename = "", ...rest] = file.split("/");
   if (rest.length) throw new GateError("bad_request", "?file= is <subdir>/<package file name>");
   const parsed = parseCondaFilename(filename);
   if (!parsed || !isCondaSubdir(subdir)) throw new GateError("bad_request", `${subdir}/${filename} is not <subdir>/<package file name>`);
-  const resource = await named(call.deps.catalog, "channel", v.accountName(param(call, "channel"), "channel"));
-  enforce(authorize(call.principal, "conda:upload", { ...resource, package: parsed.name }));
-  return publisher.remove(resource.account!.name, labelOf(call), [`${subdir}/${filename}`]);
+  const resource = await named(a.catalog, "channel", v.accountName(channel, "channel"));
+  enforce(authorize(a.principal, "conda:upload", { ...resource, package: parsed.name }));
+  return conda.publisher.remove(resource.account!.name, checkLabel(label), [`${subdir}/${filename}`]);
 }
 
 const published = {

@@ -103,7 +103,7 @@ async function gateway(args: Args): Promise<RemoteOperations> {
   const path = loginConfigPath();
   const site = args.values.site;
   const chosen = await chooseGateway(typeof site === "string" ? site : undefined, path);
-  return new RemoteOperations(chosen?.site ?? null, chosen?.token ?? null, path);
+  return new RemoteOperations(chosen?.site ?? null, chosen?.token ?? null, path, chosen?.username ?? null);
 }
 
 /** The message for the user and the exit code: 2 for a usage error, 1 otherwise. What is

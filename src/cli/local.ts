@@ -17,7 +17,32 @@ import * as users from "../api/users.js";
 import { PasswordThrottle } from "../api/throttle.js";
 import type { IndexPypiResult } from "./index-pypi.js";
 import { UsageError } from "./usage.js";
-import type { ChannelView, CreatedToken, Group, GroupChange, NewGroup, NewToken, NewUser, Operations, OrgView, PackagePrivacy, Privacy, StoreOperations, TokenOwner, TokenView, UserView } from "./operations.js";
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { condaDeps, removeCondaPackage, uploadCondaPackage } from "../api/conda.js";
+import { CondaPublisher } from "../conda/publish.js";
+import type { ApiDeps } from "../api/route.js";
+import type {
+  ChannelView,
+  CondaFile,
+  CondaUploadResult,
+  CreatedToken,
+  Group,
+  GroupChange,
+  NewGroup,
+  NewToken,
+  NewUser,
+  Operations,
+  OrgView,
+  PackagePrivacy,
+  Privacy,
+  RebuildResult,
+  RemoveResult,
+  StoreOperations,
+  TokenOwner,
+  TokenView,
+  UserView,
+} from "./operations.js";
 
 /** The operations on the store of the environment (read now: an invalid variable stops the
  * command, named). */
@@ -163,7 +188,39 @@ export class LocalOperations implements Operations, StoreOperations {
     return tokenView(await a.catalog.revokeToken(acc.name, name));
   }
 
+  // ---- conda packages --------------------------------------------------------------------------
+
+  private conda: Promise<NonNullable<ApiDeps["conda"]>> | null = null;
+
+  /** The API's publisher on this store, with the gateway's MAX_CONDA_UPLOAD. */
+  private publishing(): Promise<NonNullable<ApiDeps["conda"]>> {
+    return (this.conda ??= this.rt().then((rt) => condaDeps(rt.store, rt.cache, this.config.maxCondaUploadBytes)!));
+  }
+
+  async uploadConda(channel: string | null, file: CondaFile): Promise<CondaUploadResult> {
+    if (channel === null) throw new UsageError("on the store, name the channel: --channel CHANNEL (you act as the store's operator, which has no channel of its own)");
+    const size = (await stat(file.path)).size;
+    // the upload route's own checks and publisher, as the operator
+    return uploadCondaPackage(await this.operator(), await this.publishing(), channel, () => ({
+      filename: file.filename,
+      label: file.label,
+      existing: file.existing,
+      body: createReadStream(file.path),
+      contentLength: size,
+    }));
+  }
+
+  async removeConda(channel: string, file: string, label: string): Promise<RemoveResult> {
+    return removeCondaPackage(await this.operator(), await this.publishing(), channel, file, label);
+  }
+
   // ---- work done where the store is ---------------------------------------------------------
+
+  async indexConda(channel: string): Promise<RebuildResult> {
+    const rt = await this.rt();
+    await rt.catalog.requireAccount(channel);
+    return new CondaPublisher(rt.store, rt.cache, { limits: { maxFileBytes: this.config.maxCondaUploadBytes } }).rebuild(channel);
+  }
 
   async indexPypi(channel: string): Promise<IndexPypiResult> {
     const rt = await this.rt();

@@ -71,10 +71,11 @@ export async function removeLoginConfig(path: string): Promise<void> {
 
 /** The gateway an invocation talks to: `--site` (with the stored token when the stored login
  * is for that site, else none), else the stored login; null when neither. */
-export async function chooseGateway(siteOption: string | undefined, path: string): Promise<{ site: string; token: string | null } | null> {
+export async function chooseGateway(siteOption: string | undefined, path: string): Promise<{ site: string; token: string | null; username?: string } | null> {
   const stored = await readLoginConfig(path);
-  if (siteOption === undefined) return stored && { site: stored.site, token: stored.token };
+  const login = stored && { site: stored.site, token: stored.token, ...(stored.username !== undefined ? { username: stored.username } : {}) };
+  if (siteOption === undefined) return login;
   const site = normalizeSite(siteOption);
   if (!site) throw new UsageError("--site needs an http or https URL without credentials");
-  return { site, token: stored?.site === site ? stored.token : null };
+  return stored?.site === site ? { ...login!, site } : { site, token: null };
 }

@@ -8,6 +8,10 @@ import type { Group, Privacy, TokenRecord } from "../access/model.js";
 import type { OrgView, UserView } from "../api/route.js";
 import type { ChannelView, PackageView } from "../api/channels.js";
 import type { IndexPypiResult } from "./index-pypi.js";
+import type { OnExisting, RebuildResult, RemoveResult } from "../conda/publish.js";
+import type { CondaUploadResult } from "../api/conda.js";
+
+export type { CondaUploadResult, OnExisting, RebuildResult, RemoveResult };
 
 export type { ChannelView, Group, OrgView, Privacy, UserView };
 
@@ -58,6 +62,16 @@ export interface NewToken {
   maxAgeSeconds?: number;
 }
 
+/** One conda package file to upload, as named on the command line. */
+export interface CondaFile {
+  /** Where it is on this machine. */
+  path: string;
+  /** Its file name (the last part of the path): the server checks it against the metadata. */
+  filename: string;
+  label: string;
+  existing: OnExisting;
+}
+
 export interface Operations {
   createOrg(name: string, adopt: boolean): Promise<OrgView>;
   showOrg(name: string): Promise<OrgView>;
@@ -87,6 +101,11 @@ export interface Operations {
   createToken(owner: TokenOwner, token: NewToken): Promise<CreatedToken>;
   listTokens(owner: TokenOwner): Promise<TokenView[]>;
   revokeToken(owner: TokenOwner, name: string): Promise<TokenView>;
+
+  /** Publishes one package into `channel`; null: the logged-in account's (on a gateway). */
+  uploadConda(channel: string | null, file: CondaFile): Promise<CondaUploadResult>;
+  /** Takes `<subdir>/<filename>` out of a label of `channel`. */
+  removeConda(channel: string, file: string, label: string): Promise<RemoveResult>;
 }
 
 /** A gateway's logins: only remote.ts has them. */
@@ -104,6 +123,8 @@ export interface Session {
 /** What runs where the store is, never through a gateway: only local.ts has it. */
 export interface StoreOperations {
   indexPypi(channel: string): Promise<IndexPypiResult>;
+  /** Every conda index of every label of `channel`, from the package files in the store. */
+  indexConda(channel: string): Promise<RebuildResult>;
   /** Writes its report to `out`; the exit code: 0 all good, 1 something to fix. */
   doctor(out: { write(s: string): void }, json: boolean): Promise<number>;
 }

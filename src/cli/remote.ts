@@ -6,9 +6,12 @@
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { hostname } from "node:os";
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import type { Readable } from "node:stream";
 import { readLoginConfig, removeLoginConfig, writeLoginConfig } from "./login-config.js";
 import { UsageError } from "./usage.js";
-import type { ChannelView, CreatedToken, Group, GroupChange, NewGroup, NewToken, NewUser, Operations, OrgView, PackagePrivacy, Privacy, Session, TokenOwner, TokenView, UserView, Whoami } from "./operations.js";
+import type { ChannelView, CondaFile, CondaUploadResult, CreatedToken, RemoveResult, Group, GroupChange, NewGroup, NewToken, NewUser, Operations, OrgView, PackagePrivacy, Privacy, Session, TokenOwner, TokenView, UserView, Whoami } from "./operations.js";
 
 /** What the server answered when it refused; the message is the server's own. */
 export class RemoteError extends Error {
@@ -28,13 +31,23 @@ export class ApiClient {
   ) {}
 
   async call<T = unknown>(method: string, path: string, body?: unknown, authorization?: string): Promise<T> {
+    return this.send<T>(method, path, body === undefined ? undefined : { type: "application/json", bytes: JSON.stringify(body) }, authorization);
+  }
+
+  /** `body`'s bytes streamed as the request body (an upload: never read into memory). */
+  upload<T = unknown>(method: string, path: string, body: Readable, length: number): Promise<T> {
+    return this.send<T>(method, path, { type: "application/octet-stream", stream: body, length });
+  }
+
+  private async send<T>(method: string, path: string, body: RequestBody | undefined, authorization?: string): Promise<T> {
     const headers: Record<string, string> = { accept: "application/json", "user-agent": "pkgate-cli" };
     const auth = authorization ?? (this.token ? `Bearer ${this.token}` : undefined);
     if (auth) headers.authorization = auth;
-    if (body !== undefined) headers["content-type"] = "application/json";
+    if (body !== undefined) headers["content-type"] = body.type;
+    if (body && "stream" in body) headers["content-length"] = String(body.length);
     let res: Answer;
     try {
-      res = await exchange(method, new URL(`${this.site}/api${path}`), headers, body === undefined ? undefined : JSON.stringify(body));
+      res = await exchange(method, new URL(`${this.site}/api${path}`), headers, body);
     } catch (err) {
       throw new RemoteError(0, `cannot reach ${this.site}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
@@ -59,6 +72,8 @@ export class ApiClient {
   }
 }
 
+type RequestBody = { type: string; bytes: string } | { type: string; stream: Readable; length: number };
+
 interface Answer {
   status: number;
   headers: IncomingHttpHeaders;
@@ -71,18 +86,27 @@ const CALL_TIMEOUT = 60;
 /** One request and its whole answer. node:http rather than fetch: fetch loads undici and
  * keeps the process alive about 0.1 s after its last answer, more than the rest of a
  * command takes (measured: whoami 0.27 s with fetch, 0.14 s without). */
-function exchange(method: string, url: URL, headers: Record<string, string>, body: string | undefined): Promise<Answer> {
+function exchange(method: string, url: URL, headers: Record<string, string>, body: RequestBody | undefined): Promise<Answer> {
   const send = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
+    // a server that refuses an upload answers before reading it all, then closes: the answer
+    // counts, the write that fails after it does not
+    let answered = false;
     const req = send(url, { method, headers }, (res) => {
+      answered = true;
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.on("error", reject);
       res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString("utf8") }));
     });
     req.setTimeout(CALL_TIMEOUT * 1000, () => req.destroy(new Error(`no answer in ${CALL_TIMEOUT} s`)));
-    req.on("error", reject);
-    req.end(body);
+    req.on("error", (err) => {
+      if (!answered) reject(err);
+    });
+    if (body && "stream" in body) {
+      body.stream.on("error", (err) => req.destroy(err));
+      body.stream.pipe(req);
+    } else req.end(body?.bytes);
   });
 }
 
@@ -101,7 +125,21 @@ export class RemoteOperations implements Operations, Session {
     private readonly token: string | null,
     /** Where the login is stored (login-config.ts). */
     private readonly configPath: string,
+    /** The account the stored login is for, when it says. */
+    private readonly account: string | null = null,
   ) {}
+
+  /** The channel of an upload that names none: the login's account. A token that may not
+   * read /user (conda scope only) cannot say whose it is: then --channel is needed. */
+  private async ownChannel(): Promise<string> {
+    if (this.account) return this.account;
+    try {
+      return await this.ownAccount();
+    } catch (err) {
+      if (err instanceof RemoteError && (err.status === 401 || err.status === 403)) throw new UsageError(`name the channel: --channel CHANNEL (the login cannot say whose it is: ${err.message})`);
+      throw err;
+    }
+  }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     if (!this.site) throw new UsageError("no gateway: log in first (pkgate login --site URL --username NAME) or give --site URL");
@@ -175,6 +213,19 @@ export class RemoteOperations implements Operations, Session {
   }
   revokeToken(owner: TokenOwner, name: string): Promise<TokenView> {
     return this.call("DELETE", `${tokensPath(owner)}/${seg(name)}`);
+  }
+
+  async uploadConda(channel: string | null, file: CondaFile): Promise<CondaUploadResult> {
+    const into = channel ?? (await this.ownChannel());
+    const size = (await stat(file.path)).size;
+    const query = new URLSearchParams({ filename: file.filename, label: file.label });
+    if (file.existing === "replace") query.set("force", "1");
+    if (file.existing === "skip") query.set("skip", "1");
+    if (!this.site) throw new UsageError("no gateway: log in first (pkgate login --site URL --username NAME) or give --site URL");
+    return new ApiClient(this.site, this.token).upload("POST", `/channels/${seg(into)}/conda?${query}`, createReadStream(file.path), size);
+  }
+  removeConda(channel: string, file: string, label: string): Promise<RemoveResult> {
+    return this.call("DELETE", `/channels/${seg(channel)}/conda?${new URLSearchParams({ file, label })}`);
   }
 
   // ---- the gateway's logins ---------------------------------------------------------------

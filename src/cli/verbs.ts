@@ -5,7 +5,7 @@
 // /api (remote.ts) or on the store (local.ts) — through the same `Operations`, so they parse
 // and print the same either way; `where` marks the few that run in one mode only. The general
 // usage and each verb's help are generated from this table (usage.ts).
-import type { ChannelView, Group, Operations, OrgView, Privacy, Session, StoreOperations, TokenOwner, TokenView, UserView } from "./operations.js";
+import type { ChannelView, CondaUploadResult, Group, OnExisting, Operations, OrgView, Privacy, RebuildResult, Session, StoreOperations, TokenOwner, TokenView, UserView } from "./operations.js";
 import { UsageError, listInWords, missingOptions, optionForm, type Args, type CommandSpec, type OptionSpec, type OptionTable } from "./usage.js";
 
 export const PROGRAM = "pkgate";
@@ -463,25 +463,124 @@ const auth = verb<"both", Operations, AuthRequest>({
   },
 });
 
-const INDEX_OPTIONS: OptionTable = {
-  pypi: { type: "string", value: "CHANNEL", help: "index every PyPI project of CHANNEL" },
+const UPLOAD_OPTIONS: OptionTable = {
+  channel: { type: "string", value: "CHANNEL", help: "the channel to publish into (on a gateway: your own account's by default; on the store: required)" },
+  label: { type: "string", value: "LABEL", help: "the label (main by default, the channel's root; others under label/LABEL/)" },
+  force: { type: "boolean", help: "replace a file of the same name" },
+  skip: { type: "boolean", help: "leave a file of the same name as it is, and go on" },
 };
 
-const index = verb<"store", StoreOperations, { channel: string }>({
-  name: "index",
-  summary: "(re)build the PyPI index of files put in the store by other means",
-  where: "store",
-  forms: ["index --pypi CHANNEL"],
+interface UploadRequest {
+  channel: string | null;
+  label: string;
+  existing: OnExisting;
+  files: { path: string; filename: string }[];
+}
+
+/** `path/to/x-1.0-0.conda` → `x-1.0-0.conda` (either separator). */
+const basename = (path: string) => path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1);
+
+/** Where a published file is: `acme/noarch/x-1.0-0.conda`. */
+const publishedPath = (channel: string, path: string) => `${channel}/${path}`;
+
+const upload = verb<"both", Operations, UploadRequest>({
+  name: "upload",
+  summary: "publish conda packages (.conda, .tar.bz2) into a channel; its indexes are updated at once",
+  where: "both",
+  forms: ["upload FILE... [--channel CHANNEL] [--label LABEL] [--force | --skip]"],
   notes:
-    "Idempotent: a second run finds nothing to add or remove. The gateway reconciles on each page request anyway; this hashes ahead of time, so the first pip user does not wait. It reads every file, so it runs where the store is (a stored login does not change that).",
+    "Everything in the index comes from the package itself (its info/index.json); the file name must match it. A file name the label already holds is refused unless --force or --skip. The files go one by one; the first refusal stops the command (exit 1) with the server's reason. On a gateway the file is streamed, never read into memory; it needs a token with the conda scope and write on the package.",
+  options: UPLOAD_OPTIONS,
+  examples: ["pkgate upload dist/secret-lib-1.2-py_0.conda --channel acme", "pkgate upload build/*/*.conda --channel acme --label dev --skip", "pkgate upload pkg-1.0-0.tar.bz2 --channel acme --force --json"],
+  parse(args) {
+    if (args.positionals.length === 0) throw new UsageError("missing FILE: the package files to upload");
+    const existing = pick(UPLOAD_OPTIONS, args, ["force", "skip"] as const);
+    return {
+      channel: str(args, "channel") ?? null,
+      label: str(args, "label") ?? "main",
+      existing: existing === "force" ? "replace" : existing === "skip" ? "skip" : "refuse",
+      files: args.positionals.map((path) => ({ path, filename: basename(path) })),
+    };
+  },
+  async run(ops, r, io) {
+    const done: CondaUploadResult[] = [];
+    for (const f of r.files) {
+      let result: CondaUploadResult;
+      try {
+        result = await ops.uploadConda(r.channel, { ...f, label: r.label, existing: r.existing });
+      } catch (err) {
+        // what was published stays reported; the refusal names its file
+        if (io.json && done.length > 0) io.stdout.write(`${JSON.stringify(done)}\n`);
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new UsageError(`${f.path}: no such file`);
+        if (err instanceof Error && !(err instanceof UsageError)) err.message = `${f.path}: ${err.message}`;
+        throw err;
+      }
+      done.push(result);
+      if (!io.json) {
+        for (const p of result.published) io.stdout.write(`uploaded ${publishedPath(result.channel, p)} (label ${result.label})\n`);
+        for (const p of result.skipped) io.stdout.write(`skipped ${publishedPath(result.channel, p)} (already there)\n`);
+      }
+    }
+    if (io.json) io.stdout.write(`${JSON.stringify(done)}\n`);
+    return { exitCode: 0 };
+  },
+});
+
+const REMOVE_OPTIONS: OptionTable = {
+  label: { type: "string", value: "LABEL", help: "the label to take it out of (main by default)" },
+};
+
+const remove = verb<"both", Operations, { channel: string; file: string; label: string }>({
+  name: "remove",
+  summary: "take a conda package file out of a channel's label: out of every index first, then the file",
+  where: "both",
+  forms: ["remove CHANNEL/SUBDIR/FILE [--label LABEL]"],
+  options: REMOVE_OPTIONS,
+  examples: ["pkgate remove acme/noarch/secret-lib-1.2-py_0.conda", "pkgate remove acme/linux-64/pkg-1.0-0.tar.bz2 --label dev"],
+  parse(args) {
+    const spec = positional(args, "CHANNEL/SUBDIR/FILE");
+    const m = /^([^/]+)\/([^/]+\/[^/]+)$/.exec(spec);
+    if (!m) throw new UsageError(`expected CHANNEL/SUBDIR/FILE (e.g. acme/noarch/pkg-1.0-0.conda), not "${spec}"`);
+    return { channel: m[1]!, file: m[2]!, label: str(args, "label") ?? "main" };
+  },
+  async run(ops, r) {
+    const x = await ops.removeConda(r.channel, r.file, r.label);
+    return { text: x.removed.map((p) => `removed ${publishedPath(x.channel, p)} (label ${x.label})`).join("\n"), json: x };
+  },
+});
+
+const INDEX_OPTIONS: OptionTable = {
+  pypi: { type: "string", value: "CHANNEL", help: "index every PyPI project of CHANNEL" },
+  conda: { type: "string", value: "CHANNEL", help: "rebuild every conda index of every label of CHANNEL from its package files" },
+};
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+function formatRebuild(x: RebuildResult): string {
+  const rows = x.labels.flatMap((l) => l.subdirs.map((s) => `${l.label}\t${s.subdir}\t${plural(s.packages, "package")}`));
+  return [`rebuilt the conda indexes of ${x.channel} (repodata.json and its .zst, current_repodata.json, repodata_from_packages.json, shards, channeldata.json):`, ...(rows.length ? rows : ["no conda packages"])].join("\n");
+}
+
+const index = verb<"store", StoreOperations, { kind: "pypi" | "conda"; channel: string }>({
+  name: "index",
+  summary: "(re)build the PyPI or conda indexes of files put in the store by other means",
+  where: "store",
+  forms: ["index --pypi CHANNEL", "index --conda CHANNEL"],
+  notes:
+    "Idempotent: a second run finds nothing to add or remove (--pypi), or writes the same bytes (--conda). The gateway reconciles PyPI on each page request anyway; --pypi hashes ahead of time, so the first pip user does not wait. --conda reads every package of the channel and rewrites every index of every label, for buckets filled by other means and for repairs. Both read every file, so they run where the store is (a stored login does not change that).",
   options: INDEX_OPTIONS,
-  examples: ["pkgate index --pypi acme"],
+  examples: ["pkgate index --pypi acme", "pkgate index --conda acme"],
   parse(args) {
     noPositionals(args);
-    need(INDEX_OPTIONS, args, ["pypi"]);
-    return { channel: str(args, "pypi")! };
+    const kind = pick(INDEX_OPTIONS, args, ["pypi", "conda"] as const);
+    if (kind === null) throw new UsageError("give --pypi CHANNEL or --conda CHANNEL");
+    return { kind, channel: str(args, kind)! };
   },
   async run(store, r) {
+    if (r.kind === "conda") {
+      const x = await store.indexConda(r.channel);
+      return { text: formatRebuild(x), json: x };
+    }
     const x = await store.indexPypi(r.channel);
     return { text: `indexed ${x.projects} PyPI projects of ${r.channel}: ${x.files} files (${x.added} added, ${x.removed} removed)`, json: x };
   },
@@ -558,7 +657,7 @@ const whoami = verb<"gateway", Session, null>({
 });
 
 /** Every verb, in the order the general usage lists them. */
-export const VERBS: readonly Verb[] = [org, group, user, channel, pkg, auth, login, logout, whoami, index, doctor];
+export const VERBS: readonly Verb[] = [org, group, user, channel, pkg, auth, upload, remove, login, logout, whoami, index, doctor];
 
 const SECTIONS: Record<Where, string> = {
   both: "On a gateway (after pkgate login, or with --site URL), else on the store (or with --local):",
