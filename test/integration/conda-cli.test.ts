@@ -155,3 +155,22 @@ describe("pkgate upload, remove and index --conda", () => {
     assert.deepEqual(await snapshot(), rebuilt, "a second rebuild writes the same bytes");
   });
 });
+
+describe("MAX_CONDA_UPLOAD", () => {
+  test("a gateway with a small limit refuses a larger package by its size, naming the variable", async () => {
+    const p = file("cli-app-1.0-0.conda");
+    const limit = 1024;
+    assert.ok(p.size > limit, `the fixture is larger than ${limit} bytes`);
+    const s = await startStack({ store: "fs", cache: "memory" }, { MAX_CONDA_UPLOAD: String(limit) });
+    try {
+      await s.cli(["org", "--create", "acme"]);
+      const token = lastLine((await s.cli(["auth", "--create", "--name", "ci", "--scopes", "conda", "--org", "acme"])).stdout);
+      writeFileSync(join(dir, "limit.json"), JSON.stringify({ site: s.url, token }), { mode: 0o600 });
+      const refused = await runCliProcess(["upload", p.path, "--channel", "acme"], { env: { PKGATE_CONFIG: join(dir, "limit.json"), DATA_DIR: join(dir, "no-store") } });
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, new RegExp(`larger than the ${limit} bytes this gateway accepts \\(MAX_CONDA_UPLOAD\\)`));
+    } finally {
+      await s.stop();
+    }
+  });
+});
