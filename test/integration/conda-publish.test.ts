@@ -12,7 +12,7 @@ import { simpleSolve } from "@conda-org/rattler";
 import { lastLine, MATRIX, startStack, type Stack } from "../harness/gateway.js";
 import { buildCondaChannel, type BuiltChannel, type BuiltPackage } from "../fixtures/conda-channel.js";
 
-const PLATFORMS = ["linux-64", "noarch"];
+const PLATFORMS: ("linux-64" | "noarch")[] = ["linux-64", "noarch"];
 let dir: string;
 let built: BuiltChannel;
 
@@ -35,7 +35,7 @@ async function upload(url: string, token: string, p: { filename: string; path?: 
   return fetch(`${url}/api/channels/acme/conda?filename=${encodeURIComponent(p.filename)}${query}`, {
     method: "POST",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/octet-stream" },
-    body: p.bytes ?? readFileSync(p.path!),
+    body: new Uint8Array(p.bytes ?? readFileSync(p.path!)),
   });
 }
 
