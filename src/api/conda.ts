@@ -21,7 +21,7 @@ import { authorize, enforce } from "../access/authorize.js";
 import { GateError } from "../errors.js";
 import { CONDA_ARCHIVE_DEFAULTS, readCondaPackage, type CondaPackage } from "../conda/archive.js";
 import { parseCondaFilename, isCondaSubdir } from "../conda/filename.js";
-import { CondaPublisher, MAIN_LABEL, type OnExisting, type PublishResult, type RemoveResult } from "../conda/publish.js";
+import { CondaPublisher, MAIN_LABEL, selectorPath, type CopyResult, type LabelSummary, type OnExisting, type PackageSelector, type PublishResult, type RemoveResult } from "../conda/publish.js";
 import { isLabelName } from "../access/names.js";
 import { acting, named, param, type Acting, type ApiCall, type ApiDeps, type ApiRoute } from "./route.js";
 import * as v from "./validate.js";
@@ -156,6 +156,72 @@ export async function removeCondaPackage(a: Acting, conda: NonNullable<ApiDeps["
   return conda.publisher.remove(resource.account!.name, checkLabel(label), [`${subdir}/${filename}`]);
 }
 
+/** A selector as given (query or JSON body), checked: a package name, an optional version, an
+ * optional `<subdir>/<filename>` whose name (and version) must be the package's. */
+export function checkSelector(name: unknown, version: unknown, file: unknown): PackageSelector {
+  if (typeof name !== "string" || !/^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/.test(name) || name.length > 200) throw new GateError("bad_request", `${JSON.stringify(String(name).slice(0, 80))} is not a package name`);
+  const sel: PackageSelector = { name };
+  if (version !== undefined && version !== "") {
+    if (typeof version !== "string" || !/^[A-Za-z0-9_.+!*]+$/.test(version) || version.length > 200) throw new GateError("bad_request", `${JSON.stringify(String(version).slice(0, 80))} is not a conda version`);
+    sel.version = version;
+  }
+  if (file !== undefined && file !== "") {
+    const [subdir = "", filename = "", ...rest] = typeof file === "string" ? file.split("/") : [];
+    const parsed = parseCondaFilename(filename);
+    if (rest.length || !parsed || !isCondaSubdir(subdir)) throw new GateError("bad_request", `${JSON.stringify(String(file).slice(0, 200))} is not <subdir>/<package file name>`);
+    if (parsed.name !== sel.name || (sel.version !== undefined && parsed.version !== sel.version)) {
+      throw new GateError("bad_request", `${subdir}/${filename} is not a file of ${sel.name}${sel.version ? ` ${sel.version}` : ""}`);
+    }
+    sel.file = `${subdir}/${filename}`;
+  }
+  return sel;
+}
+
+export interface CondaRemoval {
+  channel: string;
+  /** One entry per label something left (one locked change each). */
+  labels: RemoveResult[];
+}
+
+/** Takes a package, a version or a file out of one label of `channel`, or (label null) out of
+ * every label that holds it; nothing found anywhere: 404. */
+export async function removeCondaPackages(a: Acting, conda: NonNullable<ApiDeps["conda"]>, channel: string, sel: PackageSelector, label: string | null): Promise<CondaRemoval> {
+  const resource = await named(a.catalog, "channel", v.accountName(channel, "channel"));
+  enforce(authorize(a.principal, "conda:upload", { ...resource, package: sel.name }));
+  const name = resource.account!.name;
+  const labels = label === null ? [...(await conda.publisher.labels(name)).keys()] : [checkLabel(label)];
+  const done: RemoveResult[] = [];
+  for (const l of labels) {
+    const r = await conda.publisher.removeSelected(name, l, sel);
+    if (r.removed.length) done.push(r);
+  }
+  if (done.length === 0) throw new GateError("not_found", `${selectorPath(name, sel)} was not found${label === null ? "" : ` in label ${label}`}`);
+  return { channel: name, labels: done };
+}
+
+/** The labels of `channel` and how many files each holds; for those who may publish there. */
+export async function listCondaLabels(a: Acting, conda: NonNullable<ApiDeps["conda"]>, channel: string): Promise<{ channel: string; labels: LabelSummary[] }> {
+  const resource = await named(a.catalog, "channel", v.accountName(channel, "channel"));
+  enforce(authorize(a.principal, "conda:upload", { ...resource, package: null }));
+  return { channel: resource.account!.name, labels: await conda.publisher.labelSummaries(resource.account!.name) };
+}
+
+/** Copies (or moves) a package, version or file from label `from` to label `to`. */
+export async function copyCondaLabel(a: Acting, conda: NonNullable<ApiDeps["conda"]>, channel: string, from: string, to: string, sel: PackageSelector, move: boolean): Promise<CopyResult> {
+  const resource = await named(a.catalog, "channel", v.accountName(channel, "channel"));
+  enforce(authorize(a.principal, "conda:upload", { ...resource, package: sel.name }));
+  return conda.publisher.copy(resource.account!.name, checkLabel(from), checkLabel(to), sel, move);
+}
+
+function labelChange(move: boolean) {
+  return (call: ApiCall): Promise<unknown> => {
+    const body = (call.body ?? {}) as Record<string, unknown>;
+    if (typeof body !== "object" || Array.isArray(body)) throw new GateError("bad_request", "the body is {to, package, version?, file?}");
+    if (typeof body["to"] !== "string") throw new GateError("bad_request", "to: the label to copy into is missing");
+    return copyCondaLabel(acting(call), publishing(call), param(call, "channel"), param(call, "label"), body["to"], checkSelector(body["package"], body["version"], body["file"]), move);
+  };
+}
+
 const published = {
   type: "object",
   properties: {
@@ -169,6 +235,37 @@ const published = {
 };
 
 const labelQuery = { name: "label", description: "the label (default main, the channel's root; others live under label/<name>/)", schema: { type: "string" } };
+
+const removalSchema = {
+  type: "object",
+  properties: {
+    channel: { type: "string" },
+    labels: { type: "array", items: { type: "object", properties: { channel: { type: "string" }, label: { type: "string" }, removed: { type: "array", items: { type: "string" } } } } },
+  },
+};
+
+const labelChangeRequest = {
+  type: "object",
+  properties: {
+    to: { type: "string", description: "the label to copy into (main: the channel's root)" },
+    package: { type: "string" },
+    version: { type: "string", description: "one version (default: every version)" },
+    file: { type: "string", description: "one file, <subdir>/<filename>" },
+  },
+  required: ["to", "package"],
+};
+
+const labelChangeResponse = {
+  type: "object",
+  properties: {
+    channel: { type: "string" },
+    from: { type: "string" },
+    to: { type: "string" },
+    copied: { type: "array", items: { type: "string" } },
+    skipped: { type: "array", items: { type: "string" }, description: "already in the target with the same sha256" },
+    removed: { type: "array", items: { type: "string" }, description: "move: taken out of the source label" },
+  },
+};
 
 export const condaRoutes: ApiRoute[] = [
   {
@@ -203,5 +300,64 @@ export const condaRoutes: ApiRoute[] = [
     response: { status: 200, description: "removed", schema: { type: "object", properties: { channel: { type: "string" }, label: { type: "string" }, removed: { type: "array", items: { type: "string" } } } } },
     errors: [404],
     handle: remove,
+  },
+  {
+    method: "DELETE",
+    path: "/channels/{channel}/conda/packages/{package}",
+    operationId: "removeCondaPackages",
+    summary: "Remove a conda package, one version (?version=) or one file (?file=<subdir>/<filename>) from one label (?label=) or, without label, from every label holding it; one change per label, every subdir touched re-indexed.",
+    tag: "conda",
+    auth: "token",
+    action: "conda:upload",
+    query: [
+      { name: "version", description: "one version (default: every version)", schema: { type: "string" } },
+      { name: "file", description: "one file, <subdir>/<package file name>", schema: { type: "string" } },
+      { name: "label", description: "one label (default: every label that holds it)", schema: { type: "string" } },
+    ],
+    response: { status: 200, description: "removed, per label", schema: removalSchema },
+    errors: [404],
+    handle: (call) => removeCondaPackages(acting(call), publishing(call), param(call, "channel"), checkSelector(param(call, "package"), call.query?.["version"], call.query?.["file"]), call.query?.["label"] || null),
+  },
+  {
+    method: "GET",
+    path: "/channels/{channel}/conda/labels",
+    operationId: "listCondaLabels",
+    summary: "The channel's conda labels and how many package files each holds (main is the channel's root). Write on some package of the channel.",
+    tag: "conda",
+    auth: "token",
+    action: "conda:upload",
+    response: {
+      status: 200,
+      description: "labels",
+      schema: { type: "object", properties: { channel: { type: "string" }, labels: { type: "array", items: { type: "object", properties: { label: { type: "string" }, files: { type: "integer" }, subdirs: { type: "array", items: { type: "object", properties: { subdir: { type: "string" }, files: { type: "integer" } } } } } } } } },
+    },
+    errors: [404],
+    handle: (call) => listCondaLabels(acting(call), publishing(call), param(call, "channel")),
+  },
+  {
+    method: "POST",
+    path: "/channels/{channel}/conda/labels/{label}/copy",
+    operationId: "copyCondaLabel",
+    summary: "Copy a package, a version or a file from this label into another: the package files first, the target's indexes last. A file the target holds with the same sha256 is skipped, with other bytes 409.",
+    tag: "conda",
+    auth: "token",
+    action: "conda:upload",
+    request: labelChangeRequest,
+    response: { status: 200, description: "copied", schema: labelChangeResponse },
+    errors: [404, 409],
+    handle: labelChange(false),
+  },
+  {
+    method: "POST",
+    path: "/channels/{channel}/conda/labels/{label}/move",
+    operationId: "moveCondaLabel",
+    summary: "Move a package, a version or a file from this label into another: a copy, then the files copied leave this label.",
+    tag: "conda",
+    auth: "token",
+    action: "conda:upload",
+    request: labelChangeRequest,
+    response: { status: 200, description: "moved", schema: labelChangeResponse },
+    errors: [404, 409],
+    handle: labelChange(true),
   },
 ];

@@ -19,13 +19,17 @@ import type { IndexPypiResult } from "./index-pypi.js";
 import { UsageError } from "./usage.js";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { condaDeps, removeCondaPackage, uploadCondaPackage } from "../api/conda.js";
+import { condaDeps, copyCondaLabel, listCondaLabels, removeCondaPackage, removeCondaPackages, uploadCondaPackage } from "../api/conda.js";
 import { CondaPublisher } from "../conda/publish.js";
 import type { ApiDeps } from "../api/route.js";
 import type {
   ChannelView,
   CondaFile,
+  CondaRemoval,
   CondaUploadResult,
+  CopyResult,
+  LabelSummary,
+  PackageSelector,
   CreatedToken,
   Group,
   GroupChange,
@@ -212,6 +216,18 @@ export class LocalOperations implements Operations, StoreOperations {
 
   async removeConda(channel: string, file: string, label: string): Promise<RemoveResult> {
     return removeCondaPackage(await this.operator(), await this.publishing(), channel, file, label);
+  }
+
+  async removeCondaPackages(channel: string, sel: PackageSelector, label: string | null): Promise<CondaRemoval> {
+    return removeCondaPackages(await this.operator(), await this.publishing(), channel, sel, label);
+  }
+
+  async listCondaLabels(channel: string): Promise<{ channel: string; labels: LabelSummary[] }> {
+    return listCondaLabels(await this.operator(), await this.publishing(), channel);
+  }
+
+  async copyCondaLabel(channel: string, from: string, to: string, sel: PackageSelector, move: boolean): Promise<CopyResult> {
+    return copyCondaLabel(await this.operator(), await this.publishing(), channel, from, to, sel, move);
   }
 
   // ---- work done where the store is ---------------------------------------------------------

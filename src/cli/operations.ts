@@ -8,10 +8,10 @@ import type { Group, Privacy, TokenRecord } from "../access/model.js";
 import type { OrgView, UserView } from "../api/route.js";
 import type { ChannelView, PackageView } from "../api/channels.js";
 import type { IndexPypiResult } from "./index-pypi.js";
-import type { OnExisting, RebuildResult, RemoveResult } from "../conda/publish.js";
-import type { CondaUploadResult } from "../api/conda.js";
+import type { CopyResult, LabelSummary, OnExisting, PackageSelector, RebuildResult, RemoveResult } from "../conda/publish.js";
+import type { CondaRemoval, CondaUploadResult } from "../api/conda.js";
 
-export type { CondaUploadResult, OnExisting, RebuildResult, RemoveResult };
+export type { CondaRemoval, CondaUploadResult, CopyResult, LabelSummary, OnExisting, PackageSelector, RebuildResult, RemoveResult };
 
 export type { ChannelView, Group, OrgView, Privacy, UserView };
 
@@ -106,6 +106,11 @@ export interface Operations {
   uploadConda(channel: string | null, file: CondaFile): Promise<CondaUploadResult>;
   /** Takes `<subdir>/<filename>` out of a label of `channel`. */
   removeConda(channel: string, file: string, label: string): Promise<RemoveResult>;
+  /** Takes a package, a version or a file out of `label`, or (null) out of every label holding it. */
+  removeCondaPackages(channel: string, sel: PackageSelector, label: string | null): Promise<CondaRemoval>;
+  listCondaLabels(channel: string): Promise<{ channel: string; labels: LabelSummary[] }>;
+  /** Copies (move: then takes out of `from`) what `sel` selects from label `from` into `to`. */
+  copyCondaLabel(channel: string, from: string, to: string, sel: PackageSelector, move: boolean): Promise<CopyResult>;
 }
 
 /** A gateway's logins: only remote.ts has them. */

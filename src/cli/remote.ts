@@ -11,7 +11,7 @@ import { stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { readLoginConfig, removeLoginConfig, writeLoginConfig } from "./login-config.js";
 import { UsageError } from "./usage.js";
-import type { ChannelView, CondaFile, CondaUploadResult, CreatedToken, RemoveResult, Group, GroupChange, NewGroup, NewToken, NewUser, Operations, OrgView, PackagePrivacy, Privacy, Session, TokenOwner, TokenView, UserView, Whoami } from "./operations.js";
+import type { ChannelView, CondaFile, CondaRemoval, CondaUploadResult, CopyResult, LabelSummary, PackageSelector, CreatedToken, RemoveResult, Group, GroupChange, NewGroup, NewToken, NewUser, Operations, OrgView, PackagePrivacy, Privacy, Session, TokenOwner, TokenView, UserView, Whoami } from "./operations.js";
 
 /** What the server answered when it refused; the message is the server's own. */
 export class RemoteError extends Error {
@@ -226,6 +226,20 @@ export class RemoteOperations implements Operations, Session {
   }
   removeConda(channel: string, file: string, label: string): Promise<RemoveResult> {
     return this.call("DELETE", `/channels/${seg(channel)}/conda?${new URLSearchParams({ file, label })}`);
+  }
+
+  removeCondaPackages(channel: string, sel: PackageSelector, label: string | null): Promise<CondaRemoval> {
+    const query = new URLSearchParams();
+    if (sel.version !== undefined) query.set("version", sel.version);
+    if (sel.file !== undefined) query.set("file", sel.file);
+    if (label !== null) query.set("label", label);
+    return this.call("DELETE", `/channels/${seg(channel)}/conda/packages/${seg(sel.name)}${query.size ? `?${query}` : ""}`);
+  }
+  listCondaLabels(channel: string): Promise<{ channel: string; labels: LabelSummary[] }> {
+    return this.call("GET", `/channels/${seg(channel)}/conda/labels`);
+  }
+  copyCondaLabel(channel: string, from: string, to: string, sel: PackageSelector, move: boolean): Promise<CopyResult> {
+    return this.call("POST", `/channels/${seg(channel)}/conda/labels/${seg(from)}/${move ? "move" : "copy"}`, { to, package: sel.name, ...(sel.version !== undefined ? { version: sel.version } : {}), ...(sel.file !== undefined ? { file: sel.file } : {}) });
   }
 
   // ---- the gateway's logins ---------------------------------------------------------------

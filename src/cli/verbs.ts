@@ -5,7 +5,8 @@
 // /api (remote.ts) or on the store (local.ts) — through the same `Operations`, so they parse
 // and print the same either way; `where` marks the few that run in one mode only. The general
 // usage and each verb's help are generated from this table (usage.ts).
-import type { ChannelView, CondaUploadResult, Group, OnExisting, Operations, OrgView, Privacy, RebuildResult, Session, StoreOperations, TokenOwner, TokenView, UserView } from "./operations.js";
+import type { ChannelView, CondaRemoval, CondaUploadResult, CopyResult, Group, OnExisting, Operations, OrgView, PackageSelector, Privacy, RebuildResult, Session, StoreOperations, TokenOwner, TokenView, UserView } from "./operations.js";
+import { isCondaSubdir, parseCondaFilename } from "../conda/filename.js";
 import { UsageError, listInWords, missingOptions, optionForm, type Args, type CommandSpec, type OptionSpec, type OptionTable } from "./usage.js";
 
 export const PROGRAM = "pkgate";
@@ -526,26 +527,128 @@ const upload = verb<"both", Operations, UploadRequest>({
   },
 });
 
+/** What `remove` and `label` take, as typed: `CHANNEL/PACKAGE` (every version),
+ * `CHANNEL/PACKAGE/VERSION`, `CHANNEL/PACKAGE/VERSION/SUBDIR/FILE`, or a file as its URL path
+ * says, `CHANNEL/SUBDIR/FILE` (a conda version has no `-`, so a package file name is never a
+ * version). */
+export const PACKAGE_SPEC = "CHANNEL/PACKAGE[/VERSION[/SUBDIR/FILE]]";
+
+export function parsePackageSpec(spec: string): { channel: string; sel: PackageSelector } {
+  const parts = spec.split("/");
+  const wrong = () => new UsageError(`expected ${PACKAGE_SPEC} or CHANNEL/SUBDIR/FILE (e.g. acme/pkg, acme/pkg/1.2, acme/noarch/pkg-1.2-0.conda), not "${spec}"`);
+  if (parts.some((p) => p === "")) throw wrong();
+  const [channel, a, b, c, d] = parts as [string, string, string?, string?, string?];
+  if (parts.length === 2) {
+    if (parseCondaFilename(a)) throw new UsageError(`a file is named with its subdir: CHANNEL/SUBDIR/FILE (e.g. ${channel}/noarch/${a}), not "${spec}"`);
+    return { channel, sel: { name: a } };
+  }
+  if (parts.length === 3) {
+    const f = parseCondaFilename(b!);
+    if (f && isCondaSubdir(a)) return { channel, sel: { name: f.name, file: `${a}/${b}` } };
+    if (f || isCondaSubdir(a)) throw wrong();
+    return { channel, sel: { name: a, version: b! } };
+  }
+  if (parts.length === 5) {
+    const f = parseCondaFilename(d!);
+    if (!f || !isCondaSubdir(c!)) throw wrong();
+    if (f.name !== a || f.version !== b) throw new UsageError(`${c}/${d} is not a file of ${a} ${b}`);
+    return { channel, sel: { name: a, version: b!, file: `${c}/${d}` } };
+  }
+  throw wrong();
+}
+
 const REMOVE_OPTIONS: OptionTable = {
-  label: { type: "string", value: "LABEL", help: "the label to take it out of (main by default)" },
+  label: { type: "string", value: "LABEL", help: "take it out of this label only (default: out of every label that holds it)" },
 };
 
-const remove = verb<"both", Operations, { channel: string; file: string; label: string }>({
+function removalText(x: CondaRemoval): string {
+  return x.labels.flatMap((l) => l.removed.map((p) => `removed ${publishedPath(x.channel, p)} (label ${l.label})`)).join("\n");
+}
+
+const remove = verb<"both", Operations, { channel: string; sel: PackageSelector; label: string | null }>({
   name: "remove",
-  summary: "take a conda package file out of a channel's label: out of every index first, then the file",
+  summary: "take a conda package, one version or one file out of a channel: out of every index first, then the files",
   where: "both",
-  forms: ["remove CHANNEL/SUBDIR/FILE [--label LABEL]"],
+  forms: [`remove ${PACKAGE_SPEC} [--label LABEL]`, "remove CHANNEL/SUBDIR/FILE [--label LABEL]"],
+  notes:
+    "Without --label it leaves every label that holds it (main, the channel's root, and each label/NAME/), as anaconda.org's remove does: a removed version is gone for every installer. With --label only that label changes (the same as pkgate label --remove LABEL). Each label is one change under its lock, every subdir it touches re-indexed. Nothing found anywhere: exit 1. Needs write on the package (a token with the conda scope).",
   options: REMOVE_OPTIONS,
-  examples: ["pkgate remove acme/noarch/secret-lib-1.2-py_0.conda", "pkgate remove acme/linux-64/pkg-1.0-0.tar.bz2 --label dev"],
+  examples: [
+    "pkgate remove acme/secret-lib/1.2",
+    "pkgate remove acme/secret-lib",
+    "pkgate remove acme/secret-lib/1.2/linux-64/secret-lib-1.2-0.conda --label dev",
+    "pkgate remove acme/noarch/secret-lib-1.2-py_0.conda",
+  ],
   parse(args) {
-    const spec = positional(args, "CHANNEL/SUBDIR/FILE");
-    const m = /^([^/]+)\/([^/]+\/[^/]+)$/.exec(spec);
-    if (!m) throw new UsageError(`expected CHANNEL/SUBDIR/FILE (e.g. acme/noarch/pkg-1.0-0.conda), not "${spec}"`);
-    return { channel: m[1]!, file: m[2]!, label: str(args, "label") ?? "main" };
+    const { channel, sel } = parsePackageSpec(positional(args, PACKAGE_SPEC));
+    return { channel, sel, label: str(args, "label") ?? null };
   },
   async run(ops, r) {
-    const x = await ops.removeConda(r.channel, r.file, r.label);
-    return { text: x.removed.map((p) => `removed ${publishedPath(x.channel, p)} (label ${x.label})`).join("\n"), json: x };
+    const x = await ops.removeCondaPackages(r.channel, r.sel, r.label);
+    return { text: removalText(x), json: x };
+  },
+});
+
+const LABEL_OPTIONS: OptionTable = {
+  list: { type: "string", value: "CHANNEL", help: "the channel's labels and how many package files each holds" },
+  copy: { type: "string", value: "LABEL", help: "copy from LABEL into the --to label (the files, then the target's indexes)" },
+  move: { type: "string", value: "LABEL", help: "as --copy, then take the files out of LABEL" },
+  to: { type: "string", value: "LABEL", help: "with --copy or --move: the label to put them in (main: the channel's root)" },
+  remove: { type: "string", value: "LABEL", help: "take them out of LABEL only" },
+};
+
+type LabelRequest =
+  | { action: "list"; channel: string }
+  | { action: "copy" | "move"; channel: string; from: string; to: string; sel: PackageSelector }
+  | { action: "remove"; channel: string; label: string; sel: PackageSelector };
+
+function copyText(x: CopyResult, move: boolean): string {
+  const where = (label: string, p: string) => `${publishedPath(x.channel, p)} (label ${label})`;
+  return [
+    ...x.copied.map((p) => `${move ? "moved" : "copied"} ${where(x.from, p)} to label ${x.to}`),
+    ...x.skipped.map((p) => `${move ? "moved" : "kept"} ${where(x.from, p)}: label ${x.to} already has it`),
+  ].join("\n");
+}
+
+const label = verb<"both", Operations, LabelRequest>({
+  name: "label",
+  summary: "list a channel's conda labels; copy, move or remove packages between them",
+  where: "both",
+  forms: ["label --list CHANNEL", `label --copy FROM --to TO ${PACKAGE_SPEC}`, `label --move FROM --to TO ${PACKAGE_SPEC}`, `label --remove LABEL ${PACKAGE_SPEC}`],
+  notes:
+    "main is the channel's root (https://host/acme/); any other label is https://host/acme/label/NAME/, and a file can carry several labels. A copy writes the package files into the target label, then its indexes; a file the target already has (same sha256) is left as it is, one with other bytes is refused. --move copies, then takes the files out of FROM. A package's labels change with write on it (a token with the conda scope); --list needs write on some package of the channel.",
+  options: LABEL_OPTIONS,
+  examples: ["pkgate label --list acme", "pkgate label --copy dev --to main acme/secret-lib/1.2", "pkgate label --move dev --to main acme/secret-lib/1.2", "pkgate label --remove dev acme/secret-lib/1.2"],
+  parse(args) {
+    const action = pick(LABEL_OPTIONS, args, ["list", "copy", "move", "remove"] as const);
+    onlyWith(args, ["to"], action, ["copy", "move"]);
+    if (action === null) throw new UsageError("give --list CHANNEL, --copy FROM --to TO, --move FROM --to TO or --remove LABEL");
+    if (action === "list") {
+      noPositionals(args);
+      return { action, channel: str(args, "list")! };
+    }
+    const { channel, sel } = parsePackageSpec(positional(args, PACKAGE_SPEC));
+    if (action === "remove") return { action, channel, label: str(args, "remove")!, sel };
+    need(LABEL_OPTIONS, args, ["to"], `--${action}`);
+    return { action, channel, from: str(args, action)!, to: str(args, "to")!, sel };
+  },
+  async run(ops, r) {
+    switch (r.action) {
+      case "list": {
+        const x = await ops.listCondaLabels(r.channel);
+        const rows = x.labels.map((l) => `${l.label}\t${plural(l.files, "file")}\t${l.subdirs.map((s) => `${s.subdir}: ${s.files}`).join(", ")}`);
+        return { text: rows.length ? rows.join("\n") : `${x.channel} has no conda labels yet`, json: x };
+      }
+      case "copy":
+      case "move": {
+        const x = await ops.copyCondaLabel(r.channel, r.from, r.to, r.sel, r.action === "move");
+        return { text: copyText(x, r.action === "move"), json: x };
+      }
+      case "remove": {
+        const x = await ops.removeCondaPackages(r.channel, r.sel, r.label);
+        return { text: removalText(x), json: x };
+      }
+    }
   },
 });
 
@@ -657,7 +760,7 @@ const whoami = verb<"gateway", Session, null>({
 });
 
 /** Every verb, in the order the general usage lists them. */
-export const VERBS: readonly Verb[] = [org, group, user, channel, pkg, auth, upload, remove, login, logout, whoami, index, doctor];
+export const VERBS: readonly Verb[] = [org, group, user, channel, pkg, auth, upload, remove, label, login, logout, whoami, index, doctor];
 
 const SECTIONS: Record<Where, string> = {
   both: "On a gateway (after pkgate login, or with --site URL), else on the store (or with --local):",

@@ -12,7 +12,7 @@
 // second (http/objects.ts, revalidateMs), and filtered views are keyed by the source's ETag
 // (cache/views.ts): a published change shows on every replica within that second, with no hook.
 import { randomUUID } from "node:crypto";
-import type { Readable } from "node:stream";
+import { PassThrough, type Readable } from "node:stream";
 import { parse as parseYaml } from "yaml";
 import type { Cache } from "../cache/cache.js";
 import { withDocumentLock, type Lease } from "../cache/lock.js";
@@ -60,6 +60,45 @@ export interface PublishResult {
 export interface RemoveResult {
   channel: string;
   label: string;
+  removed: string[];
+}
+
+/** What a removal or a label change takes: a package, one version of it, or one file of that
+ * version (`<subdir>/<filename>`). The grammar users type is the CLI's (verbs.ts). */
+export interface PackageSelector {
+  name: string;
+  version?: string;
+  file?: string;
+}
+
+/** Whether a label's file is one the selector takes. */
+export function selects(sel: PackageSelector, path: string, record: { name?: unknown; version?: unknown }): boolean {
+  if (sel.file !== undefined) return path === sel.file;
+  return record.name === sel.name && (sel.version === undefined || record.version === sel.version);
+}
+
+/** How a selector is written in messages: `acme/pkg`, `acme/pkg/1.2`, `acme/noarch/pkg-1.2-0.conda`. */
+export function selectorPath(channel: string, sel: PackageSelector): string {
+  if (sel.file !== undefined) return `${channel}/${sel.file}`;
+  return `${channel}/${sel.name}${sel.version === undefined ? "" : `/${sel.version}`}`;
+}
+
+export interface LabelSummary {
+  label: string;
+  /** Package files the label's indexes hold, all subdirs together. */
+  files: number;
+  subdirs: { subdir: string; files: number }[];
+}
+
+export interface CopyResult {
+  channel: string;
+  from: string;
+  to: string;
+  /** `<subdir>/<filename>` written into `to`. */
+  copied: string[];
+  /** `<subdir>/<filename>` `to` already held with the same sha256. */
+  skipped: string[];
+  /** With a move: `<subdir>/<filename>` taken out of `from`. */
   removed: string[];
 }
 
@@ -235,6 +274,115 @@ export class CondaPublisher {
     return result;
   }
 
+  /** The labels of a channel that hold indexes, each with the subdirs it has a repodata.json for. */
+  async labels(channel: string): Promise<Map<string, string[]>> {
+    if (!isAccountName(channel)) throw new GateError("bad_request", `${JSON.stringify(channel)} is not a channel name`);
+    const found = new Map<string, string[]>();
+    // a listing of the channel: indexes are few, but the listing walks the package files too
+    for await (const o of this.store.list(`${channel}/`)) {
+      if (!o.key.endsWith("/repodata.json")) continue;
+      const parts = o.key.slice(channel.length + 1).split("/");
+      let label = MAIN_LABEL;
+      if (parts[0] === "label" && parts.length === 4 && isLabelName(parts[1]!)) {
+        label = parts[1]!;
+        parts.splice(0, 2);
+      }
+      if (parts.length !== 2 || !isCondaSubdir(parts[0]!)) continue;
+      const subdirs = found.get(label) ?? [];
+      subdirs.push(parts[0]!);
+      found.set(label, subdirs);
+    }
+    return new Map([...found].sort(([a], [b]) => (a < b ? -1 : 1)).map(([l, s]) => [l, s.sort()]));
+  }
+
+  /** Each label of a channel and how many package files its indexes hold. */
+  async labelSummaries(channel: string): Promise<LabelSummary[]> {
+    const out: LabelSummary[] = [];
+    for (const [label, subdirs] of await this.labels(channel)) {
+      const root = labelRoot(channel, label);
+      const counts = await Promise.all(
+        subdirs.map(async (subdir) => {
+          const held = await this.held(root, subdir);
+          return { subdir, files: held ? Object.keys(held.packages).length + Object.keys(held["packages.conda"]).length : 0 };
+        }),
+      );
+      out.push({ label, files: counts.reduce((n, c) => n + c.files, 0), subdirs: counts });
+    }
+    return out;
+  }
+
+  /** Takes what `sel` selects out of one label, in one change under its lock (every subdir it
+   * touches updated); nothing selected: nothing written, an empty `removed`. */
+  async removeSelected(channel: string, label: string, sel: PackageSelector): Promise<RemoveResult> {
+    checkChannelAndLabel(channel, label);
+    const subdirs = sel.file !== undefined ? [sel.file.split("/")[0]!] : ((await this.labels(channel)).get(label) ?? []);
+    return this.removeWhere(channel, label, subdirs, (path, record) => selects(sel, path, record));
+  }
+
+  /** Copies what `sel` selects from label `from` into label `to` under `to`'s lock: the package
+   * objects first, then `to`'s indexes. A file `to` holds with the same sha256 is skipped, with
+   * another one 409. With `move`, the files then leave `from` (under `from`'s lock). Nothing
+   * selected: 404. */
+  async copy(channel: string, from: string, to: string, sel: PackageSelector, move = false): Promise<CopyResult> {
+    checkChannelAndLabel(channel, from);
+    checkChannelAndLabel(channel, to);
+    if (from === to) throw new GateError("bad_request", `copying from label ${from} to itself changes nothing`);
+    const source = labelRoot(channel, from);
+    const target = labelRoot(channel, to);
+    const subdirs = sel.file !== undefined ? [sel.file.split("/")[0]!] : ((await this.labels(channel)).get(from) ?? []);
+    // the source's records as its indexes hold them (each object is written atomically, and an
+    // indexed file is in the store before its record)
+    const chosen = new Map<string, PackageEntry[]>();
+    for (const subdir of subdirs) {
+      const held = await this.held(source, subdir);
+      if (!held) continue;
+      const entries: PackageEntry[] = [];
+      for (const [filename, record] of [...Object.entries(held.packages), ...Object.entries(held["packages.conda"])]) {
+        if (selects(sel, `${subdir}/${filename}`, record as { name?: unknown; version?: unknown })) entries.push({ filename, record });
+      }
+      if (entries.length) chosen.set(subdir, entries);
+    }
+    if (chosen.size === 0) throw new GateError("not_found", `${selectorPath(channel, sel)} was not found in label ${from}`);
+    const result = await this.locked(channel, to, async (lease) => {
+      const indexes: SubdirIndex[] = [];
+      const packages: { path: string; body: () => Buffer | Readable }[] = [];
+      const facts = new Map<string, PackageFacts>();
+      const copied: string[] = [];
+      const skipped: string[] = [];
+      for (const [subdir, entries] of chosen) {
+        const previous = await this.previous(target, subdir);
+        const held = previous.repodata ? parseRepodata(previous.repodata) : null;
+        const add: PackageEntry[] = [];
+        for (const e of entries) {
+          const path = `${subdir}/${e.filename}`;
+          const there = held?.packages[e.filename] ?? held?.["packages.conda"][e.filename];
+          if (there) {
+            if ((there as { sha256?: unknown }).sha256 === (e.record as { sha256?: unknown }).sha256) {
+              skipped.push(path);
+              continue;
+            }
+            throw new GateError("conflict", `${channel}${to === MAIN_LABEL ? "" : `/label/${to}`}/${path} already exists with other bytes; remove it from label ${to} first`);
+          }
+          // channeldata.json's facts come from the archive, read where it already is
+          facts.set(path, factsOf(await this.readStored(`${source}${path}`, e.filename)));
+          add.push(e);
+          packages.push({ path, body: () => this.streamOf(`${source}${path}`) });
+          copied.push(path);
+        }
+        if (add.length) indexes.push(await updateSubdir(subdir, previous, { add, remove: [] }, { bz2: await this.bz2Twins(target, subdir) }));
+      }
+      if (indexes.length) await this.write(target, lease, indexes, packages, [], facts);
+      return { copied: copied.sort(), skipped: skipped.sort() };
+    });
+    let removed: string[] = [];
+    if (move) {
+      // exactly the files now in `to`: one uploaded to `from` meanwhile stays there
+      const moved = new Set([...result.copied, ...result.skipped]);
+      removed = (await this.removeWhere(channel, from, [...chosen.keys()], (path) => moved.has(path))).removed;
+    }
+    return { channel, from, to, ...result, removed };
+  }
+
   // ---- steps ------------------------------------------------------------------------------
 
   private locked<T>(channel: string, label: string, fn: (lease: Lease) => Promise<T>): Promise<T> {
@@ -249,6 +397,43 @@ export class CondaPublisher {
       fn,
       this.opts.lockWaitMs === undefined ? {} : { waitMs: this.opts.lockWaitMs },
     );
+  }
+
+  private async held(root: string, subdir: string): Promise<ReturnType<typeof parseRepodata> | null> {
+    const body = (await this.store.get(`${root}${subdir}/repodata.json`))?.body;
+    return body ? parseRepodata(body) : null;
+  }
+
+  /** A stored object as a stream handed over at once (a plan's put takes a body synchronously). */
+  private streamOf(key: string): Readable {
+    const out = new PassThrough();
+    this.store.read(key).then(
+      (s) => (s ? s.on("error", (err) => out.destroy(err)).pipe(out) : out.destroy(new GateError("not_found", `${key} is gone`))),
+      (err: Error) => out.destroy(err),
+    );
+    return out;
+  }
+
+  /** Under the label's lock: the files of `subdirs` that `match` takes leave the indexes, then the store. */
+  private removeWhere(channel: string, label: string, subdirs: readonly string[], match: (path: string, record: { name?: unknown; version?: unknown }) => boolean): Promise<RemoveResult> {
+    const root = labelRoot(channel, label);
+    return this.locked(channel, label, async (lease) => {
+      const indexes: SubdirIndex[] = [];
+      const removed: string[] = [];
+      for (const subdir of subdirs) {
+        const previous = await this.previous(root, subdir);
+        if (!previous.repodata) continue;
+        const held = parseRepodata(previous.repodata);
+        const remove = [...Object.entries(held.packages), ...Object.entries(held["packages.conda"])]
+          .filter(([filename, record]) => match(`${subdir}/${filename}`, record as { name?: unknown; version?: unknown }))
+          .map(([filename]) => filename);
+        if (!remove.length) continue;
+        removed.push(...remove.map((f) => `${subdir}/${f}`));
+        indexes.push(await updateSubdir(subdir, previous, { add: [], remove }, { bz2: await this.bz2Twins(root, subdir) }));
+      }
+      if (indexes.length) await this.write(root, lease, indexes, [], removed, new Map());
+      return { channel, label, removed: removed.sort() };
+    });
   }
 
   private async previous(root: string, subdir: string): Promise<{ repodata: Buffer | null; shardIndex: Buffer | null }> {

@@ -64,7 +64,7 @@ describe("usage errors: exit 2, what to type instead", () => {
     const r = await runCliProcess(["grup", "--list", "acme"]);
     assert.equal(r.code, 2);
     assertNoCrash(r);
-    assert.match(r.stderr, /^pkgate: unknown command "grup" \(did you mean group\?\); the commands: org, group, user, channel, package, auth, upload, remove, login, logout, whoami, index, doctor/);
+    assert.match(r.stderr, /^pkgate: unknown command "grup" \(did you mean group\?\); the commands: org, group, user, channel, package, auth, upload, remove, label, login, logout, whoami, index, doctor/);
     const help = await runCliProcess(["help", "grup"]);
     assert.equal(help.code, 2);
     assert.equal(help.stderr, r.stderr);
@@ -76,7 +76,7 @@ describe("usage errors: exit 2, what to type instead", () => {
     [["user", "--create", "bob"], "pkgate user: --create needs --email EMAIL"],
     [["index"], "pkgate index: give --pypi CHANNEL or --conda CHANNEL"],
     [["upload"], "pkgate upload: missing FILE: the package files to upload"],
-    [["remove"], "pkgate remove: missing CHANNEL/SUBDIR/FILE"],
+    [["remove"], "pkgate remove: missing CHANNEL/PACKAGE[/VERSION[/SUBDIR/FILE]]"],
     [["auth", "--name"], "pkgate auth: --name needs a value: --name NAME"],
   ];
   test("missing required options are named, followed by the verb's forms", async () => {
