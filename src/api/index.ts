@@ -19,6 +19,7 @@ import { tokenRoutes } from "./tokens.js";
 import { openApiDocument } from "./openapi.js";
 import { anacondaErrors, anacondaRoutes } from "./anaconda.js";
 import { condaRoutes, condaDeps } from "./conda.js";
+import { anacondaFilePost, anacondaUploadDeps, anacondaUploadRoutes, FILE_POST_PATH } from "./anaconda-upload.js";
 import { Readable } from "node:stream";
 import type { Store } from "../store/store.js";
 
@@ -31,6 +32,8 @@ export interface ApiAppDeps extends Omit<ApiDeps, "throttle" | "tokenMaxAge"> {
   throttleLimits?: ThrottleLimits;
   /** TOKEN_MAX_AGE (seconds); one year when not given. */
   tokenMaxAge?: number;
+  /** The key anaconda-client's post_urls are signed with; random per process when not given. */
+  anacondaUploadKey?: Uint8Array;
 }
 
 /** A JSON body larger than this is not a control-plane request (group package lists
@@ -53,7 +56,7 @@ const openApiRoute: ApiRoute = {
 };
 
 /** Every operation of the API, in the order the router tries them. */
-export const API_ROUTES: readonly ApiRoute[] = [...userRoutes, ...orgRoutes, ...channelRoutes, ...tokenRoutes, ...condaRoutes, ...anacondaRoutes, openApiRoute];
+export const API_ROUTES: readonly ApiRoute[] = [...userRoutes, ...orgRoutes, ...channelRoutes, ...tokenRoutes, ...condaRoutes, ...anacondaRoutes, ...anacondaUploadRoutes, openApiRoute];
 
 /** `/orgs/{org}` → `/orgs/:org` */
 export const routerPath = (openApiPath: string): string => openApiPath.replace(/\{([^}]+)\}/g, ":$1");
@@ -68,10 +71,14 @@ export function apiRoutes(input: ApiAppDeps): Hono {
     tokenMaxAge: input.tokenMaxAge ?? DEFAULT_TOKEN_LIFETIME,
     throttle: new PasswordThrottle(input.cache, input.throttleLimits),
     conda: input.conda ?? condaDeps(input.store, input.cache, input.maxCondaUploadBytes),
+    anacondaUploads: anacondaUploadDeps(input.store, input.cache, input.anacondaUploadKey),
   };
   const api = new Hono();
   api.use("*", anacondaErrors(`${deps.basePath}/api`));
   const identified = identify(deps);
+  // anaconda-client's file POST to the post_url stage answered: no Authorization header (the
+  // signed URL is the authority), answers in S3's XML (anaconda-upload.ts)
+  api.post(`${FILE_POST_PATH}/:token`, (c) => anacondaFilePost(c, deps, requestBody(c)));
   for (const route of API_ROUTES) {
     const path = routerPath(route.path);
     // login reads a user name and password from HTTP Basic: nothing there is a token
@@ -102,7 +109,7 @@ async function serve(c: Context, route: ApiRoute, deps: ApiDeps): Promise<Respon
   const body = !streamed && (route.method === "POST" || route.method === "PUT" || route.method === "PATCH") ? await readJson(c) : undefined;
   const stream = streamed ? { body: requestBody(c), contentType: c.req.header("content-type"), contentLength: lengthOf(c.req.header("content-length")) } : undefined;
   const query = c.req.query();
-  const result = await route.handle({ deps, params: c.req.param() as Record<string, string>, body, client: clientAddress(c), principal, me, basic, query, stream });
+  const result = await route.handle({ deps, params: c.req.param() as Record<string, string>, body, client: clientAddress(c), principal, me, basic, query, stream, url: c.req.url });
   const headers = { "cache-control": "no-store" };
   if (route.response.status === 204) return c.body(null, 204, headers);
   return c.json(result as object, route.response.status, headers);

@@ -10,6 +10,7 @@ import { ACTIONS, authorize, enforce, type Action, type Resource } from "../acce
 import type { PasswordThrottle } from "./throttle.js";
 import type { Readable } from "node:stream";
 import type { CondaPublisher } from "../conda/publish.js";
+import type { AnacondaUploadDeps } from "./anaconda-upload.js";
 import * as v from "./validate.js";
 
 export interface ApiDeps {
@@ -24,6 +25,9 @@ export interface ApiDeps {
   tokenMaxAge: number;
   /** conda uploads and removals (absent: those routes answer 503). */
   conda?: { publisher: CondaPublisher; maxUploadBytes: number; tmpDir?: string };
+  /** anaconda-client's upload routes (anaconda-upload.ts): the store they look files up in,
+   * and the key their post_urls are signed with. */
+  anacondaUploads?: AnacondaUploadDeps;
 }
 
 /** One request as a handler sees it: parsed and identified. */
@@ -43,6 +47,8 @@ export interface ApiCall {
   query?: Record<string, string>;
   /** The request body unread, for routes with `body: "stream"` (uploads). */
   stream?: { body: Readable; contentType: string | undefined; contentLength: number | undefined };
+  /** The request's URL as received (anaconda-client's stage answers an absolute post_url). */
+  url?: string;
 }
 
 /** An identified caller: a principal acting as an account. */
