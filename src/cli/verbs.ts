@@ -545,7 +545,7 @@ export function parsePackageSpec(spec: string): { channel: string; sel: PackageS
   if (parts.length === 3) {
     const f = parseCondaFilename(b!);
     if (f && isCondaSubdir(a)) return { channel, sel: { name: f.name, file: `${a}/${b}` } };
-    if (f || isCondaSubdir(a)) throw wrong();
+    if (f) throw wrong();
     return { channel, sel: { name: a, version: b! } };
   }
   if (parts.length === 5) {
