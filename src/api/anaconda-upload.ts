@@ -24,7 +24,8 @@
 // lives 15 minutes and is spent by its first use (the cache's counter on its jti). The file
 // POST re-checks that the staging token is still live, and uploadCondaPackage authorises
 // conda:upload again on the package the archive names.
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { createHash, hkdfSync, randomUUID } from "node:crypto";
+import { masterSecret } from "../web/keys.js";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -50,12 +51,29 @@ import * as v from "./validate.js";
 export interface AnacondaUploadDeps {
   store: Store;
   cache: Cache;
-  /** The HS256 key post_url tokens are signed with; every replica behind one address needs the same. */
-  key: Uint8Array;
+  /** The HS256 key post_url tokens are signed with. Every replica behind one address, and a
+   * replica restarted between stage and upload, must have the same: it is derived from the
+   * master secret the web sessions use (SESSION_SECRET, or the one kept in the store). */
+  key: () => Promise<Uint8Array>;
+  /** PUBLIC_URL: where clients reach this gateway (else the request's own origin). */
+  publicUrl: string | null;
 }
 
-export function anacondaUploadDeps(store: Store | undefined, cache: Cache, key?: Uint8Array): AnacondaUploadDeps | undefined {
-  return store ? { store, cache, key: key ?? randomBytes(32) } : undefined;
+export function anacondaUploadDeps(store: Store | undefined, cache: Cache, opts: { sessionSecret: string | null; publicUrl: string | null; key?: Uint8Array }): AnacondaUploadDeps | undefined {
+  if (!store) return undefined;
+  let key: Promise<Uint8Array> | null = opts.key ? Promise.resolve(opts.key) : null;
+  const load = () => {
+    if (!key) {
+      const loading = masterSecret(store, cache, opts.sessionSecret).then((master) => new Uint8Array(hkdfSync("sha256", master, "pkgate anaconda-client", "post_url v1", 32)));
+      // a store outage is tried again at the next stage rather than remembered
+      loading.catch(() => {
+        if (key === loading) key = null;
+      });
+      key = loading;
+    }
+    return key;
+  };
+  return { store, cache, key: load, publicUrl: opts.publicUrl };
 }
 
 /** How long a post_url may be used, once (seconds). */
@@ -208,9 +226,9 @@ async function stage(call: ApiCall) {
     .setJti(jti)
     .setIssuedAt()
     .setExpirationTime(`${POST_URL_LIFETIME}s`)
-    .sign(up.key);
+    .sign(await up.key());
   if (!call.url) throw new GateError("internal", "the stage route was not given its URL");
-  const origin = new URL(call.url).origin;
+  const origin = up.publicUrl?.replace(/\/+$/, "") ?? new URL(call.url).origin;
   return { post_url: `${origin}${call.deps.basePath}/api${FILE_POST_PATH}/${token}`, form_data: {}, dist_id: jti, labels, expires_in: POST_URL_LIFETIME };
 }
 
@@ -244,7 +262,7 @@ const S3_CODES: Partial<Record<GateError["code"], string>> = {
 
 export async function verifyPostUrl(up: AnacondaUploadDeps, token: string): Promise<StageClaims & { jti: string }> {
   try {
-    const { payload } = await jwtVerify(token, up.key, { audience: AUDIENCE, algorithms: ["HS256"] });
+    const { payload } = await jwtVerify(token, await up.key(), { audience: AUDIENCE, algorithms: ["HS256"] });
     return payload as unknown as StageClaims & { jti: string };
   } catch (e) {
     if (e instanceof joseErrors.JWTExpired) throw new GateError("forbidden", "this upload URL has expired (they live 15 minutes): run anaconda upload again");

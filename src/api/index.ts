@@ -32,8 +32,9 @@ export interface ApiAppDeps extends Omit<ApiDeps, "throttle" | "tokenMaxAge"> {
   throttleLimits?: ThrottleLimits;
   /** TOKEN_MAX_AGE (seconds); one year when not given. */
   tokenMaxAge?: number;
-  /** The key anaconda-client's post_urls are signed with; random per process when not given. */
-  anacondaUploadKey?: Uint8Array;
+  /** SESSION_SECRET and PUBLIC_URL (config.ts `web`): anaconda-client's post_urls are signed
+   * with a key derived from the same master secret as the web sessions, and point at PUBLIC_URL. */
+  web?: { sessionSecret: string | null; publicUrl: string | null };
 }
 
 /** A JSON body larger than this is not a control-plane request (group package lists
@@ -71,7 +72,7 @@ export function apiRoutes(input: ApiAppDeps): Hono {
     tokenMaxAge: input.tokenMaxAge ?? DEFAULT_TOKEN_LIFETIME,
     throttle: new PasswordThrottle(input.cache, input.throttleLimits),
     conda: input.conda ?? condaDeps(input.store, input.cache, input.maxCondaUploadBytes),
-    anacondaUploads: anacondaUploadDeps(input.store, input.cache, input.anacondaUploadKey),
+    anacondaUploads: anacondaUploadDeps(input.store, input.cache, { sessionSecret: input.web?.sessionSecret ?? null, publicUrl: input.web?.publicUrl ?? null }),
   };
   const api = new Hono();
   api.use("*", anacondaErrors(`${deps.basePath}/api`));

@@ -123,6 +123,7 @@ describe("anaconda upload against pkgate", () => {
         { name: "up-app", version: "1.0", subdir: "noarch", format: ".conda", depends: ["up-lib >=2"] },
         { name: "up-lib", version: "2.0", subdir: "linux-64", format: ".tar.bz2" },
         { name: "dev-tool", version: "0.1", subdir: "noarch", format: ".conda" },
+        { name: "other-replica", version: "1.0", subdir: "noarch", format: ".conda" },
       ],
     });
     s = await startStack({ store: "fs", cache: "memory" }, { SIGNUP: "open" });
@@ -206,10 +207,18 @@ describe("anaconda upload against pkgate", () => {
     assert.match(await again.text(), /has been used already/);
   });
 
+  test("a post_url staged on one replica is accepted by another (the key comes from the shared master secret)", async () => {
+    const replica = await s.spawnReplica();
+    const p = built.packages.find((b) => b.name === "other-replica")!;
+    const r = await anacondaUpload(p, { tamper: (url) => url.replace(new URL(url).origin, new URL(replica.url).origin) });
+    assert.equal(r.status ?? 201, 201, r.xml);
+    assert.equal(r.commit!.status, 200);
+  });
+
   test("an expired post_url is refused with words to act on", async () => {
     const key = new Uint8Array(32).fill(7);
     const expired = await new SignJWT({ channel: "jdoe" }).setProtectedHeader({ alg: "HS256" }).setAudience("pkgate:anaconda-upload").setJti("j").setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(key);
-    await assert.rejects(verifyPostUrl({ key } as never, expired), /has expired \(they live 15 minutes\): run anaconda upload again/);
+    await assert.rejects(verifyPostUrl({ key: async () => key } as never, expired), /has expired \(they live 15 minutes\): run anaconda upload again/);
   });
 
   test("a token without the conda scope is refused at stage, with the reason in `error`", async () => {
