@@ -26,6 +26,7 @@ import { Bunzip2, Bzip2Error, endsLikeBzip2 } from "./bunzip2.js";
 import { isCondaSubdir, parseCondaFilename, type CondaExtension } from "./filename.js";
 import { TarError, TarReader, type TarEntry, type TarHandler } from "./tar.js";
 import { ZipError, ZipStreamReader, type ZipMember } from "./zip.js";
+import { postInstallDetails as channeldataPostInstall } from "./channeldata-writer.js";
 
 export interface CondaArchiveLimits {
   /** Largest package file accepted; beyond it the read fails with 413. */
@@ -551,33 +552,10 @@ function condaIndexRecord(
   return Object.fromEntries([...byKey.keys()].sort().map((k) => [k, byKey.get(k)])) as CondaRecord;
 }
 
-/** conda-index's _cache_post_install_details (cache.py), over info/paths.json. */
+/** conda-index's _cache_post_install_details (cache.py), over info/paths.json: the one rule,
+ * in channeldata-writer.ts. */
 function postInstallDetails(paths: Record<string, unknown> | null): PostInstall {
-  const flags: PostInstall = {
-    binary_prefix: false,
-    text_prefix: false,
-    "activate.d": false,
-    "deactivate.d": false,
-    pre_link: false,
-    post_link: false,
-    pre_unlink: false,
-  };
-  const list = paths && Array.isArray(paths.paths) ? paths.paths : [];
-  for (const f of list as Array<Record<string, unknown>>) {
-    if (!f || typeof f !== "object") continue;
-    const path = typeof f._path === "string" ? f._path : "";
-    if (f.prefix_placeholder) {
-      if (f.file_mode === "binary") flags.binary_prefix = true;
-      else if (f.file_mode === "text") flags.text_prefix = true;
-    }
-    if (path.startsWith("etc/conda/activate.d")) flags["activate.d"] = true;
-    if (path.startsWith("etc/conda/deactivate.d")) flags["deactivate.d"] = true;
-    // fnmatch "*/.*-pre-link.*": `*` crosses `/`.
-    if (/^.*\/\..*-pre-link\..*$/s.test(path)) flags.pre_link = true;
-    if (/^.*\/\..*-post-link\..*$/s.test(path)) flags.post_link = true;
-    if (/^.*\/\..*-pre-unlink\..*$/s.test(path)) flags.pre_unlink = true;
-  }
-  return flags;
+  return channeldataPostInstall(paths as Parameters<typeof channeldataPostInstall>[0]) as unknown as PostInstall;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });

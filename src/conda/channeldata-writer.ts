@@ -217,7 +217,11 @@ export function postInstallDetails(paths: { paths?: ReadonlyArray<Readonly<Recor
     post_link: false,
     pre_unlink: false,
   };
-  for (const f of paths?.paths ?? []) {
+  // paths.json comes from an uploaded archive: anything but a list of objects counts as nothing
+  const list: unknown = paths?.paths;
+  for (const entry of Array.isArray(list) ? (list as unknown[]) : []) {
+    if (!entry || typeof entry !== "object" || Array.isArray(entry)) continue;
+    const f = entry as Readonly<Record<string, Json>>;
     if (truthy(f["prefix_placeholder"])) {
       if (f["file_mode"] === "binary") flags["binary_prefix"] = true;
       else if (f["file_mode"] === "text") flags["text_prefix"] = true;
