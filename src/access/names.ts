@@ -108,6 +108,21 @@ export const NORMALIZED_PACKAGE_NAME = rule(
   "a package name normalized: lower-case letters, digits and single '-', at most 200 characters",
 );
 
+/** The parts of a conda package file name, `<name>-<version>-<build>.conda|.tar.bz2`, and of
+ * the subdir it sits in. '-' separates the parts, so only the name may hold one (a file name
+ * splits from the right); conda-build accepts these characters. */
+export const CONDA_VERSION = rule("conda version", "^(?=.{1,128}$)[A-Za-z0-9_.+!]+$", 128, "letters, digits, '_', '.', '+' and '!', at most 128 characters");
+export const CONDA_BUILD = rule("conda build string", "^(?=.{1,128}$)[A-Za-z0-9_.+]+$", 128, "letters, digits, '_', '.' and '+', at most 128 characters");
+export const CONDA_SUBDIR = rule("conda subdir", "^(?=.{1,32}$)(?:noarch|[a-z0-9]+-[a-z0-9_]+)$", 32, "noarch or <platform>-<arch> (linux-64, osx-arm64, win-64, ...)");
+export const CONDA_FILE = rule(
+  "conda package file name",
+  "^(?=.{1,255}$)[a-z0-9_][a-z0-9_.-]*-[A-Za-z0-9_.+!]+-[A-Za-z0-9_.+]+\\.(?:conda|tar\\.bz2)$",
+  255,
+  "<name>-<version>-<build>.conda or .tar.bz2",
+);
+/** A signed, short-lived upload URL's token (a JWT in its compact form). */
+export const SIGNED_TOKEN = rule("signed token", "^(?=.{1,4096}$)[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$", 4096, "a signed token as the gateway gave it");
+
 /** conda channel labels (`/<channel>/label/<label>/`): letters, digits, '-', '_', and '.'
  * between them (never a dot-segment), at most 64 characters. */
 export const LABEL_NAME = rule(
@@ -124,7 +139,7 @@ export const isPackageName = (s: string): boolean => PACKAGE_NAME.test(s);
 export const isLabelName = (s: string): boolean => LABEL_NAME.test(s);
 
 /** Every rule, for the tests that compare each one with its published schema. */
-export const NAME_RULES: readonly NameRule[] = Object.freeze([ACCOUNT_NAME, GROUP_NAME, TOKEN_NAME, PYPI_PROJECT_NAME, CONDA_PACKAGE_NAME, PACKAGE_NAME, NORMALIZED_PACKAGE_NAME, LABEL_NAME]);
+export const NAME_RULES: readonly NameRule[] = Object.freeze([ACCOUNT_NAME, GROUP_NAME, TOKEN_NAME, PYPI_PROJECT_NAME, CONDA_PACKAGE_NAME, PACKAGE_NAME, NORMALIZED_PACKAGE_NAME, LABEL_NAME, CONDA_VERSION, CONDA_BUILD, CONDA_SUBDIR, CONDA_FILE, SIGNED_TOKEN]);
 
 /** A 400 naming the field and the rule, or the value itself when it follows the rule. */
 export function requireName(r: NameRule, value: unknown, field: string = r.what): string {

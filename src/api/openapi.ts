@@ -2,7 +2,7 @@
 // from (see route.ts), plus the schemas of the bodies. Served at /api/openapi.json.
 import { SCOPES } from "../auth/scopes.js";
 import { MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH } from "../auth/password.js";
-import { ACCOUNT_NAME, GROUP_NAME, LIFETIME_CEILING, NORMALIZED_PACKAGE_NAME, PACKAGE_NAME, TOKEN_NAME, lifetimeSchema } from "../access/names.js";
+import { ACCOUNT_NAME, CONDA_FILE, CONDA_PACKAGE_NAME, CONDA_SUBDIR, CONDA_VERSION, GROUP_NAME, LABEL_NAME, SIGNED_TOKEN, LIFETIME_CEILING, NORMALIZED_PACKAGE_NAME, PACKAGE_NAME, TOKEN_NAME, lifetimeSchema } from "../access/names.js";
 import { ACTIONS } from "../access/authorize.js";
 import type { ApiRoute, Schema } from "./route.js";
 import { ref } from "./route.js";
@@ -36,6 +36,14 @@ export const PATH_PARAMETERS: Record<string, Schema> = {
   group,
   package: packageIn,
   name: tokenName,
+  label: LABEL_NAME.schema("a conda label (main: the channel's root)"),
+  // anaconda-client's routes name them so
+  owner: account,
+  pkg: CONDA_PACKAGE_NAME.schema(),
+  ver: CONDA_VERSION.schema(),
+  subdir: CONDA_SUBDIR.schema(),
+  file: CONDA_FILE.schema(),
+  token: SIGNED_TOKEN.schema(),
 };
 
 /** The schemas of the bodies; `tokenMaxAge` is the server's TOKEN_MAX_AGE (seconds). */

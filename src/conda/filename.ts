@@ -2,6 +2,8 @@
 // The gateway parses them before it touches the store, so a request for `<name>-<version>-<build>.conda`
 // can be decided on the package name alone, and anything that is not a conda file is turned away early.
 
+import { CONDA_BUILD, CONDA_FILE, CONDA_PACKAGE_NAME, CONDA_SUBDIR, CONDA_VERSION } from "../access/names.js";
+
 export type CondaExtension = ".conda" | ".tar.bz2";
 
 export interface CondaFilename {
@@ -11,11 +13,8 @@ export interface CondaFilename {
   ext: CondaExtension;
 }
 
-// conda's MatchSpec and conda-build accept these characters; '-' separates the three parts, so it
-// may only occur in the name (split from the right). Names are lowercase by conda's own rule.
-const NAME = /^[a-z0-9_][a-z0-9_.-]*$/;
-const VERSION = /^[A-Za-z0-9_.+!]+$/;
-const BUILD = /^[A-Za-z0-9_.+]+$/;
+// The rules of each part live in access/names.ts (the API publishes them): '-' separates the
+// three parts, so it may only occur in the name (split from the right).
 const EXTENSIONS: readonly CondaExtension[] = [".conda", ".tar.bz2"];
 
 /** Splits `<name>-<version>-<build><ext>`; null for anything that is not a well-formed conda file name. */
@@ -30,13 +29,11 @@ export function parseCondaFilename(file: string): CondaFilename | null {
   const name = stem.slice(0, versionDash);
   const version = stem.slice(versionDash + 1, buildDash);
   const build = stem.slice(buildDash + 1);
-  if (!NAME.test(name) || !VERSION.test(version) || !BUILD.test(build)) return null;
+  if (!CONDA_FILE.test(file) || !CONDA_PACKAGE_NAME.test(name) || !CONDA_VERSION.test(version) || !CONDA_BUILD.test(build)) return null;
   return { name, version, build, ext };
 }
 
-const SUBDIR = /^[a-z0-9]+-[a-z0-9_]+$/;
-
 /** `noarch` or `<platform>-<arch>` (linux-64, osx-arm64, win-64, emscripten-wasm32, zos-z, ...). */
 export function isCondaSubdir(s: string): boolean {
-  return s === "noarch" || SUBDIR.test(s);
+  return CONDA_SUBDIR.test(s);
 }

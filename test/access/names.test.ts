@@ -11,6 +11,11 @@ import {
   CONDA_PACKAGE_NAME,
   GROUP_NAME,
   LABEL_NAME,
+  CONDA_VERSION,
+  CONDA_BUILD,
+  CONDA_SUBDIR,
+  CONDA_FILE,
+  SIGNED_TOKEN,
   LIFETIME_CEILING,
   NAME_RULES,
   NORMALIZED_PACKAGE_NAME,
@@ -56,6 +61,19 @@ const dottedParts = (s: string, chars: string) => s.split(".").every((part) => p
 const pypi = (s: string) => lengthIn(s, 200) && within(s, LOWER + UPPER + DIGITS + "._-") && within(s[0]!, LOWER + UPPER + DIGITS) && within(s.at(-1)!, LOWER + UPPER + DIGITS);
 const conda = (s: string) => lengthIn(s, 200) && within(s, LOWER + DIGITS + "._-") && within(s[0]!, LOWER + DIGITS + "_");
 
+/** `<name>-<version>-<build>.conda|.tar.bz2`, split from the right: only the name holds a '-'. */
+function condaFile(s: string): boolean {
+  if (!lengthIn(s, 255)) return false;
+  const ext = [".conda", ".tar.bz2"].find((e) => s.endsWith(e));
+  if (!ext) return false;
+  const parts = s.slice(0, -ext.length).split("-");
+  if (parts.length < 3) return false;
+  const build = parts.pop()!;
+  const version = parts.pop()!;
+  const name = parts.join("-");
+  return name.length > 0 && within(name[0]!, LOWER + DIGITS + "_") && within(name, LOWER + DIGITS + "._-") && version.length > 0 && within(version, LOWER + UPPER + DIGITS + "_.+!") && build.length > 0 && within(build, LOWER + UPPER + DIGITS + "_.+");
+}
+
 const IN_WORDS = new Map<NameRule, (s: string) => boolean>([
   [ACCOUNT_NAME, (s) => lengthIn(s, 64) && !RESERVED_ACCOUNT_NAMES.includes(s) && within(s[0]!, LOWER + DIGITS) && dottedParts(s, LOWER + DIGITS + "_-")],
   [GROUP_NAME, (s) => lengthIn(s, 64) && within(s[0]!, LOWER + DIGITS) && within(s, LOWER + DIGITS + "_.-")],
@@ -65,6 +83,11 @@ const IN_WORDS = new Map<NameRule, (s: string) => boolean>([
   [PACKAGE_NAME, (s) => pypi(s) || conda(s)],
   [NORMALIZED_PACKAGE_NAME, (s) => lengthIn(s, 200) && within(s, LOWER + DIGITS + "-") && !s.includes("--")],
   [LABEL_NAME, (s) => lengthIn(s, 64) && within(s[0]!, LOWER + UPPER + DIGITS) && dottedParts(s, LOWER + UPPER + DIGITS + "_-")],
+  [CONDA_VERSION, (s) => lengthIn(s, 128) && within(s, LOWER + UPPER + DIGITS + "_.+!")],
+  [CONDA_BUILD, (s) => lengthIn(s, 128) && within(s, LOWER + UPPER + DIGITS + "_.+")],
+  [CONDA_SUBDIR, (s) => s === "noarch" || (lengthIn(s, 32) && s.split("-").length === 2 && s.split("-").every((p, i) => p.length > 0 && within(p, LOWER + DIGITS + (i === 1 ? "_" : ""))))],
+  [CONDA_FILE, condaFile],
+  [SIGNED_TOKEN, (s) => lengthIn(s, 4096) && s.split(".").length === 3 && s.split(".").every((p) => p.length > 0 && within(p, LOWER + UPPER + DIGITS + "_-"))],
 ]);
 
 // ---- candidate strings: the rule's own alphabet, lengths at the bound, near misses -------
@@ -92,7 +115,17 @@ function candidates(rule: NameRule): fc.Arbitrary<string> {
     .map(([s, bad, at]) => s.slice(0, at % (s.length + 1)) + bad + s.slice(at % (s.length + 1)));
   const reserved = fc.tuple(fc.constantFrom(...RESERVED_ACCOUNT_NAMES), fc.constantFrom("", "", ".", "x", "-", "s", ".x", "\n")).map(([r, tail]) => r + tail);
   const dotted = fc.array(fc.string({ unit: fc.constantFrom("a", "b", "0", "-", "_"), maxLength: 5 }), { minLength: 1, maxLength: 5 }).map((parts) => parts.join("."));
+  // shapes that only some rules accept (subdirs, package file names, signed tokens): the
+  // rule's own shape is drawn often enough to hit both answers
+  const part = (chars: string) => fc.string({ unit: fc.constantFrom(...chars), minLength: 0, maxLength: 6 });
+  const shapes = new Map<NameRule, fc.Arbitrary<string>>([
+    [CONDA_SUBDIR, fc.tuple(part("ab0_"), part("ab0_"), fc.constantFrom("-", "-", "-", "", "--")).map(([a, b, dash]) => (a === "" && b === "" ? "noarch" : `${a}${dash}${b}`))],
+    [CONDA_FILE, fc.tuple(part("ab0_.-"), part("a0.+!-"), part("a0_+"), fc.constantFrom(".conda", ".tar.bz2", ".conda", ".zip")).map(([n, v, b, e]) => `${n}-${v}-${b}${e}`)],
+    [SIGNED_TOKEN, fc.tuple(part("aZ0_-"), part("aZ0_-."), part("aZ0_-")).map(([a, b, c]) => `${a}.${b}.${c}`)],
+  ]);
+  const shaped = shapes.get(rule) ?? fc.oneof(...shapes.values());
   return fc.oneof(
+    { arbitrary: shaped, weight: shapes.has(rule) ? 14 : 1 },
     { arbitrary: plain, weight: 4 },
     { arbitrary: dotted, weight: 3 },
     { arbitrary: atBound, weight: 2 },
@@ -278,7 +311,7 @@ const NAMES_IN_SCHEMAS: [string, NameRule][] = [
   ["Package/properties/channel", ACCOUNT_NAME],
   ["Package/properties/package", NORMALIZED_PACKAGE_NAME],
 ];
-const PATH_PARAMETERS: Record<string, NameRule> = { channel: ACCOUNT_NAME, org: ACCOUNT_NAME, user: ACCOUNT_NAME, group: GROUP_NAME, package: PACKAGE_NAME, name: TOKEN_NAME };
+const PATH_PARAMETERS: Record<string, NameRule> = { channel: ACCOUNT_NAME, org: ACCOUNT_NAME, user: ACCOUNT_NAME, group: GROUP_NAME, package: PACKAGE_NAME, name: TOKEN_NAME, label: LABEL_NAME, owner: ACCOUNT_NAME, pkg: CONDA_PACKAGE_NAME, ver: CONDA_VERSION, subdir: CONDA_SUBDIR, file: CONDA_FILE, token: SIGNED_TOKEN };
 /** Property names that hold a name wherever they appear. */
 const NAME_KEYS = new Set(["name", "username", "account", "createdBy", "channel", "admins", "members", "package", "packages", "org", "user", "group"]);
 
