@@ -307,7 +307,8 @@ describe("the package pages over HTTP", () => {
       ["a browser at the PyPI root", "/acme/simple/", { headers: { accept: "text/html" } }, 200, /html/],
       ["a browser at a conda index", "/acme/linux-64/repodata.json", { headers: { accept: "text/html,*/*;q=0.8" } }, 200, /json/],
       ["twine's upload without credentials", "/acme/", { method: "POST", headers: { accept: "text/html" } }, 401, /json/],
-      ["a reserved name", "/api", { headers: { accept: "text/html" } }, 404, /json/],
+      ["a reserved name: the API's root (anaconda-client asks it), not a channel page", "/api", { headers: { accept: "text/html" } }, 200, /json/],
+      ["a reserved name with nothing behind it", "/simple", { headers: { accept: "text/html" } }, 404, /json/],
     ];
     for (const [what, path, init, status, type] of cases) {
       const got = await gate(path, init);
