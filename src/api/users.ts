@@ -12,6 +12,7 @@ import type { Catalog } from "../access/catalog.js";
 import { authorize, enforce } from "../access/authorize.js";
 import type { PasswordThrottle } from "./throttle.js";
 import * as v from "./validate.js";
+import { isSessionToken } from "../web/session.js";
 import { accountFor, acting, allow, me, named, param, ref, tokenView, userView, type Acting, type ApiRoute, type UserView } from "./route.js";
 
 /** Login tokens live 30 days unless the client asks otherwise (`maxAgeSeconds`, at most
@@ -56,13 +57,37 @@ export async function checkPassword(deps: PasswordDeps, client: string, username
 /** The new password of a user, as every door sets it: your own only with the current
  * password (checked under the throttle, a wrong one is a 403: a stolen token or an open
  * browser alone must not be enough to lock the owner out); another user's as whoever the
- * caller has already been authorized to write that user as (a server admin's reset). */
-export async function changePassword(deps: PasswordDeps, client: string, actor: string, user: string, input: { password: string; currentPassword?: string }): Promise<Account> {
+ * caller has already been authorized to write that user as (a server admin's reset). Whoever
+ * sets it, the user's web sessions end (on every replica), but `keepSession`, the one that
+ * made the change in the pages: after a compromise, a reset from the API or the CLI must
+ * not leave a stolen browser session signed in. */
+export async function changePassword(
+  deps: PasswordDeps,
+  client: string,
+  actor: string,
+  user: string,
+  input: { password: string; currentPassword?: string },
+  keepSession: string | null = null,
+): Promise<{ account: Account; endedSessions: number }> {
   if (user === actor) {
     if (input.currentPassword === undefined) throw new GateError("bad_request", `the field "currentPassword" is required to change your own password`);
     await checkPassword(deps, client, user, input.currentPassword, new GateError("forbidden", "the current password is wrong"));
   }
-  return deps.catalog.setPasswordHash(user, await hashPassword(input.password));
+  const account = await deps.catalog.setPasswordHash(user, await hashPassword(input.password));
+  return { account, endedSessions: await endWebSessions(deps.catalog, user, keepSession) };
+}
+
+/** End the user's web sessions but `keep` (their tokens revoked: refused on every replica);
+ * how many ended. */
+export async function endWebSessions(catalog: Catalog, user: string, keep: string | null): Promise<number> {
+  const sessions = (await catalog.listTokens(user)).filter((t) => isSessionToken(t.name) && t.id !== keep);
+  for (const t of sessions) {
+    await catalog.revokeTokenById(user, t.id).catch((err: unknown) => {
+      // signed out meanwhile: nothing left to end
+      if (!(err instanceof GateError && err.code === "not_found")) throw err;
+    });
+  }
+  return sessions.length;
 }
 
 /** Set `user`'s password as PUT /users/{user}/password does (`body` is its PasswordChange):

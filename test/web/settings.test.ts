@@ -14,7 +14,7 @@ describe("account settings", () => {
   let pages: MailedPages;
 
   before(async () => {
-    pages = await startMailedPages([["fay", "fay-password-1"], ["gus", "gus-password-1"]]);
+    pages = await startMailedPages([["fay", "fay-password-1"], ["gus", "gus-password-1"], ["hal", "hal-password-1"]]);
   });
   after(() => pages?.stop());
 
@@ -128,5 +128,22 @@ describe("account settings", () => {
     assert.equal((await fay.postRaw(`${PAGE}/email`, { _csrf: "x", email: "evil@evil.example", current: "fay-password-2" })).status, 403);
     assert.equal((await new WebClient(pages.base, "192.0.2.109").attemptSignIn("fay", "fay-password-2")).status, 303, "nothing changed");
     assert.equal((await pages.catalog.requireAccount("fay")).email, "fay@new.example");
+  });
+
+  test("a password changed through the API (or the CLI) ends the user's web sessions too", async () => {
+    const hal = new WebClient(pages.base, "192.0.2.110");
+    await hal.signIn("hal", "hal-password-1");
+    assert.equal((await hal.get("/settings/hal/account")).status, 200);
+    const token = await apiToken(pages.base, "hal", "hal-password-1");
+    const res = await fetch(`${pages.base}/api/users/hal/password`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ password: "hal-password-2", currentPassword: "hal-password-1" }),
+    });
+    assert.ok(res.ok, `the API changes the password: ${res.status}`);
+    const after = await hal.get("/settings/hal/account");
+    assert.equal(after.status, 303, "the browser's session ended with the change");
+    assert.match(after.headers.get("location") ?? "", /tab=signin/);
+    assert.ok((await apiLogin(pages.base, "hal", "hal-password-2")).ok, "the new password logs in");
   });
 });

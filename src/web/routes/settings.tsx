@@ -15,12 +15,11 @@ import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { GateError } from "../../errors.js";
 import type { Account } from "../../access/model.js";
-import { changePassword, checkPassword } from "../../api/users.js";
+import { changePassword, checkPassword, endWebSessions } from "../../api/users.js";
 import * as v from "../../api/validate.js";
 import { hashPassword } from "../../auth/password.js";
 import { clientAddress } from "../../http/identify.js";
 import type { Area } from "../routing.js";
-import { isSessionToken } from "../session.js";
 import { endSession, overTls, publicBase } from "../visitor.js";
 import { field } from "../forms.js";
 import { frameFor, render, sentence } from "../render.js";
@@ -126,32 +125,19 @@ async function changeOwnPassword(c: Context, web: Web, recovery: Recovery): Prom
   const account = await ownAccount(c, web);
   const form = c.get("form");
   const password = field(form, "password");
+  let ended: number;
   try {
     if (password !== field(form, "confirm")) throw new GateError("bad_request", "the two new passwords differ");
     if (field(form, "current") === "") throw new GateError("bad_request", "type your current password");
     // the API's own rules: the new password's, then the current one under the throttle
     const input = v.passwordChange({ password, currentPassword: field(form, "current") });
-    await changePassword({ throttle: web.throttle, catalog: web.deps.catalog }, clientAddress(c), account.name, account.name, input);
+    ended = (await changePassword({ throttle: web.throttle, catalog: web.deps.catalog }, clientAddress(c), account.name, account.name, input, c.get("visitor").sessionId)).endedSessions;
   } catch (err) {
     return refused(c, web, account, "password", err);
   }
-  const ended = await endWebSessions(web, account.name, c.get("visitor").sessionId);
   web.deps.logger.info({ msg: "password changed in the web pages; other web sessions ended", account: account.name, ended, reqId: c.get("reqId") });
   if (account.email) notify(c, web, recovery, account.email, account.name, "its password was changed");
   return c.redirect(href(web, `/settings/${account.name}/account?saved=password`), 303);
-}
-
-/** End the user's web sessions but `keep` (their tokens revoked: refused on every
- * replica); how many ended. */
-async function endWebSessions(web: Web, user: string, keep: string | null): Promise<number> {
-  const sessions = (await web.deps.catalog.listTokens(user)).filter((t) => isSessionToken(t.name) && t.id !== keep);
-  for (const t of sessions) {
-    await web.deps.catalog.revokeTokenById(user, t.id).catch((err: unknown) => {
-      // signed out meanwhile: nothing left to end
-      if (!(err instanceof GateError && err.code === "not_found")) throw err;
-    });
-  }
-  return sessions.length;
 }
 
 /** Tell the address of record that the account changed (when this server mails). */
@@ -248,7 +234,7 @@ async function resetPassword(c: Context, web: Web): Promise<Response> {
     throw err;
   }
   deleteCookie(c, RESET_COOKIE, { path: href(web, "/account/reset"), secure: overTls(c, web) });
-  const ended = await endWebSessions(web, user, null);
+  const ended = await endWebSessions(web.deps.catalog, user, null);
   if (c.get("visitor").user?.name === user) endSession(c, web);
   web.deps.logger.info({ msg: "password set with a mailed reset link; web sessions ended", account: user, ended, reqId: c.get("reqId") });
   return c.redirect(href(web, "/?tab=signin&reset"), 303);
