@@ -11,6 +11,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { MATRIX, startStack, type Stack } from "../harness/gateway.js";
+import { once, oncePer } from "../harness/once.js";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -24,20 +25,6 @@ interface Answer {
 
 const PER_REQUEST_HEADERS = new Set(["date", "x-request-id"]);
 const TOKEN_MAX_AGE = 86400;
-
-function once<T>(fn: () => Promise<T>): () => Promise<T> {
-  let p: Promise<T> | undefined;
-  return () => (p ??= fn());
-}
-
-function oncePer<T>(fn: (key: string) => Promise<T>): (key: string) => Promise<T> {
-  const runs = new Map<string, Promise<T>>();
-  return (key) => {
-    let p = runs.get(key);
-    if (!p) runs.set(key, (p = fn(key)));
-    return p;
-  };
-}
 
 const passwordOf = (user: string) => `${user}-password-1`;
 

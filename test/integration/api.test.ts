@@ -18,25 +18,10 @@ import { tmpdir } from "node:os";
 import { randomBytes } from "node:crypto";
 import { startStack, lastLine, type Stack } from "../harness/gateway.js";
 import type { BuiltChannel } from "../fixtures/conda-channel.js";
+import { once, oncePer } from "../harness/once.js";
 
 type Replica = Awaited<ReturnType<Stack["spawnReplica"]>>;
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/** The promise of one run of `fn`, shared by every caller. */
-function once<T>(fn: () => Promise<T>): () => Promise<T> {
-  let p: Promise<T> | undefined;
-  return () => (p ??= fn());
-}
-
-/** `once` per key. */
-function oncePer<T>(fn: (key: string) => Promise<T>): (key: string) => Promise<T> {
-  const runs = new Map<string, Promise<T>>();
-  return (key) => {
-    let p = runs.get(key);
-    if (!p) runs.set(key, (p = fn(key)));
-    return p;
-  };
-}
 
 const PASSWORDS: Record<string, string> = {
   root: "root-password-1",
