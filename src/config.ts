@@ -3,6 +3,7 @@
 import path from "node:path";
 import { GateError } from "./errors.js";
 import { DEFAULT_TOKEN_LIFETIME, LIFETIME_CEILING } from "./access/names.js";
+import type { DownloadConfig } from "./http/download.js";
 
 export interface S3Config {
   endpoint: string;
@@ -58,6 +59,30 @@ export interface Config {
   maxCondaUploadBytes: number;
   /** The web pages: sessions, mail, the public address. */
   web: WebConfig;
+  /** How artifact bytes reach clients: DOWNLOAD_MODE, PRESIGN_TTL, S3_PUBLIC_ENDPOINT, ACCEL_LOCATION. */
+  downloads: DownloadConfig;
+}
+
+// ---- artifact downloads (http/download.ts) ----------------------------------------------
+
+function downloads(env: Env, s3: S3Config | null): DownloadConfig {
+  const mode = env.DOWNLOAD_MODE || "stream";
+  if (mode !== "stream" && mode !== "redirect" && mode !== "accel") throw bad("DOWNLOAD_MODE", `must be "stream", "redirect" or "accel", got "${mode}"`);
+  if (mode === "redirect" && !s3) {
+    throw bad("DOWNLOAD_MODE", `"redirect" needs an S3 store (S3_ENDPOINT): a directory store has no URL a client could be sent to; put nginx in front and use "accel"`);
+  }
+  const s3PublicEndpoint = url(env, "S3_PUBLIC_ENDPOINT", ["http:", "https:"]);
+  if (s3PublicEndpoint && !s3) throw bad("S3_PUBLIC_ENDPOINT", "needs S3_ENDPOINT too");
+  if (s3PublicEndpoint && !/^https?:\/\/[^/?#@]+\/?$/.test(s3PublicEndpoint)) throw bad("S3_PUBLIC_ENDPOINT", "must be http(s)://host[:port], without a path or credentials");
+  const accelLocation = env.ACCEL_LOCATION || "/_pkgate/";
+  if (!/^(\/[A-Za-z0-9._~-]+)+\/$/.test(accelLocation)) throw bad("ACCEL_LOCATION", `must look like /_pkgate/ (a path ending in /), got "${accelLocation}"`);
+  return {
+    mode,
+    // S3 refuses presigned URLs valid for more than a week
+    presignTtl: int(env, "PRESIGN_TTL", 60, 1, 7 * 24 * 3600),
+    s3PublicEndpoint: s3PublicEndpoint && s3PublicEndpoint.replace(/\/+$/, ""),
+    accelLocation,
+  };
 }
 
 // ---- the web pages ----------------------------------------------------------------------
@@ -187,5 +212,6 @@ export function loadConfig(env: Env = process.env): Config {
     // 1 GiB, as PyPI uploads; a package is spooled to disk, never held in memory
     maxCondaUploadBytes: int(env, "MAX_CONDA_UPLOAD", 1024 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
     web: webConfig(env),
+    downloads: downloads(env, s3),
   };
 }

@@ -66,7 +66,7 @@ export interface AppParts {
  * (the gateway and the in-process test harness both use it). */
 export function appDeps(parts: AppParts, config: Config): AppDeps {
   const { store, cache, catalog, objects, views, logger, metrics, unownedFolders } = parts;
-  const pypiDeps = { store, objects, views, registry: new PypiRegistry(store, cache), maxUploadBytes: MAX_UPLOAD_BYTES };
+  const pypiDeps = { store, objects, views, registry: new PypiRegistry(store, cache), maxUploadBytes: MAX_UPLOAD_BYTES, downloads: config.downloads };
   return {
     tokenMaxAge: config.tokenMaxAge,
     maxCondaUploadBytes: config.maxCondaUploadBytes,
@@ -76,6 +76,7 @@ export function appDeps(parts: AppParts, config: Config): AppDeps {
     store,
     objects,
     views,
+    downloads: config.downloads,
     catalog,
     identifier: new Identifier(catalog),
     failures: new AuthFailures(config.authFailureLimit, { cache, windowSeconds: config.authFailureWindow }),

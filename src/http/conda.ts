@@ -9,6 +9,7 @@ import { GateError, notFound } from "../errors.js";
 import type { Body } from "./send.js";
 import { cacheControl, probeObject, send, sendObject, type SendOptions } from "./send.js";
 import type { ObjectSource } from "./objects.js";
+import { sendArtifact, type DownloadConfig } from "./download.js";
 import { roleOn, visibility, type Visibility } from "../access/policy.js";
 import { authorize, missing, refusal } from "../access/authorize.js";
 import { filterRepodata } from "../conda/repodata.js";
@@ -23,6 +24,8 @@ export interface CondaDeps {
   /** Bodies and validators of stored objects, small hot ones from memory. */
   objects: ObjectSource;
   views: ViewCache;
+  /** DOWNLOAD_MODE and its settings; absent: the gateway streams artifacts itself. */
+  downloads?: DownloadConfig;
 }
 
 type CondaTarget = Extract<Target, { kind: "conda-index" | "conda-shard" | "conda-artifact" | "channeldata" }>;
@@ -64,7 +67,7 @@ export async function serveConda(c: Context, deps: CondaDeps, t: CondaTarget, pr
       const verdict = authorize(principal, "conda:download", resource);
       // a hidden package costs the store lookup a missing one costs, so time tells nothing
       if (!verdict.allow) throw await refusal(verdict, () => probeObject(c, deps.objects, key));
-      const res = await sendObject(c, deps.objects, key, {
+      const res = await sendArtifact(c, deps.downloads, deps.objects, key, {
         contentType: "application/octet-stream",
         cacheControl: cacheControl(c, ARTIFACT_MAX_AGE),
       });

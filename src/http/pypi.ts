@@ -1,7 +1,8 @@
 // Serving a channel's PyPI index: the Simple API root and project pages (PEP 503 HTML and
 // PEP 691 JSON, negotiated on Accept), distribution files and their core metadata
 // (streamed with Range, ETag, 304, HEAD), and twine uploads. A private project the caller
-// may not see answers exactly like one that does not exist, for pages, files and metadata.
+// may not see answers exactly like one that does not exist, for pages, files and metadata;
+// so do the files of a quarantined project (PEP 792: none is offered for download).
 import { header } from "./headers.js";
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
@@ -10,8 +11,9 @@ import type { Target } from "./target.js";
 import type { Account, Principal } from "../access/model.js";
 import type { Store } from "../store/store.js";
 import { GateError, badRequest } from "../errors.js";
-import { cacheControl, probeObject, send, sendObject, type NodeBindings } from "./send.js";
+import { cacheControl, probeObject, send, type NodeBindings } from "./send.js";
 import type { ObjectSource } from "./objects.js";
+import { sendArtifact, type DownloadConfig } from "./download.js";
 import { visibility } from "../access/policy.js";
 import { authorize, missing, refusal } from "../access/authorize.js";
 import type { ViewCache } from "../cache/views.js";
@@ -32,6 +34,8 @@ export interface PypiDeps {
   maxUploadBytes: number;
   /** Where uploads are spooled while they are hashed and checked; the OS temp dir by default. */
   uploadTmpDir?: string;
+  /** DOWNLOAD_MODE and its settings; absent: the gateway streams files itself. */
+  downloads?: DownloadConfig;
 }
 
 type PypiTarget = Extract<Target, { kind: `pypi-${string}` }>;
@@ -117,7 +121,9 @@ async function serveFile(c: Context, deps: PypiDeps, t: FileTarget, principal: P
   const key = t.metadata ? metadataKey(t.channel, t.normalized, t.file) : fileKey(t.channel, t.normalized, t.file);
   const verdict = authorize(principal, "pypi:download", resource);
   if (!verdict.allow) throw await refusal(verdict, () => probeObject(c, deps.objects, key));
-  const res = await sendObject(c, deps.objects, key, {
+  if (await deps.registry.quarantined(t.channel, t.normalized)) throw gone;
+  // core metadata is index data: always from the gateway; distribution files as DOWNLOAD_MODE says
+  const res = await sendArtifact(c, t.metadata ? undefined : deps.downloads, deps.objects, key, {
     contentType: t.metadata ? "text/plain; charset=utf-8" : distContentType(t.file),
     cacheControl: cacheControl(c, FILE_MAX_AGE),
   });

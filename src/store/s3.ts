@@ -16,6 +16,7 @@ import {
   type ListedObject,
   type ListOptions,
   type ObjectInfo,
+  type PresignOptions,
   type PutOptions,
   type ReadRange,
   type Store,
@@ -46,20 +47,11 @@ export class S3Store implements Store {
   private readonly region: string;
   /** The answer of the conditional-PUT probe, once it succeeded. */
   private conditionalPut: Promise<boolean> | null = null;
+  /** Clients that only sign (presignGet), one per endpoint URL; they never send a request. */
+  private readonly signers = new Map<string, Client>();
 
-  constructor(opts: S3StoreOptions) {
-    let url: URL;
-    try {
-      url = new URL(opts.endPoint);
-    } catch {
-      throw new Error("S3 endpoint is not a URL (expected http(s)://host[:port])");
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
-      throw new Error("S3 endpoint must start with http:// or https://");
-    }
-    if (url.pathname !== "/" && url.pathname !== "") {
-      throw new Error("S3 endpoint must not have a path (buckets are addressed path-style)");
-    }
+  constructor(private readonly opts: S3StoreOptions) {
+    const url = endpointUrl(opts.endPoint);
     const useSSL = url.protocol === "https:";
     this.bucket = opts.bucket;
     this.region = opts.region || "us-east-1";
@@ -298,9 +290,47 @@ export class S3Store implements Store {
     if (!exists) throw new StoreUnavailable("s3 store: the bucket does not exist");
   }
 
+  async presignGet(key: string, ttlSeconds: number, opts: PresignOptions = {}): Promise<string> {
+    const endPoint = opts.endPoint ?? this.opts.endPoint;
+    let signer = this.signers.get(endPoint);
+    if (!signer) {
+      const url = endpointUrl(endPoint);
+      const useSSL = url.protocol === "https:";
+      signer = new Client({
+        endPoint: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+        port: url.port ? Number(url.port) : useSSL ? 443 : 80,
+        useSSL,
+        accessKey: this.opts.accessKey,
+        secretKey: this.opts.secretKey,
+        // a fixed region: signing asks nothing of the server
+        region: this.region,
+        pathStyle: true,
+      });
+      this.signers.set(endPoint, signer);
+    }
+    const params = opts.contentType ? { "response-content-type": opts.contentType } : undefined;
+    return signer.presignedGetObject(this.bucket, key, ttlSeconds, params);
+  }
+
   async close(): Promise<void> {
     this.agent.destroy();
   }
+}
+
+function endpointUrl(endPoint: string): URL {
+  let url: URL;
+  try {
+    url = new URL(endPoint);
+  } catch {
+    throw new Error("S3 endpoint is not a URL (expected http(s)://host[:port])");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new Error("S3 endpoint must start with http:// or https://");
+  }
+  if (url.pathname !== "/" && url.pathname !== "") {
+    throw new Error("S3 endpoint must not have a path (buckets are addressed path-style)");
+  }
+  return url;
 }
 
 interface SizedBody {

@@ -29,6 +29,12 @@ export interface PutOptions {
   ifNotExists?: boolean;
 }
 
+export interface PresignOptions {
+  endPoint?: string;
+  /** Content-Type the server answers the presigned GET with (S3's response-content-type). */
+  contentType?: string;
+}
+
 export interface ListOptions {
   /** Stop after this many objects: "is there anything under this prefix?" is a listing of
    * at most one key (one request on S3). */
@@ -59,6 +65,10 @@ export interface Store {
    * descriptor (one open + one fstat, no second lookup by path). The caller owns `fd` and
    * must close it (fs.close). Null when missing. */
   openFile?(key: string): Promise<{ fd: number; info: ObjectInfo } | null>;
+  /** For the S3 adapter: a URL that lets its bearer GET this one object (any Range) for
+   * `ttlSeconds`, signed for `endPoint` (http(s)://host[:port], the address the fetcher
+   * reaches the server at; the store's own by default). No I/O: only a signature. */
+  presignGet?(key: string, ttlSeconds: number, opts?: PresignOptions): Promise<string>;
   /** Whether put(key, body, {ifNotExists: true}) is atomic among writers in every process:
    * of concurrent creators of one key exactly one succeeds. Locks kept in the store rest on
    * it. The fs adapter: always (link(2) fails on an existing name). The S3 adapter: when the
