@@ -8,6 +8,11 @@
 // the structure it walks and throws on what it cannot walk, but does not validate records' insides.
 //
 // The same scanner filters channeldata.json, whose `packages` map is keyed by package name.
+//
+// The scan and the cut are apart: `mapIndex` walks the bytes once and returns an IndexMap (where
+// each member is, which package name it belongs to); `indexCuts` turns a map and the answer per
+// name into the byte ranges to drop. The gateway maps a stored index once (in a worker thread,
+// src/workers/) and keeps only the cut list of each view over the stored bytes.
 
 import { parseCondaFilename } from "./filename.js";
 
@@ -33,22 +38,22 @@ export function filterRepodata(
   visible: Visible,
   options: RepodataFilterOptions = {},
 ): Buffer | null {
+  return filterIndexMembers(json, repodataMembers(options), visible);
+}
+
+/** The members of repodata a view filters. */
+export function repodataMembers(options: RepodataFilterOptions = {}): Record<string, MemberKind> {
   const members: Record<string, MemberKind> = {
     packages: MemberKind.Records,
     "packages.conda": MemberKind.Records,
   };
   if (options.hideRemoved) members["removed"] = MemberKind.FileNames;
-  return new IndexScanner(json, memoize(visible)).filter(members);
+  return members;
 }
 
 /** Every package name with at least one record in `packages` or `packages.conda`. */
 export function repodataNames(json: Uint8Array): Set<string> {
-  const names = new Set<string>();
-  new IndexScanner(json, (name) => {
-    names.add(name);
-    return true;
-  }).filter({ packages: MemberKind.Records, "packages.conda": MemberKind.Records });
-  return names;
+  return new Set(mapIndex(json, repodataMembers()).names);
 }
 
 /** How the package name of a member of a filtered top-level value is found. */
@@ -62,28 +67,122 @@ export const MemberKind = {
 } as const;
 export type MemberKind = (typeof MemberKind)[keyof typeof MemberKind];
 
+/** A member without a package name: always cut (a record with no name, a foreign file name). */
+export const NO_NAME = -1;
+/** A member that names no package and is always kept (a non-string entry of `removed`). */
+export const NOT_A_NAME = -2;
+
+/**
+ * Where the members of the filtered top-level values of one index file are, and whose they are.
+ * Plain data (typed arrays and strings), so it crosses between threads as it is.
+ */
+export interface IndexMap {
+  /** Length of the mapped bytes. */
+  size: number;
+  /** Package names, each once; a member's `name` is an index into this list (or NO_NAME, NOT_A_NAME). */
+  names: string[];
+  /** Per filtered value: the byte of its opening bracket, of its closing one, and its members [first, first + count). */
+  groups: Float64Array; // [open, close, first, count] per group
+  /** Per member: its first byte, the byte past it, and the first byte of the next member (or the closing bracket). */
+  start: Float64Array;
+  end: Float64Array;
+  next: Float64Array;
+  name: Int32Array;
+}
+
 /**
  * Filters the given top-level members of a JSON object. Exposed for the other conda index files;
- * `keep` is called once per member (memoize it when it is costly).
+ * `keep` is called once per package name.
  */
 export function filterIndexMembers(
   json: Uint8Array,
   members: Record<string, MemberKind>,
   keep: Visible,
 ): Buffer | null {
-  return new IndexScanner(json, keep).filter(members);
+  const map = mapIndex(json, members);
+  const cuts = indexCuts(map, map.names.map((n) => keep(n)));
+  return cuts.length === 0 ? null : assembleView(json, cuts);
 }
 
-function memoize(visible: Visible): Visible {
-  const seen = new Map<string, boolean>();
-  return (name) => {
-    let answer = seen.get(name);
-    if (answer === undefined) {
-      answer = visible(name);
-      seen.set(name, answer);
-    }
-    return answer;
+/** Walks the bytes once: where every member of the given top-level values is, and its package name. */
+export function mapIndex(json: Uint8Array, members: Record<string, MemberKind>): IndexMap {
+  return new IndexScanner(json).map(members);
+}
+
+/**
+ * The byte ranges to leave out for the given answers (`keep[i]` for `map.names[i]`): flat
+ * [start, end, start, end, ...], ascending, never touching. Empty when nothing is hidden. Each hidden
+ * member goes with a separator next to it, so the rest stays valid JSON in the file's own formatting.
+ */
+export function indexCuts(map: IndexMap, keep: ArrayLike<boolean>): number[] {
+  const cuts: number[] = [];
+  const cut = (start: number, end: number) => {
+    const n = cuts.length;
+    if (n > 0 && cuts[n - 1] === start) cuts[n - 1] = end;
+    else cuts.push(start, end);
   };
+  const { groups, start, end, next, name } = map;
+  for (let g = 0; g < groups.length; g += 4) {
+    const count = groups[g + 3]!;
+    if (count === 0) continue;
+    const first = groups[g + 2]!;
+    const last = first + count - 1;
+    const mark = cuts.length;
+    let kept = 0;
+    let previousEnd = -1;
+    for (let i = first; i <= last; i++) {
+      const id = name[i]!;
+      const show = id >= 0 ? keep[id] === true : id === NOT_A_NAME;
+      if (show) kept++;
+      else if (kept > 0) cut(previousEnd, end[i]!); // with the separator before it
+      else if (i !== last) cut(start[i]!, next[i]!); // first so far: with the separator after it
+      previousEnd = end[i]!;
+    }
+    if (kept === 0) {
+      // Everything hidden: an empty `{}` rather than the whitespace that surrounded the members.
+      cuts.length = mark;
+      cut(groups[g]! + 1, groups[g + 1]!);
+    }
+  }
+  return cuts;
+}
+
+/** Bytes left once the cuts are made. */
+export function viewSize(size: number, cuts: ArrayLike<number>): number {
+  let removed = 0;
+  for (let i = 0; i < cuts.length; i += 2) removed += cuts[i + 1]! - cuts[i]!;
+  return size - removed;
+}
+
+/** The bytes without the cut ranges, in one new buffer. */
+export function assembleView(buf: Uint8Array, cuts: ArrayLike<number>): Buffer {
+  const out = Buffer.allocUnsafe(viewSize(buf.length, cuts));
+  let from = 0;
+  let at = 0;
+  for (let i = 0; i < cuts.length; i += 2) {
+    out.set(buf.subarray(from, cuts[i]!), at);
+    at += cuts[i]! - from;
+    from = cuts[i + 1]!;
+  }
+  out.set(buf.subarray(from), at);
+  return out;
+}
+
+/** A growable list of numbers in a typed array. */
+class NumberList<T extends Float64Array | Int32Array> {
+  length = 0;
+  constructor(private items: T) {}
+  push(x: number): void {
+    if (this.length === this.items.length) {
+      const bigger = new (this.items.constructor as { new (n: number): T })(this.items.length * 2);
+      bigger.set(this.items);
+      this.items = bigger;
+    }
+    this.items[this.length++] = x;
+  }
+  done(): T {
+    return this.items.slice(0, this.length) as T;
+  }
 }
 
 const QUOTE = 0x22;
@@ -104,26 +203,29 @@ for (const b of [QUOTE, OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET]) T
 class IndexScanner {
   private readonly buf: Uint8Array;
   private readonly end: number;
-  private readonly keep: Visible;
-  /** Byte ranges to leave out of the output, flat [start, end, start, end, ...], ascending. */
-  private readonly cuts: number[] = [];
+  private readonly names: string[] = [];
+  private readonly ids = new Map<string, number>();
+  private readonly groups = new NumberList(new Float64Array(16));
+  private readonly starts = new NumberList(new Float64Array(4096));
+  private readonly ends = new NumberList(new Float64Array(4096));
+  private readonly nexts = new NumberList(new Float64Array(4096));
+  private readonly nameIds = new NumberList(new Int32Array(4096));
   // Where scanRecord found the record's last `name` member: content bounds of a string value, or
   // nameStart = -1 when there is none or it is not a string.
   private nameStart = -1;
   private nameEnd = -1;
   private nameEscaped = false;
-  // The previous record's name bytes and answer: records of one package sit next to each other.
+  // The previous record's name bytes and id: records of one package sit next to each other.
   private lastStart = -1;
   private lastEnd = -1;
-  private lastKeep = false;
+  private lastId = NO_NAME;
 
-  constructor(json: Uint8Array, keep: Visible) {
+  constructor(json: Uint8Array) {
     this.buf = json;
     this.end = json.length;
-    this.keep = keep;
   }
 
-  filter(members: Record<string, MemberKind>): Buffer | null {
+  map(members: Record<string, MemberKind>): IndexMap {
     const buf = this.buf;
     let p = 0;
     // A UTF-8 byte order mark is not JSON, but some writers add one; keep it where it is.
@@ -154,27 +256,46 @@ class IndexScanner {
       }
     }
     if (this.skipWs(p + 1) !== this.end) this.fail(p + 1, "the end of the document");
-    return this.cuts.length === 0 ? null : this.assemble();
+    return {
+      size: this.end,
+      names: this.names,
+      groups: this.groups.done(),
+      start: this.starts.done(),
+      end: this.ends.done(),
+      next: this.nexts.done(),
+      name: this.nameIds.done(),
+    };
   }
 
-  /**
-   * Walks the members of the object (or array) opening at `open` and cuts out the hidden ones with a
-   * separator next to them, so the rest stays valid JSON in the file's own formatting.
-   */
+  private idOf(name: string): number {
+    let id = this.ids.get(name);
+    if (id === undefined) {
+      id = this.names.length;
+      this.names.push(name);
+      this.ids.set(name, id);
+    }
+    return id;
+  }
+
+  /** Notes where each member of the object (or array) opening at `open` is, and whose it is. */
   private filterMembers(open: number, kind: MemberKind): number {
     const buf = this.buf;
     const close = kind === MemberKind.FileNames ? CLOSE_BRACKET : CLOSE_BRACE;
     let p = this.skipWs(open + 1);
-    if (buf[p] === close) return p + 1;
-    const mark = this.cuts.length;
-    let kept = 0;
-    let previousEnd = -1;
+    const first = this.starts.length;
+    if (buf[p] === close) {
+      this.groups.push(open);
+      this.groups.push(p);
+      this.groups.push(first);
+      this.groups.push(0);
+      return p + 1;
+    }
     for (;;) {
       const start = p;
-      let show: boolean;
+      let id: number;
       if (kind === MemberKind.FileNames) {
         p = this.skipValue(p);
-        show = buf[start] === QUOTE ? this.keepFileName(start, p) : true;
+        id = buf[start] === QUOTE ? this.fileNameId(start, p) : NOT_A_NAME;
       } else {
         this.expect(p, QUOTE, "a key");
         const keyEnd = this.stringEnd(p);
@@ -183,14 +304,14 @@ class IndexScanner {
         p = this.skipWs(p + 1);
         if (kind === MemberKind.Names) {
           p = this.skipValue(p);
-          show = this.keep(this.decodeString(start + 1, keyEnd - 1));
+          id = this.idOf(this.decodeString(start + 1, keyEnd - 1));
         } else {
           if (buf[p] === OPEN_BRACE) p = this.scanRecord(p);
           else {
             p = this.skipValue(p);
             this.nameStart = -1;
           }
-          show = this.nameStart >= 0 ? this.keepRecordName() : this.keepFileName(start, keyEnd);
+          id = this.nameStart >= 0 ? this.recordNameId() : this.fileNameId(start, keyEnd);
         }
       }
       const memberEnd = p;
@@ -198,18 +319,17 @@ class IndexScanner {
       const last = buf[p] !== COMMA;
       if (last) this.expect(p, close, kind === MemberKind.FileNames ? "',' or ']'" : "',' or '}'");
       const next = last ? p : this.skipWs(p + 1);
-      if (show) kept++;
-      else if (kept > 0) this.cut(previousEnd, memberEnd); // with the separator before it
-      else if (!last) this.cut(start, next); // first so far: with the separator after it
-      previousEnd = memberEnd;
+      this.starts.push(start);
+      this.ends.push(memberEnd);
+      this.nexts.push(next);
+      this.nameIds.push(id);
       if (last) break;
       p = next;
     }
-    if (kept === 0) {
-      // Everything hidden: an empty `{}` rather than the whitespace that surrounded the members.
-      this.cuts.length = mark;
-      this.cut(open + 1, p);
-    }
+    this.groups.push(open);
+    this.groups.push(p);
+    this.groups.push(first);
+    this.groups.push(this.starts.length - first);
     return p + 1;
   }
 
@@ -282,7 +402,7 @@ class IndexScanner {
     return e - s < 64 && this.decodeString(s + 1, e - 1) === "name";
   }
 
-  private keepRecordName(): boolean {
+  private recordNameId(): number {
     const buf = this.buf;
     const s = this.nameStart;
     const e = this.nameEnd;
@@ -290,46 +410,22 @@ class IndexScanner {
     if (ls >= 0 && e - s === this.lastEnd - ls) {
       let i = 0;
       while (i < e - s && buf[s + i] === buf[ls + i]) i++;
-      if (i === e - s) return this.lastKeep;
+      if (i === e - s) return this.lastId;
     }
     const name = this.nameEscaped ? this.decodeString(s, e) : utf8.decode(buf.subarray(s, e));
-    const answer = this.keep(name);
+    const id = this.idOf(name);
     if (!this.nameEscaped) {
       this.lastStart = s;
       this.lastEnd = e;
-      this.lastKeep = answer;
+      this.lastId = id;
     }
-    return answer;
+    return id;
   }
 
-  /** For a file name string spanning [s, e) with its quotes: hidden unless it names a visible package. */
-  private keepFileName(s: number, e: number): boolean {
+  /** For a file name string spanning [s, e) with its quotes: the package it names, or NO_NAME (hidden). */
+  private fileNameId(s: number, e: number): number {
     const parsed = parseCondaFilename(this.decodeString(s + 1, e - 1));
-    return parsed !== null && this.keep(parsed.name);
-  }
-
-  private cut(start: number, end: number): void {
-    const cuts = this.cuts;
-    const n = cuts.length;
-    if (n > 0 && cuts[n - 1] === start) cuts[n - 1] = end;
-    else cuts.push(start, end);
-  }
-
-  private assemble(): Buffer {
-    const buf = this.buf;
-    const cuts = this.cuts;
-    let removed = 0;
-    for (let i = 0; i < cuts.length; i += 2) removed += cuts[i + 1]! - cuts[i]!;
-    const out = Buffer.allocUnsafe(this.end - removed);
-    let from = 0;
-    let at = 0;
-    for (let i = 0; i < cuts.length; i += 2) {
-      out.set(buf.subarray(from, cuts[i]!), at);
-      at += cuts[i]! - from;
-      from = cuts[i + 1]!;
-    }
-    out.set(buf.subarray(from, this.end), at);
-    return out;
+    return parsed === null ? NO_NAME : this.idOf(parsed.name);
   }
 
   /** Index just past the value starting at `p` (string, object, array, number or literal). */
