@@ -28,7 +28,7 @@ import { GateError } from "../errors.js";
 import type { Account, Principal, TokenRecord } from "../access/model.js";
 import { authorize } from "../access/authorize.js";
 import { DEFAULT_SCOPES, SCOPES } from "../auth/scopes.js";
-import { checkPassword, logIn, LOGIN_MAX_AGE, LOGIN_SCOPES } from "./users.js";
+import { checkPassword, logIn, LOGIN_MAX_AGE, LOGIN_SCOPES, userRoutes } from "./users.js";
 import { issueToken } from "./tokens.js";
 import * as v from "./validate.js";
 import { accountFor, acting, allow, arrayOf, named, param, type ApiCall, type ApiRoute, type Schema } from "./route.js";
@@ -126,6 +126,8 @@ function tokenNameOf(note: string | undefined, max: number): string {
   const clean = (note ?? "anaconda-client").replace(/[^A-Za-z0-9 _.:@-]+/g, "-").replace(/^[^A-Za-z0-9]+/, "");
   return (clean || "anaconda-client").slice(0, max);
 }
+
+const pkgateWhoami = userRoutes.find((r) => r.operationId === "whoami")!;
 
 const NOT_LOGGED_IN = "you are not logged in: run `anaconda -s <site> login --username <user> --password <password>`";
 
@@ -368,6 +370,27 @@ export const anacondaRoutes: ApiRoute[] = [
       caller(call);
       const org = await accountFor(acting(call), "org", param(call, "org"), "tokens:write");
       return revokeNamed(call, org, param(call, "name"));
+    },
+  },
+  {
+    // anaconda-client asks who it is before upload (no -u), label (no -o) and whoami, with
+    // whatever token it holds (a conda-only one too): this names the account and nothing else,
+    // for any live token; pkgate's own GET /user (users.ts, the token too) keeps needing api:read
+    method: "GET",
+    path: "/user",
+    operationId: "anacondaWhoami",
+    summary: "Who the token acts as (login, user_type, created_at), for any live token of the account (anaconda whoami, and upload without -u, label without -o); a token with api:read gets pkgate's whole whoami.",
+    tag,
+    client: "anaconda-client",
+    auth: "token",
+    action: null,
+    response: { status: 200, description: "the account", schema: anacondaUserSchema },
+    errors: [],
+    async handle(call) {
+      const me = caller(call);
+      // a token that may read its user gets pkgate's whole answer (users.ts whoami)
+      if (authorize(call.principal, "user:read", { account: me.account, name: me.account.name }).allow) return pkgateWhoami.handle(call);
+      return anacondaUser(me.account);
     },
   },
   {

@@ -183,11 +183,26 @@ export interface CondaRemoval {
   labels: RemoveResult[];
 }
 
-/** Takes a package, a version or a file out of one label of `channel`, or (label null) out of
- * every label that holds it; nothing found anywhere: 404. */
-export async function removeCondaPackages(a: Acting, conda: NonNullable<ApiDeps["conda"]>, channel: string, sel: PackageSelector, label: string | null): Promise<CondaRemoval> {
+/** Authorizes conda:upload on what `sel` selects in `label`: its package, or (null) every
+ * package the label holds — none: 404. */
+async function mayChange(a: Acting, conda: NonNullable<ApiDeps["conda"]>, resource: Awaited<ReturnType<typeof named>>, label: string, sel: PackageSelector | null): Promise<void> {
+  if (sel !== null) {
+    enforce(authorize(a.principal, "conda:upload", { ...resource, package: sel.name }));
+    return;
+  }
+  // decided on the channel first: who may not write there learns nothing of its labels
+  enforce(authorize(a.principal, "conda:upload", { ...resource, package: null }));
+  const names = new Set((await conda.publisher.files(resource.account!.name, label)).map((f) => f.name));
+  if (names.size === 0) throw new GateError("not_found", `label ${label} of ${resource.account!.name} holds no files`);
+  for (const n of names) enforce(authorize(a.principal, "conda:upload", { ...resource, package: n }));
+}
+
+/** Takes a package, a version or a file (sel null: every file, with one label only) out of one
+ * label of `channel`, or (label null) out of every label that holds it; nothing found anywhere: 404. */
+export async function removeCondaPackages(a: Acting, conda: NonNullable<ApiDeps["conda"]>, channel: string, sel: PackageSelector | null, label: string | null): Promise<CondaRemoval> {
   const resource = await named(a.catalog, "channel", v.accountName(channel, "channel"));
-  enforce(authorize(a.principal, "conda:upload", { ...resource, package: sel.name }));
+  if (sel === null && label === null) throw new GateError("bad_request", "name a package, or one label to empty");
+  await mayChange(a, conda, resource, label ?? MAIN_LABEL, sel);
   const name = resource.account!.name;
   const labels = label === null ? [...(await conda.publisher.labels(name)).keys()] : [checkLabel(label)];
   const done: RemoveResult[] = [];
@@ -206,11 +221,12 @@ export async function listCondaLabels(a: Acting, conda: NonNullable<ApiDeps["con
   return { channel: resource.account!.name, labels: await conda.publisher.labelSummaries(resource.account!.name) };
 }
 
-/** Copies (or moves) a package, version or file from label `from` to label `to`. */
-export async function copyCondaLabel(a: Acting, conda: NonNullable<ApiDeps["conda"]>, channel: string, from: string, to: string, sel: PackageSelector, move: boolean): Promise<CopyResult> {
+/** Copies (or moves) a package, version or file (sel null: every file of the label) from label
+ * `from` to label `to`; a file `to` holds with other bytes: `existing` (publish.ts copy). */
+export async function copyCondaLabel(a: Acting, conda: NonNullable<ApiDeps["conda"]>, channel: string, from: string, to: string, sel: PackageSelector | null, move: boolean, existing: OnExisting = "refuse"): Promise<CopyResult> {
   const resource = await named(a.catalog, "channel", v.accountName(channel, "channel"));
-  enforce(authorize(a.principal, "conda:upload", { ...resource, package: sel.name }));
-  return conda.publisher.copy(resource.account!.name, checkLabel(from), checkLabel(to), sel, move);
+  await mayChange(a, conda, resource, checkLabel(from), sel);
+  return conda.publisher.copy(resource.account!.name, checkLabel(from), checkLabel(to), sel, move, existing);
 }
 
 function labelChange(move: boolean) {

@@ -17,9 +17,10 @@ import { orgRoutes } from "./orgs.js";
 import { channelRoutes } from "./channels.js";
 import { tokenRoutes } from "./tokens.js";
 import { openApiDocument } from "./openapi.js";
-import { anacondaErrors, anacondaRoutes } from "./anaconda.js";
+import { anacondaErrors, anacondaRoutes, fromAnacondaClient } from "./anaconda.js";
 import { condaRoutes, condaDeps } from "./conda.js";
 import { anacondaFilePost, anacondaUploadDeps, anacondaUploadRoutes, FILE_POST_PATH } from "./anaconda-upload.js";
+import { anacondaLabelRoutes } from "./anaconda-labels.js";
 import { Readable } from "node:stream";
 import type { Store } from "../store/store.js";
 
@@ -57,7 +58,7 @@ const openApiRoute: ApiRoute = {
 };
 
 /** Every operation of the API, in the order the router tries them. */
-export const API_ROUTES: readonly ApiRoute[] = [...userRoutes, ...orgRoutes, ...channelRoutes, ...tokenRoutes, ...condaRoutes, ...anacondaRoutes, ...anacondaUploadRoutes, openApiRoute];
+export const API_ROUTES: readonly ApiRoute[] = [...userRoutes, ...orgRoutes, ...channelRoutes, ...tokenRoutes, ...condaRoutes, ...anacondaRoutes, ...anacondaUploadRoutes, ...anacondaLabelRoutes, openApiRoute];
 
 /** `/orgs/{org}` → `/orgs/:org` */
 export const routerPath = (openApiPath: string): string => openApiPath.replace(/\{([^}]+)\}/g, ":$1");
@@ -80,7 +81,20 @@ export function apiRoutes(input: ApiAppDeps): Hono {
   // anaconda-client's file POST to the post_url stage answered: no Authorization header (the
   // signed URL is the authority), answers in S3's XML (anaconda-upload.ts)
   api.post(`${FILE_POST_PATH}/:token`, (c) => anacondaFilePost(c, deps, requestBody(c)));
-  for (const route of API_ROUTES) {
+  // anaconda-client's routes first: where one shares a path with pkgate's own (its label
+  // listing is GET /channels/{owner}), the request's client decides, and pkgate's clients
+  // fall through to the next route
+  for (const route of API_ROUTES.filter((r) => r.client === "anaconda-client")) {
+    api.on(route.method, routerPath(route.path), async (c, next) => {
+      if (!fromAnacondaClient(c)) return void (await next());
+      let res: Response | undefined;
+      await identified(c, async () => {
+        res = await serve(c, route, deps);
+      });
+      return res;
+    });
+  }
+  for (const route of API_ROUTES.filter((r) => r.client === undefined)) {
     const path = routerPath(route.path);
     // login reads a user name and password from HTTP Basic: nothing there is a token
     if (route.auth === "basic") api.on(route.method, path, (c) => serve(c, route, deps));
@@ -107,7 +121,8 @@ async function serve(c: Context, route: ApiRoute, deps: ApiDeps): Promise<Respon
     throw new GateError("auth_required", "this needs a token: 'Authorization: Bearer <token>' (pkgate login gives one)");
   }
   const streamed = route.body === "stream";
-  const body = !streamed && (route.method === "POST" || route.method === "PUT" || route.method === "PATCH") ? await readJson(c) : undefined;
+  // a DELETE carries a body where the route describes one (anaconda-client's label removal)
+  const body = !streamed && (route.method === "POST" || route.method === "PUT" || route.method === "PATCH" || (route.method === "DELETE" && route.request)) ? await readJson(c) : undefined;
   const stream = streamed ? { body: requestBody(c), contentType: c.req.header("content-type"), contentLength: lengthOf(c.req.header("content-length")) } : undefined;
   const query = c.req.query();
   const result = await route.handle({ deps, params: c.req.param() as Record<string, string>, body, client: clientAddress(c), principal, me, basic, query, stream, url: c.req.url });

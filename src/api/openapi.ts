@@ -37,6 +37,7 @@ export const PATH_PARAMETERS: Record<string, Schema> = {
   package: packageIn,
   name: tokenName,
   label: LABEL_NAME.schema("a conda label (main: the channel's root)"),
+  to: LABEL_NAME.schema("the conda label copied into"),
   // anaconda-client's routes name them so
   owner: account,
   pkg: CONDA_PACKAGE_NAME.schema(),
@@ -93,6 +94,7 @@ const ERROR_TEXT: Record<number, string> = {
 function operation(r: ApiRoute): Record<string, unknown> {
   const params: Record<string, unknown>[] = [...r.path.matchAll(/\{([^}]+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: PATH_PARAMETERS[m[1]!] ?? { type: "string" } }));
   for (const q of r.query ?? []) params.push({ name: q.name, in: "query", required: false, description: q.description, schema: q.schema });
+  if (r.client) params.push({ name: "x-binstar-api-version", in: "header", required: true, description: "anaconda-client's version, which it sends on every request: this operation answers anaconda-client only (its User-Agent, Anaconda-Client/…, is taken too)", schema: { type: "string" } });
   const statuses = new Set<number>([400, 503, ...r.errors]);
   if (r.auth !== "optional") statuses.add(401);
   const scope = r.action ? ACTIONS[r.action].scope : null;
@@ -128,7 +130,14 @@ export interface OpenApiOptions {
 /** The document for these routes; `basePath` is where the gateway is mounted. */
 export function openApiDocument(routes: readonly ApiRoute[], basePath: string, options: OpenApiOptions = {}): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const r of routes) (paths[`/api${r.path}`] ??= {})[r.method.toLowerCase()] = operation(r);
+  // pkgate's own operations first; an anaconda-client operation on the same path and method
+  // (answered by the request's client, index.ts) is described inside it, as x-anaconda-client
+  for (const r of [...routes.filter((x) => !x.client), ...routes.filter((x) => x.client)]) {
+    const slot = (paths[`/api${r.path}`] ??= {});
+    const m = r.method.toLowerCase();
+    if (r.client && slot[m]) (slot[m] as Record<string, unknown>)["x-anaconda-client"] = operation(r);
+    else slot[m] = operation(r);
+  }
   return {
     openapi: "3.1.0",
     info: {

@@ -84,6 +84,10 @@ export interface ApiRoute {
   response: { status: 200 | 201 | 204; description: string; schema?: Schema };
   /** Error statuses this operation can answer besides 400/401/403 (which most can). */
   errors: number[];
+  /** "anaconda-client": answered only to anaconda-client (x-binstar-api-version or its
+   * User-Agent, anaconda.ts fromAnacondaClient); other callers reach pkgate's own route of the
+   * same path, if any (GET /channels/{channel}, GET /user). */
+  client?: "anaconda-client";
   handle(call: ApiCall): Promise<unknown>;
 }
 

@@ -71,14 +71,16 @@ export interface PackageSelector {
   file?: string;
 }
 
-/** Whether a label's file is one the selector takes. */
-export function selects(sel: PackageSelector, path: string, record: { name?: unknown; version?: unknown }): boolean {
+/** Whether a label's file is one the selector takes (null: every file of the label). */
+export function selects(sel: PackageSelector | null, path: string, record: { name?: unknown; version?: unknown }): boolean {
+  if (sel === null) return true;
   if (sel.file !== undefined) return path === sel.file;
   return record.name === sel.name && (sel.version === undefined || record.version === sel.version);
 }
 
 /** How a selector is written in messages: `acme/pkg`, `acme/pkg/1.2`, `acme/noarch/pkg-1.2-0.conda`. */
-export function selectorPath(channel: string, sel: PackageSelector): string {
+export function selectorPath(channel: string, sel: PackageSelector | null): string {
+  if (sel === null) return `${channel}'s files`;
   if (sel.file !== undefined) return `${channel}/${sel.file}`;
   return `${channel}/${sel.name}${sel.version === undefined ? "" : `/${sel.version}`}`;
 }
@@ -311,25 +313,43 @@ export class CondaPublisher {
     return out;
   }
 
-  /** Takes what `sel` selects out of one label, in one change under its lock (every subdir it
-   * touches updated); nothing selected: nothing written, an empty `removed`. */
-  async removeSelected(channel: string, label: string, sel: PackageSelector): Promise<RemoveResult> {
+  /** The package files a label's indexes hold (`<subdir>/<filename>`, with the record's name
+   * and version), sorted; none for a label that does not exist. */
+  async files(channel: string, label: string): Promise<{ path: string; name: string; version: string }[]> {
     checkChannelAndLabel(channel, label);
-    const subdirs = sel.file !== undefined ? [sel.file.split("/")[0]!] : ((await this.labels(channel)).get(label) ?? []);
+    const root = labelRoot(channel, label);
+    const out: { path: string; name: string; version: string }[] = [];
+    for (const subdir of (await this.labels(channel)).get(label) ?? []) {
+      const held = await this.held(root, subdir);
+      if (!held) continue;
+      for (const [filename, record] of [...Object.entries(held.packages), ...Object.entries(held["packages.conda"])]) {
+        const r = record as { name?: unknown; version?: unknown };
+        out.push({ path: `${subdir}/${filename}`, name: String(r.name), version: String(r.version) });
+      }
+    }
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  /** Takes what `sel` selects (null: every file) out of one label, in one change under its lock
+   * (every subdir it touches updated); nothing selected: nothing written, an empty `removed`. */
+  async removeSelected(channel: string, label: string, sel: PackageSelector | null): Promise<RemoveResult> {
+    checkChannelAndLabel(channel, label);
+    const subdirs = sel !== null && sel.file !== undefined ? [sel.file.split("/")[0]!] : ((await this.labels(channel)).get(label) ?? []);
     return this.removeWhere(channel, label, subdirs, (path, record) => selects(sel, path, record));
   }
 
-  /** Copies what `sel` selects from label `from` into label `to` under `to`'s lock: the package
-   * objects first, then `to`'s indexes. A file `to` holds with the same sha256 is skipped, with
-   * another one 409. With `move`, the files then leave `from` (under `from`'s lock). Nothing
-   * selected: 404. */
-  async copy(channel: string, from: string, to: string, sel: PackageSelector, move = false): Promise<CopyResult> {
+  /** Copies what `sel` selects (null: every file of `from`) from label `from` into label `to`
+   * under `to`'s lock: the package objects first, then `to`'s indexes. A file `to` holds with the
+   * same sha256 is skipped; with other bytes, `existing` decides: 409 (refuse), left as it is
+   * (skip) or overwritten (replace). With `move`, the files then leave `from` (under `from`'s
+   * lock). Nothing selected: 404. */
+  async copy(channel: string, from: string, to: string, sel: PackageSelector | null, move = false, existing: OnExisting = "refuse"): Promise<CopyResult> {
     checkChannelAndLabel(channel, from);
     checkChannelAndLabel(channel, to);
     if (from === to) throw new GateError("bad_request", `copying from label ${from} to itself changes nothing`);
     const source = labelRoot(channel, from);
     const target = labelRoot(channel, to);
-    const subdirs = sel.file !== undefined ? [sel.file.split("/")[0]!] : ((await this.labels(channel)).get(from) ?? []);
+    const subdirs = sel !== null && sel.file !== undefined ? [sel.file.split("/")[0]!] : ((await this.labels(channel)).get(from) ?? []);
     // the source's records as its indexes hold them (each object is written atomically, and an
     // indexed file is in the store before its record)
     const chosen = new Map<string, PackageEntry[]>();
@@ -343,6 +363,7 @@ export class CondaPublisher {
       if (entries.length) chosen.set(subdir, entries);
     }
     if (chosen.size === 0) throw new GateError("not_found", `${selectorPath(channel, sel)} was not found in label ${from}`);
+    const kept = new Set<string>();
     const result = await this.locked(channel, to, async (lease) => {
       const indexes: SubdirIndex[] = [];
       const packages: { path: string; body: () => Buffer | Readable }[] = [];
@@ -361,7 +382,12 @@ export class CondaPublisher {
               skipped.push(path);
               continue;
             }
-            throw new GateError("conflict", `${channel}${to === MAIN_LABEL ? "" : `/label/${to}`}/${path} already exists with other bytes; remove it from label ${to} first`);
+            if (existing === "skip") {
+              skipped.push(path);
+              kept.add(path);
+              continue;
+            }
+            if (existing === "refuse") throw new GateError("conflict", `${channel}${to === MAIN_LABEL ? "" : `/label/${to}`}/${path} already exists with other bytes; remove it from label ${to} first`);
           }
           // channeldata.json's facts come from the archive, read where it already is
           facts.set(path, factsOf(await this.readStored(`${source}${path}`, e.filename)));
@@ -377,7 +403,8 @@ export class CondaPublisher {
     let removed: string[] = [];
     if (move) {
       // exactly the files now in `to`: one uploaded to `from` meanwhile stays there
-      const moved = new Set([...result.copied, ...result.skipped]);
+      // (not one left in `to` with other bytes: that one stays in `from` too)
+      const moved = new Set([...result.copied, ...result.skipped].filter((p) => !kept.has(p)));
       removed = (await this.removeWhere(channel, from, [...chosen.keys()], (path) => moved.has(path))).removed;
     }
     return { channel, from, to, ...result, removed };

@@ -1,0 +1,59 @@
+// A gateway ready to publish into (the conda CLI, label and anaconda-client tests share it): a
+// stack, an organization, an upload token (scope conda) and a download token (conda:download)
+// of that organization, and stored logins for `pkgate` processes — the upload token's as
+// `pkgate login` writes it (with the account), the same token bare, and the download token's.
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { lastLine, startStack, type CacheKind, type Stack, type StoreKind } from "./gateway.js";
+import { runCliProcess, type CliRun } from "./cli-process.js";
+
+export interface Publishing {
+  s: Stack;
+  org: string;
+  /** The organization's token with scope conda. */
+  upload: string;
+  /** The organization's token with scope conda:download. */
+  download: string;
+  /** Stored logins (PKGATE_CONFIG files). */
+  logins: { upload: string; bare: string; download: string };
+  /** A pkgate process logged in with `config` (the upload login unless given), with no store. */
+  remote(args: string[], config?: string): Promise<CliRun>;
+  /** A pkgate process on the gateway's store, as its operator. */
+  local(args: string[]): Promise<CliRun>;
+  stop(): Promise<void>;
+}
+
+/** Starts the stack and makes the organization and its tokens; `dir` holds the logins. */
+export async function startPublishing(dir: string, opts: { org?: string; kind?: { store: StoreKind; cache: CacheKind }; env?: Record<string, string> } = {}): Promise<Publishing> {
+  const org = opts.org ?? "acme";
+  const s = await startStack(opts.kind ?? { store: "fs", cache: "memory" }, opts.env ?? {});
+  try {
+    const created = await s.cli(["org", "--create", org]);
+    assert.equal(created.code, 0, created.stderr);
+    const token = async (name: string, scopes: string) => {
+      const made = await s.cli(["auth", "--create", "--name", name, "--scopes", scopes, "--org", org]);
+      assert.equal(made.code, 0, made.stderr);
+      return lastLine(made.stdout);
+    };
+    const upload = await token("ci-upload", "conda");
+    const download = await token("ci-download", "conda:download");
+    const logins = { upload: join(dir, "login.json"), bare: join(dir, "token-only.json"), download: join(dir, "download.json") };
+    writeFileSync(logins.upload, JSON.stringify({ site: s.url, token: upload, username: org }), { mode: 0o600 });
+    writeFileSync(logins.bare, JSON.stringify({ site: s.url, token: upload }), { mode: 0o600 });
+    writeFileSync(logins.download, JSON.stringify({ site: s.url, token: download, username: org }), { mode: 0o600 });
+    return {
+      s,
+      org,
+      upload,
+      download,
+      logins,
+      remote: (args, config = logins.upload) => runCliProcess(args, { env: { PKGATE_CONFIG: config, DATA_DIR: join(dir, "no-store") } }),
+      local: (args) => runCliProcess(args, { env: { ...s.env } }),
+      stop: () => s.stop(),
+    };
+  } catch (e) {
+    await s.stop();
+    throw e;
+  }
+}
