@@ -14,6 +14,8 @@ import type { NodeBindings } from "./http/send.js";
 import { clientOf } from "./http/proxy.js";
 import { apiRoutes } from "./api/index.js";
 import { webRoutes } from "./web/index.js";
+import { oidcExchangeRoutes } from "./api/publishers.js";
+import type { OidcExchange } from "./oidc/exchange.js";
 import type { Cache } from "./cache/cache.js";
 import type { Metrics } from "./metrics.js";
 import type { WebConfig } from "./config.js";
@@ -35,6 +37,8 @@ export interface AppDeps extends GateDeps {
   readiness: () => Promise<{ store: string | null; cache: string | null }>;
   /** The web pages' configuration (SESSION_SECRET, SMTP_URL, MAIL_FROM, PUBLIC_URL). */
   web?: WebConfig;
+  /** Trusted publishing: publishers and the ID-token exchange (absent: it answers 503). */
+  oidc?: OidcExchange;
 }
 
 export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
@@ -109,6 +113,11 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
   }
 
   app.route(`${base}/api`, apiRoutes(deps));
+  // uv and gh-action-pypi-publish ask https://<host>/_/oidc/... whatever the upload URL's path
+  // (uv-publish trusted_publishing/pypi.rs): at the root, and under BASE_PATH for proxies
+  // that forward only that
+  const exchange = oidcExchangeRoutes(deps.oidc);
+  for (const prefix of base ? ["", base] : [""]) app.route(`${prefix}/_/oidc`, exchange);
   // the web pages: `/` and their reserved top-level names only, under BASE_PATH (web/index.ts)
   app.route("/", webRoutes(deps));
   // route → identify → decide and serve (each door decides through access/authorize.ts)

@@ -59,6 +59,8 @@ export interface Config {
   maxCondaUploadBytes: number;
   /** The web pages: sessions, mail, the public address. */
   web: WebConfig;
+  /** Trusted publishing: which OIDC issuers' ID tokens are exchanged for tokens (oidc/). */
+  oidc: OidcConfig;
   /** How artifact bytes reach clients: DOWNLOAD_MODE, PRESIGN_TTL, S3_PUBLIC_ENDPOINT, ACCEL_LOCATION. */
   downloads: DownloadConfig;
 }
@@ -83,6 +85,45 @@ function downloads(env: Env, s3: S3Config | null): DownloadConfig {
     s3PublicEndpoint: s3PublicEndpoint && s3PublicEndpoint.replace(/\/+$/, ""),
     accelLocation,
   };
+}
+
+// ---- trusted publishing ---------------------------------------------------------------------
+
+export const GITHUB_ACTIONS_ISSUER = "https://token.actions.githubusercontent.com";
+export const GITLAB_ISSUER = "https://gitlab.com";
+
+export interface OidcConfig {
+  /** OIDC_ISSUERS: the issuers whose ID tokens are accepted (https, or http on a loopback
+   * address only: an issuer on the same machine). Default GitHub Actions' and gitlab.com's. */
+  issuers: string[];
+  /** OIDC_AUDIENCE: the `aud` an ID token must carry; default PUBLIC_URL's host, else "pkgate". */
+  audience: string;
+  /** OIDC_TOKEN_TTL: seconds a minted token lives (15 minutes). */
+  tokenTtl: number;
+  /** OIDC_JWKS_REFRESH: the least seconds between two fetches of one issuer's keys when an
+   * ID token names a key the cached set lacks (30). */
+  jwksRefresh: number;
+}
+
+function oidcConfig(env: Env, publicUrl: string | null): OidcConfig {
+  const raw = env.OIDC_ISSUERS;
+  const list = raw === undefined || raw.trim() === "" ? [GITHUB_ACTIONS_ISSUER, GITLAB_ISSUER] : raw.split(",").map((s) => s.trim()).filter(Boolean);
+  const issuers = list.map((issuer) => {
+    let u: URL;
+    try {
+      u = new URL(issuer);
+    } catch {
+      throw bad("OIDC_ISSUERS", `must be a comma-separated list of issuer URLs, got "${issuer}"`);
+    }
+    const loopback = u.hostname === "127.0.0.1" || u.hostname === "[::1]" || u.hostname === "localhost";
+    if (u.protocol !== "https:" && !(u.protocol === "http:" && loopback)) throw bad("OIDC_ISSUERS", `must list https:// issuers (http:// only on a loopback address), got "${issuer}"`);
+    if (u.search || u.hash || u.username || u.password) throw bad("OIDC_ISSUERS", `an issuer is a plain URL (no query, fragment or credentials), got "${issuer}"`);
+    // an ID token's iss is compared as a string: the issuer as written, less a trailing '/'
+    return issuer.replace(/\/+$/, "");
+  });
+  const audience = env.OIDC_AUDIENCE || (publicUrl ? new URL(publicUrl).host : "pkgate");
+  if (/[\s,]/.test(audience) || audience.length > 256) throw bad("OIDC_AUDIENCE", "must be one word (no spaces or commas), at most 256 characters");
+  return { issuers, audience, tokenTtl: int(env, "OIDC_TOKEN_TTL", 900, 60, 24 * 3600), jwksRefresh: int(env, "OIDC_JWKS_REFRESH", 30, 0, 3600) };
 }
 
 // ---- the web pages ----------------------------------------------------------------------
@@ -185,6 +226,7 @@ export function loadConfig(env: Env = process.env): Config {
   const metrics = metricsPort === "" ? null : { port: int(env, "METRICS_PORT", 0, 0, 65535), host: env.METRICS_HOST || "127.0.0.1" };
   if (env.METRICS_HOST && !metrics) throw bad("METRICS_HOST", "needs METRICS_PORT too (without it there is no metrics listener)");
   const port = int(env, "PORT", 8080, 0, 65535);
+  const web = webConfig(env);
   if (metrics && metrics.port !== 0 && metrics.port === port) throw bad("METRICS_PORT", `must differ from PORT (${port}): metrics are never served on the public port`);
   return {
     port,
@@ -211,7 +253,8 @@ export function loadConfig(env: Env = process.env): Config {
     tokenMaxAge: int(env, "TOKEN_MAX_AGE", DEFAULT_TOKEN_LIFETIME, 60, LIFETIME_CEILING),
     // 1 GiB, as PyPI uploads; a package is spooled to disk, never held in memory
     maxCondaUploadBytes: int(env, "MAX_CONDA_UPLOAD", 1024 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
-    web: webConfig(env),
+    web,
+    oidc: oidcConfig(env, web.publicUrl),
     downloads: downloads(env, s3),
   };
 }

@@ -21,6 +21,7 @@ import { Metrics } from "./metrics.js";
 import { UnownedFolders } from "./ops/unowned-folders.js";
 import { RedisCache } from "./cache/redis.js";
 import type { Cache } from "./cache/cache.js";
+import { OidcExchange } from "./oidc/exchange.js";
 
 export interface Gateway {
   port: number;
@@ -71,6 +72,7 @@ export function appDeps(parts: AppParts, config: Config): AppDeps {
     tokenMaxAge: config.tokenMaxAge,
     maxCondaUploadBytes: config.maxCondaUploadBytes,
     web: config.web,
+    oidc: new OidcExchange({ catalog, store, cache, config: config.oidc, tokenMaxAge: config.tokenMaxAge, logger }),
     unownedFolders,
     pypi: (c, t, p, a) => servePypi(c, pypiDeps, t, p, a),
     store,

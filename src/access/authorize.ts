@@ -16,6 +16,7 @@ import { GateError } from "../errors.js";
 import { covers, NEEDS, type Need } from "../auth/scopes.js";
 import { ANONYMOUS, type Account, type Principal } from "./model.js";
 import { atLeast, bestRoleOn, permissionOn, roleOn, type Level } from "./policy.js";
+import { normalizeProjectName } from "../pypi/names.js";
 
 /** What is being asked for. Downloads and uploads name a package, or null: an index (what is
  * visible), or an upload whose package is not known yet (what is writable anywhere). */
@@ -152,6 +153,12 @@ function scopeCovers(p: Principal, scope: Need): boolean {
   return p.token === null || covers(p.scopes, scope);
 }
 
+/** A token limited to some packages (a trusted publisher's) acts on those only; an index or
+ * an upload not yet read (package null) is judged again on the package once it is known. */
+function packageCovers(p: Principal, spec: ActionSpec, pkg: string | null): boolean {
+  return p.packages === undefined || spec.on !== "package" || pkg === null || p.packages.includes(normalizeProjectName(pkg));
+}
+
 function insufficientScope(p: Principal, scope: Need): GateError {
   const name = p.token?.name ?? "?";
   return new GateError("insufficient_scope", `The token "${name}" does not have the ${scope} scope (it has: ${p.scopes.join(" ") || "none"}); create a token with ${scope}.`);
@@ -177,7 +184,11 @@ export function authorize(principal: Principal, action: Action, resource: Resour
   const acc = resource.account;
   if (acc === null) return deny(missing(principal, action, resource), true);
   if (meets(levelFor(principal, acc, spec, pkg), spec.needs)) {
-    if (scopeCovers(principal, spec.scope)) return { allow: true, as: principal };
+    if (scopeCovers(principal, spec.scope) && packageCovers(principal, spec, pkg)) return { allow: true, as: principal };
+    if (scopeCovers(principal, spec.scope)) {
+      if (spec.public && meets(levelFor(ANONYMOUS, acc, spec, pkg), spec.needs)) return { allow: true, as: ANONYMOUS };
+      return deny(new GateError("forbidden", `The token "${principal.token?.name ?? "?"}" acts only on the packages ${principal.packages!.join(", ")}, not on "${pkg}".`));
+    }
     // public stays public: the caller gets what an anonymous one gets
     if (spec.public && meets(levelFor(ANONYMOUS, acc, spec, pkg), spec.needs)) return { allow: true, as: ANONYMOUS };
     return deny(insufficientScope(principal, spec.scope));

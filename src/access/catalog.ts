@@ -87,6 +87,10 @@ export interface NewToken {
   /** @deprecated pass expiresAt. Seconds from now, at most ten years. */
   maxAgeSeconds?: number;
   createdBy?: string;
+  /** The only packages (normalized) the token acts on. */
+  packages?: string[];
+  /** The trusted publisher minting it (oidc/). */
+  publisher?: string;
 }
 
 /** What store reads of unknown token hashes cost a caller (its client address): charged
@@ -390,7 +394,9 @@ export class Catalog {
     const expiresAt = expiryOf(input, now);
     await this.requireAccount(input.account);
     const result = await this.locked(input.account, async (lease) => {
-      const list = await this.readTokenList(input.account);
+      // expired tokens leave the index when the next one is made (their records stay, so a
+      // use still says "expired"): minted CI tokens, a few a day, never pile up in it
+      const list = (await this.readTokenList(input.account)).filter((t) => Date.parse(t.expiresAt) > now.getTime());
       if (list.some((t) => t.name === input.name)) {
         throw new GateError("conflict", `a token named "${input.name}" already exists for ${input.account}; remove it first or pick another name`);
       }
@@ -404,6 +410,8 @@ export class Catalog {
         scopes: input.scopes,
         createdAt: now.toISOString(),
         expiresAt: expiresAt.toISOString(),
+        ...(input.packages ? { packages: input.packages } : {}),
+        ...(input.publisher ? { publisher: input.publisher } : {}),
       };
       await this.writeJson(catalogKeys.token(hash), record, lease);
       list.push({ ...record, hash });

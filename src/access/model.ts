@@ -32,6 +32,28 @@ export interface Account {
   packages: Record<string, Privacy>;
   /** Bumped on every change; part of every cache key derived from this document. */
   revision: number;
+  /** The trusted publishers of the account (oidc/): CI jobs whose ID tokens are exchanged
+   * for short-lived tokens of this account. */
+  publishers?: TrustedPublisher[];
+}
+
+/** A CI identity allowed to publish as an account without a stored secret: an ID token
+ * from `issuer` whose claims match `claims` (oidc/publisher.ts says how each kind's claims
+ * match) is exchanged for a token holding `scopes` on `packages`. */
+export interface TrustedPublisher {
+  /** Unique within the account; the minted tokens are named after it. */
+  name: string;
+  /** github (repository, workflow, environment?, ref?), gitlab (project_path,
+   * ci_config_path, environment?, ref?), oidc (sub and any other claims, compared exactly). */
+  kind: "github" | "gitlab" | "oidc";
+  issuer: string;
+  claims: Record<string, string>;
+  /** pypi:upload and/or conda. */
+  scopes: string[];
+  /** Normalized package names the minted token may upload, or "*". */
+  packages: string[] | "*";
+  createdAt: string;
+  createdBy: string;
 }
 
 export interface TokenRecord {
@@ -46,6 +68,10 @@ export interface TokenRecord {
   createdAt: string;
   expiresAt: string;
   revokedAt?: string;
+  /** The only packages (normalized) the token acts on; absent: every package its account may. */
+  packages?: string[];
+  /** The trusted publisher that minted it (oidc/): removing the publisher revokes it. */
+  publisher?: string;
 }
 
 /** Who is asking: the result of identifying a request. */
@@ -59,6 +85,8 @@ export interface Principal {
    * by its scopes). */
   serverAdmin?: boolean;
   scopes: string[];
+  /** A token limited to these packages (normalized): every other package is refused. */
+  packages?: string[];
 }
 
 export const ANONYMOUS: Principal = Object.freeze({

@@ -21,6 +21,7 @@ import { anacondaErrors, anacondaRoutes, fromAnacondaClient } from "./anaconda.j
 import { condaRoutes, condaDeps } from "./conda.js";
 import { anacondaFilePost, anacondaUploadDeps, anacondaUploadRoutes, FILE_POST_PATH } from "./anaconda-upload.js";
 import { anacondaLabelRoutes } from "./anaconda-labels.js";
+import { publisherRoutes } from "./publishers.js";
 import { Readable } from "node:stream";
 import type { Store } from "../store/store.js";
 
@@ -58,7 +59,7 @@ const openApiRoute: ApiRoute = {
 };
 
 /** Every operation of the API, in the order the router tries them. */
-export const API_ROUTES: readonly ApiRoute[] = [...userRoutes, ...orgRoutes, ...channelRoutes, ...tokenRoutes, ...condaRoutes, ...anacondaRoutes, ...anacondaUploadRoutes, ...anacondaLabelRoutes, openApiRoute];
+export const API_ROUTES: readonly ApiRoute[] = [...userRoutes, ...orgRoutes, ...channelRoutes, ...tokenRoutes, ...condaRoutes, ...anacondaRoutes, ...anacondaUploadRoutes, ...anacondaLabelRoutes, ...publisherRoutes, openApiRoute];
 
 /** `/orgs/{org}` → `/orgs/:org` */
 export const routerPath = (openApiPath: string): string => openApiPath.replace(/\{([^}]+)\}/g, ":$1");
@@ -73,6 +74,7 @@ export function apiRoutes(input: ApiAppDeps): Hono {
     tokenMaxAge: input.tokenMaxAge ?? DEFAULT_TOKEN_LIFETIME,
     throttle: new PasswordThrottle(input.cache, input.throttleLimits),
     conda: input.conda ?? condaDeps(input.store, input.cache, input.maxCondaUploadBytes),
+    oidc: input.oidc,
     anacondaUploads: anacondaUploadDeps(input.store, input.cache, { sessionSecret: input.web?.sessionSecret ?? null, publicUrl: input.web?.publicUrl ?? null }),
   };
   const api = new Hono();

@@ -36,6 +36,7 @@ export const PATH_PARAMETERS: Record<string, Schema> = {
   group,
   package: packageIn,
   name: tokenName,
+  publisher: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", description: "a trusted publisher's name" },
   label: LABEL_NAME.schema("a conda label (main: the channel's root)"),
   to: LABEL_NAME.schema("the conda label copied into"),
   // anaconda-client's routes name them so
@@ -51,7 +52,7 @@ export const PATH_PARAMETERS: Record<string, Schema> = {
 export function apiSchemas(tokenMaxAge: number = LIFETIME_CEILING): Record<string, Schema> {
   const maxAge = lifetimeSchema(tokenMaxAge);
   const token = obj(
-    { id: { type: "string", description: "public id (12 hex characters), safe to log" }, name: tokenName, account, createdBy: account, scopes: { type: "array", items: scope }, createdAt: dateTime, expiresAt: dateTime, revokedAt: dateTime },
+    { id: { type: "string", description: "public id (12 hex characters), safe to log" }, name: tokenName, account, createdBy: account, scopes: { type: "array", items: scope }, createdAt: dateTime, expiresAt: dateTime, revokedAt: dateTime, packages: { type: "array", items: packageOut, description: "the only packages the token acts on" }, publisher: { type: "string", description: "the trusted publisher that minted it" } },
     ["id", "name", "account", "createdBy", "scopes", "createdAt", "expiresAt"],
   );
   return {

@@ -11,6 +11,7 @@ import type { PasswordThrottle } from "./throttle.js";
 import type { Readable } from "node:stream";
 import type { CondaPublisher } from "../conda/publish.js";
 import type { AnacondaUploadDeps } from "./anaconda-upload.js";
+import type { OidcExchange } from "../oidc/exchange.js";
 import * as v from "./validate.js";
 
 export interface ApiDeps {
@@ -28,6 +29,8 @@ export interface ApiDeps {
   /** anaconda-client's upload routes (anaconda-upload.ts): the store they look files up in,
    * and the key their post_urls are signed with. */
   anacondaUploads?: AnacondaUploadDeps;
+  /** Trusted publishing (oidc/): the publishers and the ID-token exchange. */
+  oidc?: OidcExchange;
 }
 
 /** One request as a handler sees it: parsed and identified. */
@@ -174,7 +177,7 @@ export function groupView(g: Group): Group {
 
 /** A token's record without what the catalog keeps beside it (its hash): never a secret. */
 export function tokenView(t: TokenRecord): TokenRecord {
-  return { id: t.id, name: t.name, account: t.account, createdBy: t.createdBy, scopes: t.scopes, createdAt: t.createdAt, expiresAt: t.expiresAt, ...(t.revokedAt ? { revokedAt: t.revokedAt } : {}) };
+  return { id: t.id, name: t.name, account: t.account, createdBy: t.createdBy, scopes: t.scopes, createdAt: t.createdAt, expiresAt: t.expiresAt, ...(t.revokedAt ? { revokedAt: t.revokedAt } : {}), ...(t.packages ? { packages: t.packages } : {}), ...(t.publisher ? { publisher: t.publisher } : {}) };
 }
 
 // ---- schema fragments for the OpenAPI document -----------------------------------------

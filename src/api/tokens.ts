@@ -21,14 +21,14 @@ export async function issueToken(
   deps: { catalog: Catalog; tokenMaxAge: number },
   creator: Principal & { account: string },
   account: Account,
-  input: { name: string; scopes: string[]; maxAgeSeconds?: number },
+  input: { name: string; scopes: string[]; maxAgeSeconds?: number; packages?: string[]; publisher?: string },
 ): Promise<{ token: string; record: TokenRecord }> {
   const beyond = scopesBeyond(creator, input.scopes);
   if (beyond.length > 0) {
     throw new GateError("forbidden", `a token cannot hold more than the token that creates it: ${beyond.join(" ")} is beyond this token's scopes (${creator.scopes.join(" ") || "none"})`);
   }
   const expiresAt = tokenExpiry(input.maxAgeSeconds, { serverMax: deps.tokenMaxAge, parentExpiresAt: creator.token?.expiresAt });
-  return deps.catalog.createToken({ account: account.name, name: input.name, scopes: input.scopes, expiresAt, createdBy: creator.account });
+  return deps.catalog.createToken({ account: account.name, name: input.name, scopes: input.scopes, expiresAt, createdBy: creator.account, packages: input.packages, publisher: input.publisher });
 }
 
 /** The account whose tokens are asked for, with the caller authorized on them: the account

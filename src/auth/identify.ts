@@ -61,11 +61,15 @@ export class Identifier {
     }
     const account = await this.catalog.getAccount(record.account);
     if (!account) throw new GateError("token_invalid", "The token given is invalid: its account no longer exists.");
+    if (record.publisher !== undefined && !(account.publishers ?? []).some((p) => p.name === record.publisher)) {
+      throw new GateError("token_revoked", `The token "${record.name}" of ${record.account} was revoked: its trusted publisher "${record.publisher}" was removed.`);
+    }
     const principal: Principal = {
       token: { id: record.id, name: record.name, expiresAt: record.expiresAt },
       account: account.name,
       accountKind: account.kind,
       scopes: record.scopes,
+      ...(record.packages ? { packages: record.packages } : {}),
       ...(account.kind === "user" && account.serverAdmin === true ? { serverAdmin: true } : {}),
     };
     return { principal, account };

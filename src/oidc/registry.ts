@@ -1,0 +1,115 @@
+// Where trusted publishers live, and how an ID token finds them.
+//
+// A publisher is part of its account's document (Account.publishers): added and removed in
+// the catalog's locked read-modify-write, announced to every replica like any account
+// change, so a removed publisher mints nothing anywhere at once, and its tokens are refused
+// (identify.ts). An ID token names no account, so an index in the store leads from what
+// it proves to the accounts that registered it:
+//   .pkgate/publishers/<sha256 of issuer, kind, identity>.json   ["acme", ...]
+// keyed by the CI project (GitHub repository, GitLab project path, or sub). The index only
+// points: an account is trusted for a token only when its own document holds a matching
+// publisher. So it is written before the account document on add and after it on removal:
+// a crash in between leaves an entry that points at nothing, never a publisher that cannot
+// be found.
+import { createHash, randomUUID } from "node:crypto";
+import type { Store } from "../store/store.js";
+import type { Cache } from "../cache/cache.js";
+import type { Catalog } from "../access/catalog.js";
+import { CATALOG_PREFIX } from "../access/catalog.js";
+import { withDocumentLock } from "../cache/lock.js";
+import { GateError } from "../errors.js";
+import type { Account, TrustedPublisher } from "../access/model.js";
+import { MAX_PUBLISHERS_PER_ACCOUNT, PUBLISHER_KINDS, identityOf, mismatch, registeredIdentity, type Claims, type PublisherInput, type PublisherKind } from "./publisher.js";
+
+export const publisherKeys = Object.freeze({
+  index: (hash: string) => `${CATALOG_PREFIX}publishers/${hash}.json`,
+  lock: (hash: string) => `${CATALOG_PREFIX}locks/publishers/${hash}/`,
+});
+
+const indexHash = (issuer: string, kind: PublisherKind, identity: string) => createHash("sha256").update(`${issuer}\n${kind}\n${identity}`).digest("hex");
+
+/** A publisher an ID token came close to: its account, and why it does not match (null: it does). */
+export interface Candidate {
+  account: Account;
+  publisher: TrustedPublisher;
+  mismatch: string | null;
+}
+
+export class PublisherRegistry {
+  private readonly scratchKey = `${CATALOG_PREFIX}locks/probe-${randomUUID()}`;
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly store: Store,
+    private readonly cache: Cache,
+  ) {}
+
+  /** Register a publisher of `account` (already authorized); 409 when the name is taken. */
+  async add(account: string, input: PublisherInput, createdBy: string): Promise<TrustedPublisher> {
+    const publisher: TrustedPublisher = { ...input, createdAt: new Date().toISOString(), createdBy };
+    const hash = indexHash(publisher.issuer, publisher.kind, registeredIdentity(publisher));
+    await this.editIndex(hash, (names) => (names.includes(account) ? names : [...names, account]));
+    await this.catalog.updateAccount(account, (acc) => {
+      const list = (acc.publishers ??= []);
+      if (list.some((p) => p.name === publisher.name)) throw new GateError("conflict", `a trusted publisher named "${publisher.name}" already exists for ${account}; remove it first or pick another name`);
+      if (list.length >= MAX_PUBLISHERS_PER_ACCOUNT) throw new GateError("conflict", `${account} has ${MAX_PUBLISHERS_PER_ACCOUNT} trusted publishers, the most one account can have; remove one first`);
+      list.push(publisher);
+    });
+    return publisher;
+  }
+
+  /** Remove a publisher: it mints nothing more, and the tokens it minted are refused. */
+  async remove(account: string, name: string): Promise<TrustedPublisher> {
+    let removed: TrustedPublisher | undefined;
+    const acc = await this.catalog.updateAccount(account, (doc) => {
+      removed = (doc.publishers ?? []).find((p) => p.name === name);
+      if (!removed) throw new GateError("not_found", `no trusted publisher named "${name}" for ${account}`);
+      doc.publishers = doc.publishers!.filter((p) => p !== removed);
+    });
+    const gone = removed!;
+    const identity = registeredIdentity(gone);
+    const stillThere = (acc.publishers ?? []).some((p) => p.issuer === gone.issuer && p.kind === gone.kind && registeredIdentity(p) === identity);
+    if (!stillThere) await this.editIndex(indexHash(gone.issuer, gone.kind, identity), (names) => names.filter((n) => n !== account));
+    return gone;
+  }
+
+  /** The publishers of `issuer` registered for the CI project the claims name, with whether
+   * each matches; only `channel`'s when one is named. */
+  async candidates(issuer: string, claims: Claims, channel: string | null): Promise<Candidate[]> {
+    const out: Candidate[] = [];
+    const seen = new Set<string>();
+    for (const kind of PUBLISHER_KINDS) {
+      const identity = identityOf(kind, claims);
+      if (identity === null) continue;
+      for (const name of await this.readIndex(indexHash(issuer, kind, identity))) {
+        if ((channel !== null && name !== channel) || seen.has(`${kind}\n${name}`)) continue;
+        seen.add(`${kind}\n${name}`);
+        const account = await this.catalog.getAccount(name);
+        for (const publisher of account?.publishers ?? []) {
+          if (publisher.issuer !== issuer || publisher.kind !== kind || registeredIdentity(publisher) !== identity) continue;
+          out.push({ account: account!, publisher, mismatch: mismatch(publisher, claims) });
+        }
+      }
+    }
+    return out;
+  }
+
+  private async readIndex(hash: string): Promise<string[]> {
+    const got = await this.store.get(publisherKeys.index(hash));
+    if (!got) return [];
+    const v = JSON.parse(got.body.toString("utf8")) as unknown;
+    return Array.isArray(v) ? v.filter((n): n is string => typeof n === "string") : [];
+  }
+
+  private editIndex(hash: string, change: (names: string[]) => string[]): Promise<void> {
+    const lock = { cache: this.cache, store: this.store, name: `publishers:${hash}`, storePrefix: publisherKeys.lock(hash), scratchKey: this.scratchKey };
+    return withDocumentLock(lock, async (lease) => {
+      const before = await this.readIndex(hash);
+      const after = change(before);
+      if (after.length === before.length && after.every((n, i) => n === before[i])) return;
+      lease.check();
+      if (after.length === 0) await this.store.delete(publisherKeys.index(hash));
+      else await this.store.put(publisherKeys.index(hash), Buffer.from(JSON.stringify(after) + "\n"), { contentType: "application/json" });
+    });
+  }
+}

@@ -1,0 +1,252 @@
+// Trusted publishing (issue #14): a local OIDC issuer started here (jose signs its ID tokens,
+// node:http serves its discovery document and key set) stands for GitHub Actions. An account's
+// admin registers a publisher through the API; the ID token is exchanged at uv's endpoints
+// (GET /_/oidc/audience, POST /_/oidc/mint-token, the request shapes of uv-publish's
+// trusted_publishing/pypi.rs, as uv is not on this machine) and at POST /api/oidc/mint-token;
+// twine uploads a wheel and the API a conda package with the minted tokens. Then each refusal
+// one by one, each saying which check failed; a removed publisher's tokens stop working; and
+// with Redis, one ID token is exchanged once across two gateway processes.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { lastLine, startStack, type Stack } from "../harness/gateway.js";
+import { githubClaims, startOidcIssuer, type OidcIssuer } from "../harness/oidc-issuer.js";
+import { buildWheel, wheelFilename } from "../pypi/fixtures.js";
+import { buildCondaChannel, type BuiltChannel } from "../fixtures/conda-channel.js";
+
+const CLIENT_ENV = { TWINE_NON_INTERACTIVE: "1", PYTHON_KEYRING_BACKEND: "keyring.backends.null.Keyring", NO_COLOR: "1" };
+
+function twine(url: string, token: string, file: string, home: string): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile("/usr/bin/twine", ["upload", "--disable-progress-bar", "--non-interactive", "--repository-url", url, "-u", "__token__", "-p", token, file], { env: { ...process.env, ...CLIENT_ENV, HOME: home }, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, out: `${stdout}\n${stderr}` });
+    });
+  });
+}
+
+/** uv's exchange, as uv-publish sends it: GET <host>/_/oidc/audience, then POST
+ * <host>/_/oidc/mint-token with a JSON body {"token": ...}. */
+async function uvExchange(base: string, idToken: string): Promise<Response> {
+  return fetch(`${base}/_/oidc/mint-token`, { method: "POST", headers: { "content-type": "application/json", accept: "*/*" }, body: JSON.stringify({ token: idToken }) });
+}
+
+let issuer: OidcIssuer;
+let stranger: OidcIssuer;
+let work: string;
+let conda: BuiltChannel;
+
+before(async () => {
+  [issuer, stranger] = await Promise.all([startOidcIssuer(), startOidcIssuer()]);
+  work = await mkdtemp(join(tmpdir(), "pkgate-oidc-"));
+  conda = await buildCondaChannel(join(work, "fixture"), { channel: "acme", packages: [{ name: "acme-lib", version: "1.0", subdir: "noarch", format: ".conda" }] });
+});
+after(async () => {
+  await Promise.all([issuer.stop(), stranger.stop()]);
+  await rm(work, { recursive: true, force: true });
+});
+
+describe("trusted publishing (fs + memory)", () => {
+  let s: Stack;
+  let admin: string;
+  const minted: string[] = [];
+  const api = (path: string, init: RequestInit = {}, token = admin) =>
+    fetch(`${s.url}/api${path}`, { ...init, headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...(init.headers as Record<string, string> | undefined) } });
+  const register = (body: Record<string, unknown>) => api("/channels/acme/publishers", { method: "POST", body: JSON.stringify(body) });
+  const release = { name: "release", issuer: "", kind: "github", claims: { repository: "acme/lib", workflow: "release.yml" }, scopes: ["pypi:upload", "conda"], packages: ["acme-lib"] };
+
+  before(async () => {
+    s = await startStack({ store: "fs", cache: "memory" }, { OIDC_ISSUERS: issuer.url, OIDC_JWKS_REFRESH: "1" });
+    assert.equal((await s.cli(["org", "--create", "acme"])).code, 0);
+    const r = await s.cli(["auth", "--create", "--name", "admin", "--scopes", "api", "--org", "acme"]);
+    assert.equal(r.code, 0, r.stderr);
+    admin = lastLine(r.stdout);
+    release.issuer = issuer.url;
+  });
+  after(async () => {
+    const logs = s.logs.join("\n");
+    for (const t of minted) assert.ok(!logs.includes(t), "a minted token appeared in the logs");
+    await s.stop();
+  });
+
+  test("an admin registers a publisher; bad registrations are refused saying why; a download token may not", async () => {
+    const res = await register(release);
+    assert.equal(res.status, 201, await res.clone().text());
+    const p = await res.json();
+    assert.deepEqual([p.name, p.kind, p.issuer, p.claims, p.scopes, p.packages, p.createdBy], ["release", "github", issuer.url, release.claims, ["pypi:upload", "conda"], ["acme-lib"], "acme"]);
+    const listed = await (await api("/channels/acme/publishers")).json();
+    assert.deepEqual(listed.map((x: { name: string }) => x.name), ["release"]);
+
+    const refusals: [Record<string, unknown>, number, RegExp][] = [
+      [release, 409, /already exists/],
+      [{ ...release, name: "x", issuer: "https://evil.example" }, 400, /not allowed on this server; OIDC_ISSUERS allows/],
+      [{ ...release, name: "x", claims: { repository: "acme/lib" } }, 400, /github needs repository and workflow/],
+      [{ ...release, name: "x", claims: { ...release.claims, workflow: "../x" } }, 400, /claims.workflow/],
+      [{ ...release, name: "x", scopes: ["all"] }, 400, /invalid scopes/],
+      [{ ...release, name: "x", packages: undefined }, 400, /invalid packages/],
+    ];
+    for (const [body, status, message] of refusals) {
+      const r = await register(body);
+      assert.equal(r.status, status, JSON.stringify(body));
+      assert.match((await r.json()).message, message);
+    }
+    const dl = lastLine((await s.cli(["auth", "--create", "--name", "dl", "--scopes", "conda:download", "--org", "acme"])).stdout);
+    const denied = await api("/channels/acme/publishers", { method: "POST", body: JSON.stringify({ ...release, name: "y" }) }, dl);
+    assert.equal(denied.status, 403);
+    assert.match((await denied.json()).message, /api:write/);
+  });
+
+  test("uv's exchange: the audience, then an ID token for the token; twine uploads with it, only its packages", async () => {
+    const aud = await fetch(`${s.url}/_/oidc/audience`);
+    assert.equal(aud.status, 200);
+    assert.deepEqual(await aud.json(), { audience: "pkgate" });
+
+    const claims = githubClaims("acme/lib", "release.yml", { run_id: "4242", run_attempt: "2" });
+    const res = await uvExchange(s.url, await issuer.sign(claims));
+    const body = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.match(body.token, /^pkg-[A-Za-z0-9]{40}$/);
+    minted.push(body.token);
+    assert.equal(body.name, "oidc:release:4242.2");
+    // 15 minutes by default
+    const lifetime = body.expires - Date.now() / 1000;
+    assert.ok(lifetime > 890 && lifetime <= 900, String(lifetime));
+
+    // in the account's token list, by name, with its scopes, packages and publisher
+    const tokens = await (await api("/orgs/acme/tokens")).json();
+    const listed = tokens.find((t: { name: string }) => t.name === "oidc:release:4242.2");
+    assert.deepEqual([listed.scopes, listed.packages, listed.publisher], [["pypi:upload", "conda"], ["acme-lib"], "release"]);
+    assert.ok(s.logs.some((l) => l.includes('"trusted publisher minted a token"') && l.includes('"tokenName":"oidc:release:4242.2"')));
+
+    const wheel = join(work, wheelFilename("acme-lib", "1.0"));
+    await writeFile(wheel, buildWheel({ name: "acme-lib", version: "1.0" }));
+    const up = await twine(`${s.url}/acme/`, body.token, wheel, work);
+    assert.equal(up.code, 0, up.out);
+    assert.ok(s.logs.some((l) => l.includes('"msg":"request"') && l.includes('"method":"POST"') && l.includes('"tokenName":"oidc:release:4242.2"')), "the upload's log line names the token");
+    const other = join(work, wheelFilename("acme-other", "1.0"));
+    await writeFile(other, buildWheel({ name: "acme-other", version: "1.0" }));
+    const refused = await twine(`${s.url}/acme/`, body.token, other, work);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.out, /403/);
+    assert.match(refused.out, /acts only on the packages acme-lib/);
+
+    // a second exchange in the same run gets the next name
+    const again = await (await uvExchange(s.url, await issuer.sign(claims))).json();
+    minted.push(again.token);
+    assert.equal(again.name, "oidc:release:4242.2-2");
+  });
+
+  test("a conda package uploads with a token minted at /api/oidc/mint-token for the channel", async () => {
+    const res = await fetch(`${s.url}/api/oidc/mint-token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: await issuer.sign(githubClaims("acme/lib", "release.yml")), channel: "acme" }) });
+    const body = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(body));
+    minted.push(body.token);
+    const pkg = conda.packages[0]!;
+    const up = await fetch(`${s.url}/api/channels/acme/conda?filename=${pkg.filename}`, { method: "POST", headers: { authorization: `Bearer ${body.token}`, "content-type": "application/octet-stream" }, body: new Uint8Array(await readFile(pkg.path)) });
+    assert.equal(up.status, 201, await up.text());
+    const repodata = await (await fetch(`${s.url}/acme/noarch/repodata.json`)).json();
+    assert.ok(Object.keys(repodata.packages.conda ?? repodata["packages.conda"]).includes(pkg.filename));
+    // naming another channel: only that channel's publishers, and it has none
+    const elsewhere = await fetch(`${s.url}/api/oidc/mint-token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: await issuer.sign(githubClaims("acme/lib", "release.yml")), channel: "other" }) });
+    assert.equal(elsewhere.status, 403);
+    assert.match((await elsewhere.json()).message, /none is registered for it in this channel/);
+  });
+
+  test("each refusal says which check failed", async () => {
+    const good = githubClaims("acme/lib", "release.yml");
+    const replayed = await issuer.sign(good);
+    assert.equal((await uvExchange(s.url, replayed)).status, 200);
+    const cases: [string, string, number, RegExp][] = [
+      ["wrong audience", await issuer.sign(good, { audience: "pypi" }), 401, /audience is "pypi", this server's is "pkgate"/],
+      ["expired", await issuer.sign(good, { expiresIn: -120, issuedAt: -600 }), 401, /expired at/],
+      ["not yet valid", await issuer.sign(good, { notBefore: 600 }), 401, /not valid yet/],
+      ["issued in the future", await issuer.sign(good, { issuedAt: 600, expiresIn: 900 }), 401, /issued in the future/],
+      ["too old", await issuer.sign(good, { issuedAt: -7200, expiresIn: 600 }), 401, /issued more than 3600 seconds ago/],
+      ["replay", replayed, 401, /already exchanged/],
+      ["another repository", await issuer.sign(githubClaims("acme/fork", "release.yml")), 403, /no trusted publisher matches .*repository "acme\/fork".*none is registered/],
+      ["another workflow", await issuer.sign(githubClaims("acme/lib", "ci.yml")), 403, /acme\/release: the workflow is .*ci\.yml.*the publisher's is "\.github\/workflows\/release\.yml"/],
+      ["an issuer not allowed", await stranger.sign(good), 401, /issuer "http:\/\/127\.0\.0\.1:\d+" is not allowed on this server/],
+      ["an issuer named but signed by another", await stranger.sign(good, { issuer: issuer.url }), 401, /key .* that its issuer does not publish/],
+      ["not a JWT", "abc.def", 401, /not a signed JWT/],
+    ];
+    for (const [what, token, status, message] of cases) {
+      const res = await uvExchange(s.url, token);
+      const body = await res.json();
+      assert.equal(res.status, status, `${what}: ${JSON.stringify(body)}`);
+      assert.match(body.message, message, what);
+      assert.equal(body.token, undefined);
+    }
+    const empty = await fetch(`${s.url}/_/oidc/mint-token`, { method: "POST", body: "{}" });
+    assert.equal(empty.status, 400);
+  });
+
+  test("a rotated key: the new key is fetched once, the old one is refused, unknown key ids cost one fetch per period", async () => {
+    const old = issuer.current;
+    const fresh = await issuer.newKey();
+    issuer.publish([fresh]);
+    await new Promise((r) => setTimeout(r, 1100));
+    const before = issuer.jwksFetches();
+    const ok = await uvExchange(s.url, await issuer.sign(githubClaims("acme/lib", "release.yml")));
+    assert.equal(ok.status, 200, await ok.clone().text());
+    minted.push((await ok.json()).token);
+    assert.equal(issuer.jwksFetches(), before + 1);
+    const stale = await uvExchange(s.url, await issuer.sign(githubClaims("acme/lib", "release.yml"), { key: old }));
+    assert.equal(stale.status, 401);
+    assert.match((await stale.json()).message, new RegExp(`signed with a key \\(kid "${old.kid}"\\) that its issuer does not publish`));
+    // a burst of made-up key ids within the refresh period: at most one more fetch
+    const burst = await Promise.all(Array.from({ length: 20 }, async (_, i) => uvExchange(s.url, await issuer.sign(githubClaims("acme/lib", "release.yml"), { key: { ...old, kid: `made-up-${i}` } }))));
+    assert.ok(burst.every((r) => r.status === 401));
+    assert.ok(issuer.jwksFetches() <= before + 2, `${issuer.jwksFetches() - before} fetches`);
+  });
+
+  test("a removed publisher mints nothing more and its tokens are refused", async () => {
+    const res = await uvExchange(s.url, await issuer.sign(githubClaims("acme/lib", "release.yml")));
+    const { token } = await res.json();
+    minted.push(token);
+    assert.equal((await fetch(`${s.url}/acme/noarch/repodata.json`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+    const del = await api("/channels/acme/publishers/release", { method: "DELETE" });
+    assert.equal(del.status, 200);
+    const used = await fetch(`${s.url}/acme/noarch/repodata.json`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(used.status, 401);
+    assert.match((await used.json()).message, /trusted publisher "release" was removed/);
+    const none = await uvExchange(s.url, await issuer.sign(githubClaims("acme/lib", "release.yml")));
+    assert.equal(none.status, 403);
+    assert.match((await none.json()).message, /none is registered for it/);
+    assert.equal((await api("/channels/acme/publishers/release", { method: "DELETE" })).status, 404);
+  });
+});
+
+describe("trusted publishing across replicas (s3 + redis)", () => {
+  let s: Stack;
+  before(async () => {
+    s = await startStack({ store: "s3", cache: "redis" }, { OIDC_ISSUERS: issuer.url, OIDC_AUDIENCE: "pkgate.example" });
+    assert.equal((await s.cli(["org", "--create", "acme"])).code, 0);
+    const admin = lastLine((await s.cli(["auth", "--create", "--name", "admin", "--scopes", "api", "--org", "acme"])).stdout);
+    const res = await fetch(`${s.url}/api/channels/acme/publishers`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "ci", issuer: issuer.url, kind: "github", claims: { repository: "acme/lib", workflow: "release.yml", environment: "pypi" }, scopes: ["pypi:upload"], packages: "*" }),
+    });
+    assert.equal(res.status, 201, await res.text());
+  });
+  after(() => s.stop());
+
+  test("one ID token is exchanged once across two gateways; the configured audience is asked for", async () => {
+    const replica = await s.spawnReplica();
+    try {
+      assert.deepEqual(await (await fetch(`${replica.url}/_/oidc/audience`)).json(), { audience: "pkgate.example" });
+      const noEnv = await uvExchange(s.url, await issuer.sign(githubClaims("acme/lib", "release.yml"), { audience: "pkgate.example" }));
+      assert.equal(noEnv.status, 403);
+      assert.match((await noEnv.json()).message, /environment is missing, the publisher's is "pypi"/);
+      const token = await issuer.sign(githubClaims("acme/lib", "release.yml", { environment: "PyPI" }), { audience: "pkgate.example" });
+      const answers = await Promise.all([uvExchange(s.url, token), uvExchange(replica.url, token), uvExchange(s.url, token), uvExchange(replica.url, token)]);
+      const statuses = answers.map((r) => r.status).sort();
+      assert.deepEqual(statuses, [200, 401, 401, 401], replica.output());
+      for (const r of answers) if (r.status === 401) assert.match((await r.json()).message, /already exchanged/);
+    } finally {
+      await replica.stop();
+    }
+  });
+});
