@@ -10,6 +10,9 @@
 //
 // Filtering splices the msgpack bytes: only the `shards` map header and the hidden entries change, so
 // `info` (conda needs `base_url` present) and any key a newer writer adds pass through exactly.
+//
+// The gateway runs these in a worker thread (src/workers/jobs.ts): the names first, then the filter
+// with the names the main thread found hidden.
 
 import { decode } from "@msgpack/msgpack";
 import { zstdCompress, zstdDecompress } from "./compress.js";
@@ -73,6 +76,11 @@ export function filterShardIndex(buf: Uint8Array, visible: Visible, level?: numb
   for (const [s, e] of kept) parts.push(raw.subarray(s, e));
   parts.push(raw.subarray(map.end));
   return zstdCompress(Buffer.concat(parts), level);
+}
+
+/** Every package name the shard index lists (to decide which are hidden, away from the filter). */
+export function shardIndexNames(buf: Uint8Array): string[] {
+  return new ShardIndexReader(zstdDecompress(buf)).entries().map((e) => e.name);
 }
 
 /** sha256 hex of each shard → the package name it holds (to answer 404 for a hidden package's shard). */

@@ -12,18 +12,17 @@ import type { ObjectSource } from "./objects.js";
 import { sendArtifact, type DownloadConfig } from "./download.js";
 import { roleOn, visibility, type Visibility } from "../access/policy.js";
 import { authorize, missing, refusal } from "../access/authorize.js";
-import { filterRepodata } from "../conda/repodata.js";
-import { filterShardIndex, shardOwners } from "../conda/shards.js";
-import { filterChanneldata } from "../conda/channeldata.js";
-import { zstdCompressAsync, zstdDecompressAsync } from "../conda/compress.js";
-import { bunzip2, bzip2 } from "../conda/bzip2.js";
+import { computeView, decodeView, openCutView, shardOwnersOf, type IndexView } from "../conda/index-view.js";
 import type { ViewCache } from "../cache/views.js";
+import { indexWorkers, type WorkerPool } from "../workers/pool.js";
 
 export interface CondaDeps {
   store: Store;
   /** Bodies and validators of stored objects, small hot ones from memory. */
   objects: ObjectSource;
   views: ViewCache;
+  /** Where index views are computed, off the event loop (default: the process's pool). */
+  workers?: WorkerPool;
   /** DOWNLOAD_MODE and its settings; absent: the gateway streams artifacts itself. */
   downloads?: DownloadConfig;
 }
@@ -101,25 +100,8 @@ function contentTag(store: Store, key: string, info: ObjectInfo): Promise<string
   return tag;
 }
 
-/** The ETag of a filtered view: a hash of its bytes, memoized per buffer. */
-const viewTags = new WeakMap<Buffer, string>();
-function bytesTag(buf: Buffer): string {
-  let tag = viewTags.get(buf);
-  if (!tag) {
-    tag = createHash("sha256").update(buf).digest("hex").slice(0, 32);
-    viewTags.set(buf, tag);
-  }
-  return tag;
-}
-
-/** What a view cache entry holds besides filtered bytes: "nothing hidden, pass the stored
- * bytes", or "nothing visible, answer as missing". Filtered JSON and zstd never look like
- * these. */
-const PASS = Buffer.alloc(0);
-const NOTHING_VISIBLE = Buffer.from([0]);
-
 async function serveIndex(c: Context, deps: CondaDeps, t: IndexTarget, principal: Principal, account: Account | null): Promise<Response> {
-  const { store, views, objects } = deps;
+  const { store, objects } = deps;
   const dir = t.subdir ? `${channelPrefix(t)}${t.subdir}/` : channelPrefix(t);
   const key = dir + t.file;
   const resource = { account, name: t.channel, package: null };
@@ -139,35 +121,30 @@ async function serveIndex(c: Context, deps: CondaDeps, t: IndexTarget, principal
   if (!info) throw gone;
   if (vis.all) return sendStored(c, objects, key, await contentTag(store, key, info), opts, gone);
 
-  let filtered = await viewOf(deps, t.file, key, info, vis);
-  if (filtered.length === 0) return sendStored(c, objects, key, await contentTag(store, key, info), opts, gone);
-  if (isNothingVisible(filtered)) {
+  let view = await viewOf(deps, t.file, key, info, vis);
+  if (view.kind === "pass") return sendStored(c, objects, key, await contentTag(store, key, info), opts, gone);
+  if (view.kind === "none") {
     // An index of nothing but hidden packages is what a missing one is. But conda refuses a
     // channel (or label) without noarch/repodata.json, so noarch answers with its empty view
     // when anything else of the label is visible (the label's channeldata.json names every
     // package of every subdir; conda-index always writes both).
     if (t.subdir !== "noarch" || !(await labelShowsAnything(deps, t, vis))) throw gone;
     // rare and small (a noarch of hidden packages only): its empty view is not cached
-    filtered = (await computeView(store, t.file, key, vis.visible))!;
+    view = decodeView(await computeView(viewSource(deps), t.file, key, info, vis.visible, true));
+    if (view.kind === "pass" || view.kind === "none") throw gone;
   }
-  return send(c, { kind: "buffer", info: { size: filtered.length, etag: bytesTag(filtered) }, buffer: filtered }, opts);
+  if (view.kind === "bytes") return send(c, { kind: "buffer", info: { size: view.body.length, etag: view.tag }, buffer: view.body }, opts);
+  const cut = view;
+  return send(c, { kind: "stream", info: { size: cut.size, etag: cut.tag }, open: (range, signal) => openCutView(store, key, info.etag, cut, info.size, range, signal) }, opts);
 }
 
-const isNothingVisible = (b: Buffer) => b === NOTHING_VISIBLE || (b.length === 1 && b[0] === 0);
+const viewSource = (deps: CondaDeps) => ({ store: deps.store, workers: deps.workers ?? indexWorkers() });
 
-/** One view of a stored index file (cached): PASS, NOTHING_VISIBLE, or the filtered bytes. */
-function viewOf(deps: CondaDeps, file: string, key: string, info: ObjectInfo, vis: Extract<Visibility, { all: false }>): Promise<Buffer> {
-  return deps.views.get(`${key}|${info.etag}|${vis.key}`, async () => {
-    let anyVisible = false;
-    const visible = (name: string) => {
-      const ok = vis.visible(name);
-      anyVisible ||= ok;
-      return ok;
-    };
-    const out = await computeView(deps.store, file, key, visible);
-    if (out === null) return PASS;
-    return anyVisible ? out : NOTHING_VISIBLE;
-  });
+/** One view of a stored index file (cached): keyed by the stored version and the caller's view
+ * of the channel, so it never goes stale. */
+async function viewOf(deps: CondaDeps, file: string, key: string, info: ObjectInfo, vis: Extract<Visibility, { all: false }>): Promise<IndexView> {
+  const encoded = await deps.views.get(`${key}|${info.etag}|${vis.key}|cut`, () => computeView(viewSource(deps), file, key, info, vis.visible));
+  return decodeView(encoded);
 }
 
 /** Whether the caller sees any package of the label (or channel root) at all. */
@@ -175,51 +152,12 @@ async function labelShowsAnything(deps: CondaDeps, t: IndexTarget, vis: Extract<
   const key = `${channelPrefix(t)}channeldata.json`;
   const info = await deps.objects.stat(key);
   if (!info) return true;
-  return !isNothingVisible(await viewOf(deps, "channeldata.json", key, info, vis));
-}
-
-/** `removed` lists file names: a hidden package's must go too, or its existence leaks. */
-const FILTER = { hideRemoved: true };
-
-async function readWhole(store: Store, key: string): Promise<Buffer> {
-  const got = await store.get(key);
-  if (!got) throw notFound();
-  return got.body;
-}
-
-/** The filtered bytes of one index file for one view, or null when nothing is hidden. Each
- * file is judged on its own bytes: a compressed twin that disagrees with its .json (stale,
- * or written by hand) is filtered for what it holds itself. */
-async function computeView(store: Store, file: string, key: string, visible: (name: string) => boolean): Promise<Buffer | null> {
-  const stored = await readWhole(store, key);
-  if (file === "repodata_shards.msgpack.zst") return filterShardIndex(stored, visible);
-  if (file === "channeldata.json") return filterChanneldata(stored, visible);
-  if (file.endsWith(".json")) return filterRepodata(stored, visible, FILTER);
-  const json = file.endsWith(".zst") ? await zstdDecompressAsync(stored) : await bz2Json(stored);
-  const filtered = filterRepodata(json, visible, FILTER);
-  if (!filtered) return null;
-  return file.endsWith(".zst") ? zstdCompressAsync(filtered) : bz2View(filtered);
-}
-
-/** A stored .bz2 decompressed by the system's bzip2 (404 without one, as for compressing). */
-async function bz2Json(body: Buffer): Promise<Buffer> {
-  const out = await bunzip2(body);
-  if (!out) throw notFound();
-  return out;
-}
-
-/** bzip2 in pure JS runs at ~0.3 MB/s, far too slow for a filtered view: use the system's
- * bzip2 and, without one, answer 404 (conda and mamba never ask for .bz2; rattler then
- * takes repodata.json). */
-async function bz2View(json: Buffer): Promise<Buffer> {
-  const out = await bzip2(json);
-  if (!out) throw notFound();
-  return out;
+  return (await viewOf(deps, "channeldata.json", key, info, vis)).kind !== "none";
 }
 
 type ShardTarget = Extract<Target, { kind: "conda-shard" }>;
 
-const ownersByIndex = new Map<string, Map<string, string>>();
+const ownersByIndex = new Map<string, Promise<Map<string, string>>>();
 
 async function serveShard(c: Context, deps: CondaDeps, t: ShardTarget, principal: Principal, account: Account | null): Promise<Response> {
   const { store, objects } = deps;
@@ -238,11 +176,12 @@ async function serveShard(c: Context, deps: CondaDeps, t: ShardTarget, principal
     const cacheKey = `${indexKey}|${index.etag}`;
     let owners = ownersByIndex.get(cacheKey);
     if (!owners) {
-      owners = shardOwners(await readWhole(store, indexKey));
+      owners = shardOwnersOf(viewSource(deps), indexKey);
+      owners.catch(() => ownersByIndex.delete(cacheKey));
       if (ownersByIndex.size >= 64) ownersByIndex.delete(ownersByIndex.keys().next().value!);
       ownersByIndex.set(cacheKey, owners);
     }
-    const name = owners.get(t.sha256);
+    const name = (await owners).get(t.sha256);
     if (name === undefined || !vis.visible(name)) {
       await objects.store.stat(key); // the lookup a missing shard costs, never from memory
       throw gone;

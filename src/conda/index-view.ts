@@ -1,0 +1,342 @@
+// Views of stored conda index files for one caller, computed off the event loop and kept small.
+//
+// A view of a `.json` index (repodata.json, current_repodata.json, channeldata.json) is kept as its
+// cut list over the stored bytes (the byte ranges to drop: a few KB where the file is 250 MB) and
+// streamed as slices of the stored object, read from the store again for each response; its ETag is
+// the sha256 of the view's bytes. Memory then grows with what is hidden, not with the index. A
+// compressed view (`.json.zst`, `.json.bz2`, the CEP-16 shard index) is kept as its compressed bytes.
+// The work (mapping the index, hashing, compressing) runs in the index worker pool; the main thread
+// only reads the store, asks the policy about each package name once and computes the cut list from
+// the index's map (a loop over its records, a few ms for 465,000).
+import { addAbortSignal, Readable } from "node:stream";
+import { close as fsClose, read as fsRead } from "node:fs";
+import { createHash } from "node:crypto";
+import type { ObjectInfo, ReadRange, Store } from "../store/store.js";
+import { unavailable, notFound } from "../errors.js";
+import { indexCuts, MemberKind, repodataMembers, viewSize, type IndexMap, type Visible } from "./repodata.js";
+import { sharedCopy } from "./compress.js";
+import { bunzip2, bzip2 } from "./bzip2.js";
+import type { WorkerPool } from "../workers/pool.js";
+
+export const SHARD_INDEX = "repodata_shards.msgpack.zst";
+
+export type IndexView =
+  /** Nothing is hidden: the stored bytes. */
+  | { kind: "pass" }
+  /** Nothing is visible: the index is answered as missing. */
+  | { kind: "none" }
+  /** The stored object without `cuts` (flat [start, end, ...]), `size` bytes. */
+  | { kind: "cuts"; tag: string; size: number; cuts: Float64Array }
+  /** Computed bytes (a compressed view). */
+  | { kind: "bytes"; tag: string; body: Buffer };
+
+// ---- a view as one Buffer, for the view cache (and its shared tier)
+
+const PASS = 0;
+const NONE = 1;
+const CUTS = 2;
+const BYTES = 3;
+/** kind, 7 bytes of padding (so the cuts are 8-aligned), the tag (32 hex), the size (cuts only). */
+const HEADER = 48;
+
+export function encodeView(v: IndexView): Buffer {
+  switch (v.kind) {
+    case "pass":
+      return Buffer.from([PASS]);
+    case "none":
+      return Buffer.from([NONE]);
+    case "cuts": {
+      const out = Buffer.alloc(HEADER + v.cuts.length * 8);
+      out[0] = CUTS;
+      out.write(v.tag, 8, 32, "latin1");
+      out.writeDoubleLE(v.size, 40);
+      for (let i = 0; i < v.cuts.length; i++) out.writeDoubleLE(v.cuts[i]!, HEADER + i * 8);
+      return out;
+    }
+    case "bytes": {
+      const out = Buffer.allocUnsafe(HEADER + v.body.length);
+      headBytes(out, v.tag);
+      v.body.copy(out, HEADER);
+      return out;
+    }
+  }
+}
+
+function headBytes(out: Buffer, tag: string): void {
+  out.fill(0, 0, HEADER);
+  out[0] = BYTES;
+  out.write(tag, 8, 32, "latin1");
+}
+
+export function decodeView(b: Buffer): IndexView {
+  switch (b[0]) {
+    case PASS:
+      return { kind: "pass" };
+    case NONE:
+      return { kind: "none" };
+    case CUTS: {
+      const n = (b.length - HEADER) / 8;
+      const cuts = new Float64Array(n);
+      for (let i = 0; i < n; i++) cuts[i] = b.readDoubleLE(HEADER + i * 8);
+      return { kind: "cuts", tag: b.toString("latin1", 8, 40), size: b.readDoubleLE(40), cuts };
+    }
+    case BYTES:
+      return { kind: "bytes", tag: b.toString("latin1", 8, 40), body: b.subarray(HEADER) };
+    default:
+      throw new Error("not an index view");
+  }
+}
+
+// ---- computing a view
+
+export interface ViewSource {
+  store: Store;
+  workers: WorkerPool;
+}
+
+/** The members a view filters: every package's records (and file names in `removed`, whose
+ * presence would tell a hidden package exists), or channeldata's packages. */
+function membersOf(file: string): Record<string, MemberKind> {
+  return file === "channeldata.json" ? { packages: MemberKind.Names } : repodataMembers({ hideRemoved: true });
+}
+
+/** Maps of stored indexes, by key and ETag: views of one index for other callers reuse it. */
+const maps = new Map<string, Promise<IndexMap>>();
+const MAPS_KEPT = 4;
+
+function mapOf(src: ViewSource, id: string, data: Uint8Array, file: string): Promise<IndexMap> {
+  let m = maps.get(id);
+  if (m) {
+    maps.delete(id);
+    maps.set(id, m);
+    return m;
+  }
+  m = src.workers.run("map", { data, members: membersOf(file) });
+  m.catch(() => maps.delete(id));
+  maps.set(id, m);
+  while (maps.size > MAPS_KEPT) maps.delete(maps.keys().next().value!);
+  return m;
+}
+
+/**
+ * The view of one stored index file for `visible`, encoded (encodeView) for the view cache. Each file is judged on its own bytes: a
+ * compressed twin that disagrees with its .json (stale, or written by hand) is filtered for what it
+ * holds itself. `empty`: compute the view even when nothing in it is visible (else "none").
+ */
+export async function computeView(src: ViewSource, file: string, key: string, info: ObjectInfo, visible: Visible, empty = false): Promise<Buffer> {
+  if (file === SHARD_INDEX) return encodeView(await shardView(src, key, visible, empty));
+  if (file.endsWith(".zst")) {
+    // the compressed view comes back with room for its header: no copy of it here
+    const view = await cutView(src, file, key, info, visible, empty);
+    if (view.kind !== "cuts") return encodeView(view);
+    const { body, tag } = await src.workers.run("zstdView", { data: view.data, cuts: view.cuts, reserve: HEADER });
+    const out = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    headBytes(out, tag);
+    return out;
+  }
+  const view = await cutView(src, file, key, info, visible, empty);
+  if (view.kind !== "cuts") return encodeView(view);
+  const { data, cuts } = view;
+  if (file.endsWith(".json")) {
+    const tag = await src.workers.run("viewTag", { data, cuts });
+    return encodeView({ kind: "cuts", tag, size: viewSize(data.length, cuts), cuts });
+  }
+  // .bz2: bzip2 in pure JS runs at ~0.3 MB/s, far too slow for a filtered view: the system's bzip2
+  // and, without one, 404 (conda and mamba never ask for .bz2; rattler then takes repodata.json)
+  const assembled = await src.workers.run("assemble", { data, cuts });
+  const body = await bzip2(Buffer.from(assembled.buffer, assembled.byteOffset, assembled.byteLength));
+  if (!body) throw notFound();
+  return encodeView({ kind: "bytes", tag: await src.workers.run("sha256", { data: body }), body });
+}
+
+/** The JSON behind a view and the cuts the view makes in it. */
+async function cutView(src: ViewSource, file: string, key: string, info: ObjectInfo, visible: Visible, empty: boolean): Promise<{ kind: "pass" | "none" } | { kind: "cuts"; data: Uint8Array; cuts: Float64Array }> {
+  const data = await jsonOf(src, file, key, info);
+  const map = await mapOf(src, `${key}|${info.etag}`, data, file);
+  const keep = map.names.map((n) => visible(n));
+  const cutList = indexCuts(map, keep);
+  if (cutList.length === 0) return { kind: "pass" };
+  if (!empty && !keep.includes(true)) return { kind: "none" };
+  return { kind: "cuts", data, cuts: Float64Array.from(cutList) };
+}
+
+/** The JSON a view is cut from, in shared memory the workers read without a copy. */
+async function jsonOf(src: ViewSource, file: string, key: string, info: ObjectInfo): Promise<Uint8Array> {
+  if (file.endsWith(".json")) {
+    const data = await readShared(src.store, key, info.etag);
+    if (!data) throw changed();
+    return data;
+  }
+  const got = await src.store.get(key);
+  if (!got) throw notFound();
+  if (file.endsWith(".zst")) {
+    const body = got.body;
+    const whole = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
+    return src.workers.run("zstdDecompress", { data: body, shared: true }, whole ? [body.buffer as ArrayBuffer] : []);
+  }
+  // a stored .bz2 decompressed by the system's bzip2 (404 without one, as for compressing)
+  const json = await bunzip2(got.body);
+  if (!json) throw notFound();
+  return sharedCopy(json);
+}
+
+/** Replaced between the stat that named the version and the read: the next request sees the new one. */
+const changed = () => unavailable("the index (it was replaced just now)", 1);
+
+async function shardView(src: ViewSource, key: string, visible: Visible, empty: boolean): Promise<IndexView> {
+  const got = await src.store.get(key);
+  if (!got) throw notFound();
+  const data = await sharedCopy(got.body);
+  const names = await src.workers.run("shardNames", { data });
+  const hidden = names.filter((n) => !visible(n));
+  if (hidden.length === 0) return { kind: "pass" };
+  if (!empty && hidden.length === names.length) return { kind: "none" };
+  const out = await src.workers.run("shardFilter", { data, hidden });
+  if (!out) return { kind: "pass" };
+  const body = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  return { kind: "bytes", tag: createHash("sha256").update(body).digest("hex").slice(0, 32), body };
+}
+
+/** sha256 hex of each shard → its package name, computed in a worker. */
+export async function shardOwnersOf(src: ViewSource, key: string): Promise<Map<string, string>> {
+  const got = await src.store.get(key);
+  if (!got) throw notFound();
+  const flat = await src.workers.run("shardOwners", { data: await sharedCopy(got.body) });
+  const owners = new Map<string, string>();
+  for (let i = 0; i < flat.length; i += 2) owners.set(flat[i]!, flat[i + 1]!);
+  return owners;
+}
+
+// ---- reading stored bytes
+
+const READ_STEP = 1 << 20;
+
+function readAt(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => fsRead(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
+/** The stored object in shared memory, or null when it is missing or no longer `etag`. Read in
+ * steps straight into the shared buffer: no whole-file copy on the main thread. */
+export async function readShared(store: Store, key: string, etag: string): Promise<Uint8Array | null> {
+  if (store.openFile) {
+    const f = await store.openFile(key);
+    if (!f) return null;
+    try {
+      if (f.info.etag !== etag) return null;
+      const out = new Uint8Array(new SharedArrayBuffer(f.info.size));
+      let at = 0;
+      while (at < out.length) {
+        const n = await readAt(f.fd, out, at, Math.min(READ_STEP * 4, out.length - at), at);
+        if (n === 0) throw unavailable("the store (a file shrank while read)");
+        at += n;
+      }
+      return out;
+    } finally {
+      fsClose(f.fd, () => undefined);
+    }
+  }
+  const got = await store.get(key);
+  if (!got || got.info.etag !== etag) return null;
+  return sharedCopy(got.body);
+}
+
+/** [start, end) ranges of the stored object that make up bytes [from, to] (inclusive) of the view. */
+export function keptRanges(size: number, cuts: ArrayLike<number>, from: number, to: number): number[] {
+  const out: number[] = [];
+  let viewAt = 0; // view offset of `pos`
+  let pos = 0;
+  const take = (s: number, e: number) => {
+    // the piece [s, e) of the original covers view bytes [viewAt, viewAt + e - s)
+    const vs = Math.max(from, viewAt);
+    const ve = Math.min(to + 1, viewAt + e - s);
+    if (ve > vs) out.push(s + (vs - viewAt), s + (ve - viewAt));
+    viewAt += e - s;
+  };
+  for (let i = 0; i < cuts.length; i += 2) {
+    if (cuts[i]! > pos) take(pos, cuts[i]!);
+    pos = cuts[i + 1]!;
+    if (viewAt > to) return out;
+  }
+  if (pos < size) take(pos, size);
+  return out;
+}
+
+/**
+ * The bytes of a cut view (or of one range of it), streamed from the stored object, which must
+ * still be version `etag` (else 503: it was replaced since; the next request sees the new one).
+ */
+export async function openCutView(store: Store, key: string, etag: string, view: { size: number; cuts: Float64Array }, original: number, range?: ReadRange, signal?: AbortSignal): Promise<Readable | null> {
+  const ranges = keptRanges(original, view.cuts, range?.start ?? 0, range?.end ?? view.size - 1);
+  let source: AsyncGenerator<Buffer>;
+  if (store.openFile) {
+    const f = await store.openFile(key);
+    if (!f) return null;
+    if (f.info.etag !== etag) {
+      fsClose(f.fd, () => undefined);
+      throw changed();
+    }
+    source = fileSlices(f.fd, ranges);
+  } else {
+    const stream = await store.read(key, undefined, signal);
+    if (!stream) return null;
+    const tag = (stream as Readable & { headers?: Record<string, unknown> }).headers?.["etag"];
+    if (typeof tag !== "string" || tag.replace(/^(W\/)?"|"$/g, "") !== etag) {
+      // not known to be the version the cuts were made for
+      stream.destroy();
+      throw changed();
+    }
+    source = streamSlices(stream, ranges);
+  }
+  const out = Readable.from(source, { objectMode: false, highWaterMark: READ_STEP });
+  if (signal) addAbortSignal(signal, out);
+  return out;
+}
+
+/** The ranges of an open file, in reads of up to 1 MiB (small ranges gathered into one). */
+async function* fileSlices(fd: number, ranges: number[]): AsyncGenerator<Buffer> {
+  try {
+    let buf = Buffer.allocUnsafe(READ_STEP);
+    let at = 0;
+    for (let i = 0; i < ranges.length; i += 2) {
+      let pos = ranges[i]!;
+      const end = ranges[i + 1]!;
+      while (pos < end) {
+        const want = Math.min(end - pos, buf.length - at);
+        const n = await readAt(fd, buf, at, want, pos);
+        if (n === 0) throw new Error("stored index shrank while read");
+        at += n;
+        pos += n;
+        if (at === buf.length) {
+          yield buf;
+          buf = Buffer.allocUnsafe(READ_STEP);
+          at = 0;
+        }
+      }
+    }
+    if (at > 0) yield buf.subarray(0, at);
+  } finally {
+    fsClose(fd, () => undefined);
+  }
+}
+
+/** The ranges of a stream of the whole object, other bytes dropped as they pass. */
+async function* streamSlices(stream: Readable, ranges: number[]): AsyncGenerator<Buffer> {
+  let pos = 0; // original offset of the chunk's first byte
+  let r = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const chunkEnd = pos + chunk.length;
+      while (r < ranges.length && ranges[r]! < chunkEnd) {
+        const s = Math.max(ranges[r]!, pos);
+        const e = Math.min(ranges[r + 1]!, chunkEnd);
+        if (e > s) yield chunk.subarray(s - pos, e - pos);
+        if (ranges[r + 1]! <= chunkEnd) r += 2;
+        else break;
+      }
+      pos = chunkEnd;
+      if (r >= ranges.length) break;
+    }
+  } finally {
+    stream.destroy();
+  }
+}

@@ -1,0 +1,193 @@
+// The CPU-heavy work on conda index files, as jobs a worker thread runs (src/workers/pool.ts):
+// mapping a stored index, hashing and compressing a view given as the stored bytes and a cut list,
+// (de)compressing, the CEP-16 shard index. Each job takes and returns plain data that crosses
+// threads without a copy: stored bytes in a SharedArrayBuffer, results in ArrayBuffers that are
+// transferred. A visibility predicate is a closure over the policy and cannot cross: the main thread
+// asks which names an index holds, decides, and sends the hidden names.
+import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
+import { mapIndex, type IndexMap, type MemberKind } from "../conda/repodata.js";
+import { filterShardIndex, shardIndexNames, shardOwners } from "../conda/shards.js";
+import { bz2Compress, bz2Decompress, zstdCompress, ZSTD_DEFAULT_LEVEL } from "../conda/compress.js";
+
+// zstd's streaming contexts, to compress a view from its pieces and decompress into shared memory
+// (the native binding is CommonJS whose exports ESM cannot name).
+const zstd = createRequire(import.meta.url)("zstd-napi/binding.js") as typeof import("zstd-napi/binding.js");
+
+/** What a job returns, and which of its buffers move to the caller instead of being copied. */
+export interface Done<T> {
+  value: T;
+  transfer: ArrayBuffer[];
+}
+const done = <T>(value: T, transfer: ArrayBuffer[] = []): Done<T> => ({ value, transfer });
+
+/** Output pieces of the stream codecs. */
+const CHUNK = 4 << 20;
+
+/** The kept pieces of `data` under a cut list, in order. */
+function* keptPieces(data: Uint8Array, cuts: ArrayLike<number>): Generator<Uint8Array> {
+  let from = 0;
+  for (let i = 0; i < cuts.length; i += 2) {
+    if (cuts[i]! > from) yield data.subarray(from, cuts[i]!);
+    from = cuts[i + 1]!;
+  }
+  if (from < data.length) yield data.subarray(from);
+}
+
+const hex32 = (h: ReturnType<typeof createHash>) => h.digest("hex").slice(0, 32);
+
+/** Joins pieces into one exclusively owned buffer (transferable), after `reserve` bytes left free. */
+function joined(parts: Uint8Array[], total: number, reserve = 0): Uint8Array {
+  const out = new Uint8Array(reserve + total);
+  let at = reserve;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** A buffer the caller can take: whole ArrayBuffer, not a pool slice. */
+function owned(b: Uint8Array): Uint8Array {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !(b.buffer instanceof SharedArrayBuffer) ? b : b.slice();
+}
+
+export const jobs = {
+  /** Where each member of the given top-level values is (see mapIndex). */
+  map(a: { data: Uint8Array; members: Record<string, MemberKind> }): Done<IndexMap> {
+    const m = mapIndex(a.data, a.members);
+    return done(m, [m.groups.buffer, m.start.buffer, m.end.buffer, m.next.buffer, m.name.buffer] as ArrayBuffer[]);
+  },
+
+  /** The ETag of a view: sha256 of the bytes left by the cuts (hex, 128 bits). */
+  viewTag(a: { data: Uint8Array; cuts: Float64Array }): Done<string> {
+    const h = createHash("sha256");
+    for (const piece of keptPieces(a.data, a.cuts)) h.update(piece);
+    return done(hex32(h));
+  },
+
+  /** The view's bytes in one buffer. */
+  assemble(a: { data: Uint8Array; cuts: Float64Array }): Done<Uint8Array> {
+    const parts = [...keptPieces(a.data, a.cuts)];
+    const out = joined(parts, parts.reduce((n, p) => n + p.length, 0));
+    return done(out, [out.buffer as ArrayBuffer]);
+  },
+
+  /** The view zstd-compressed straight from the kept pieces (no view copy), and its ETag (of the
+   * compressed bytes). `reserve`: free bytes before the body, for the caller's header. */
+  zstdView(a: { data: Uint8Array; cuts: Float64Array; level?: number; reserve?: number }): Done<{ body: Uint8Array; tag: string }> {
+    const cctx = new zstd.CCtx();
+    cctx.setParameter(zstd.CParameter.compressionLevel, a.level ?? ZSTD_DEFAULT_LEVEL);
+    let total = 0;
+    for (const p of keptPieces(a.data, a.cuts)) total += p.length;
+    cctx.setPledgedSrcSize(total);
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    let out = Buffer.allocUnsafe(CHUNK);
+    let at = 0;
+    const drain = (src: Uint8Array, end: number) => {
+      for (;;) {
+        const [left, produced, consumed] = cctx.compressStream2(out.subarray(at), src, end);
+        at += produced;
+        src = src.subarray(consumed);
+        if (at === out.length) {
+          parts.push(out);
+          size += at;
+          out = Buffer.allocUnsafe(CHUNK);
+          at = 0;
+        }
+        if (end === zstd.EndDirective.end ? left === 0 : src.length === 0) return;
+      }
+    };
+    for (const p of keptPieces(a.data, a.cuts)) drain(p, zstd.EndDirective.continue);
+    drain(new Uint8Array(0), zstd.EndDirective.end);
+    parts.push(out.subarray(0, at));
+    size += at;
+    const reserve = a.reserve ?? 0;
+    const body = joined(parts, size, reserve);
+    return done({ body, tag: hex32(createHash("sha256").update(body.subarray(reserve))) }, [body.buffer as ArrayBuffer]);
+  },
+
+  /** Decompressed into shared memory (when `shared`), so later jobs and the main thread read it without a copy. */
+  zstdDecompress(a: { data: Uint8Array; shared?: boolean }): Done<Uint8Array> {
+    const known = zstd.getFrameContentSize(a.data);
+    const dctx = new zstd.DCtx();
+    if (known !== null && a.data.length > 0 && zstd.findFrameCompressedSize(a.data) === a.data.length) {
+      // one frame of known size: straight into the result
+      const out = new Uint8Array(a.shared ? new SharedArrayBuffer(known) : new ArrayBuffer(known));
+      const n = dctx.decompress(out, a.data);
+      if (n !== known) throw new Error("zstd: frame shorter than its header says");
+      return done(out, a.shared ? [] : [out.buffer as ArrayBuffer]);
+    }
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    let src = a.data;
+    for (;;) {
+      const dst = Buffer.allocUnsafe(CHUNK);
+      const [ret, produced, consumed] = dctx.decompressStream(dst, src);
+      if (produced > 0) parts.push(dst.subarray(0, produced));
+      size += produced;
+      src = src.subarray(consumed);
+      if (src.length === 0 && (produced < dst.length || ret === 0)) {
+        if (ret !== 0) throw new Error("zstd: truncated input");
+        break;
+      }
+    }
+    if (a.shared) {
+      const out = new Uint8Array(new SharedArrayBuffer(size));
+      let at = 0;
+      for (const p of parts) {
+        out.set(p, at);
+        at += p.length;
+      }
+      return done(out);
+    }
+    const out = joined(parts, size);
+    return done(out, [out.buffer as ArrayBuffer]);
+  },
+
+  zstdCompress(a: { data: Uint8Array; level?: number }): Done<Uint8Array> {
+    const out = owned(zstdCompress(a.data, a.level));
+    return done(out, [out.buffer as ArrayBuffer]);
+  },
+
+  bz2Compress(a: { data: Uint8Array }): Done<Uint8Array> {
+    const out = owned(bz2Compress(a.data));
+    return done(out, [out.buffer as ArrayBuffer]);
+  },
+
+  bz2Decompress(a: { data: Uint8Array }): Done<Uint8Array> {
+    const out = owned(bz2Decompress(a.data));
+    return done(out, [out.buffer as ArrayBuffer]);
+  },
+
+  sha256(a: { data: Uint8Array }): Done<string> {
+    return done(hex32(createHash("sha256").update(a.data)));
+  },
+
+  /** Every package name in a stored shard index. */
+  shardNames(a: { data: Uint8Array }): Done<string[]> {
+    return done(shardIndexNames(a.data));
+  },
+
+  /** The shard index without the hidden names (zstd), or null when none of them is in it. */
+  shardFilter(a: { data: Uint8Array; hidden: string[]; level?: number }): Done<Uint8Array | null> {
+    const hidden = new Set(a.hidden);
+    const out = filterShardIndex(a.data, (name) => !hidden.has(name), a.level);
+    if (!out) return done(null);
+    const body = owned(out);
+    return done(body, [body.buffer as ArrayBuffer]);
+  },
+
+  /** [sha256 hex, package name, ...] of every shard of the index. */
+  shardOwners(a: { data: Uint8Array }): Done<string[]> {
+    const flat: string[] = [];
+    for (const [hash, name] of shardOwners(a.data)) flat.push(hash, name);
+    return done(flat);
+  },
+};
+
+export type Jobs = typeof jobs;
+export type JobName = keyof Jobs;
+export type JobArgs<K extends JobName> = Parameters<Jobs[K]>[0];
+export type JobValue<K extends JobName> = ReturnType<Jobs[K]>["value"];
