@@ -7,7 +7,8 @@
 //   accel     a GET is answered with X-Accel-Redirect, and nginx in front sends the bytes:
 //             from the store's directory with sendfile (<ACCEL_LOCATION>store/<key>), or from
 //             S3 through a presigned URL it proxies (<ACCEL_LOCATION>s3, the URL in
-//             X-Pkgate-Presigned). deploy/nginx/pkgate-accel.conf is the other half.
+//             X-Pkgate-Presigned, the range in X-Pkgate-Range). deploy/nginx/pkgate-accel.conf
+//             is the other half.
 // In every mode the gateway itself answers HEAD (a URL presigned for GET refuses HEAD, and uv
 // sends HEAD), conditional requests that end in 304 or 412, and a Range that cannot be
 // satisfied (416): only a GET that will carry bytes leaves. Indexes never come here.
@@ -33,6 +34,9 @@ export interface DownloadConfig {
 /** Carries the presigned URL from the gateway to nginx (accel with S3); nginx never passes it on. */
 export const PRESIGNED_HEADER = "x-pkgate-presigned";
 
+/** The byte range nginx asks S3 for (accel with S3); absent: the whole object. */
+export const RANGE_HEADER = "x-pkgate-range";
+
 /** A redirect is for this caller, now: no cache may keep or share it. */
 const REDIRECT_CACHE_CONTROL = "private, no-store";
 
@@ -53,12 +57,15 @@ export async function sendArtifact(c: Context, cfg: DownloadConfig | undefined, 
     const location = await store.presignGet!(key, cfg.presignTtl, { endPoint: cfg.s3PublicEndpoint ?? undefined, contentType: opts.contentType });
     return new Response(null, { status: 302, headers: { location, "cache-control": REDIRECT_CACHE_CONTROL } });
   }
-  return accel(cfg, store, key, info, opts);
+  return accel(cfg, store, key, info, d.status === 206 ? d : null, opts);
 }
 
 /** nginx keeps Content-Type and Cache-Control of this answer (and the ETag its location adds
- * back); the Range and If-Range of the request reach the location unchanged. */
-async function accel(cfg: DownloadConfig, store: Store, key: string, info: ObjectInfo, opts: SendOptions): Promise<Response> {
+ * back). A file is cut by nginx from the request's own Range and If-Range (the same size and
+ * validator the gateway judged); S3 gets the range the gateway decided (X-Pkgate-Range: one
+ * explicit first-last, none when If-Range failed), so what S3 makes of a suffix range or an
+ * If-Range never matters. */
+async function accel(cfg: DownloadConfig, store: Store, key: string, info: ObjectInfo, range: { start: number; end: number } | null, opts: SendOptions): Promise<Response> {
   const headers: Record<string, string> = {
     "content-type": opts.contentType,
     "cache-control": opts.cacheControl,
@@ -69,6 +76,7 @@ async function accel(cfg: DownloadConfig, store: Store, key: string, info: Objec
   } else {
     headers["x-accel-redirect"] = `${cfg.accelLocation}s3`;
     headers[PRESIGNED_HEADER] = await store.presignGet!(key, cfg.presignTtl, { contentType: opts.contentType });
+    if (range) headers[RANGE_HEADER] = `bytes=${range.start}-${range.end}`;
   }
   return new Response(null, { status: 200, headers });
 }
