@@ -26,6 +26,139 @@ export interface ProjectIndex {
   name: string;
   normalized: string;
   files: FileEntry[];
+  /** PEP 792, from the project's state document (never stored in the index document);
+   * absent: active. */
+  status?: ProjectStatusMarker;
+}
+
+// ---------------------------------------------------------------------------------------
+// What people decided about a project, kept in its own document (`.state.json`) beside the
+// files: the files and the index document can be rebuilt from the bucket, this cannot.
+
+/** PEP 792 project status markers. */
+export const PROJECT_STATUSES = ["active", "archived", "quarantined", "deprecated"] as const;
+export type ProjectStatus = (typeof PROJECT_STATUSES)[number];
+
+export interface ProjectStatusMarker {
+  status: ProjectStatus;
+  /** Free text shown to installers (PEP 792 `reason`). */
+  reason?: string;
+}
+
+export interface ProjectState {
+  status: ProjectStatusMarker;
+  /** PEP 592: yanked files and the reason ("" for none). */
+  yanked: Record<string, string>;
+}
+
+/** Longest status or yank reason kept (it is printed by installers). */
+export const MAX_REASON_LENGTH = 1000;
+
+export const ACTIVE_STATE: ProjectState = { status: { status: "active" }, yanked: {} };
+
+export const isProjectStatus = (s: unknown): s is ProjectStatus => typeof s === "string" && (PROJECT_STATUSES as readonly string[]).includes(s);
+
+/** A reason as given: trimmed, one line, bounded; or 400. */
+export function checkReason(reason: unknown): string {
+  if (reason === undefined || reason === null) return "";
+  if (typeof reason !== "string") throw badRequest("a reason is text");
+  const r = reason.trim();
+  if (r.length > MAX_REASON_LENGTH) throw badRequest(`a reason is at most ${MAX_REASON_LENGTH} characters`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(r)) throw badRequest("a reason is one line of text, without control characters");
+  return r;
+}
+
+/** Whether the project takes new files (PEP 792: archived and quarantined do not); the
+ * refusal says why and how to change it. */
+export function uploadRefusal(index: { name: string }, state: ProjectState, channel: string): GateError | null {
+  const { status, reason } = state.status;
+  if (status !== "archived" && status !== "quarantined") return null;
+  return badRequest(
+    `project ${index.name} is ${status} (PEP 792${reason ? `: ${reason}` : ""}) and takes no new uploads; ` +
+      `an owner can set it active again: pkgate project-status ${channel}/${normalizeProjectName(index.name)} active`,
+  );
+}
+
+/** The index as installers see it: the state's status and yanks applied; a quarantined
+ * project lists no file (PEP 792: none is offered for download). */
+export function withState(index: ProjectIndex, state: ProjectState): ProjectIndex {
+  const files = state.status.status === "quarantined"
+    ? []
+    : index.files.map((f) => {
+        const { yanked: _, ...rest } = f;
+        const reason = state.yanked[f.filename];
+        return reason === undefined ? rest : { ...rest, yanked: reason };
+      });
+  const out: ProjectIndex = { ...index, files };
+  if (state.status.status !== "active" || state.status.reason) out.status = state.status;
+  else delete out.status;
+  return out;
+}
+
+/** Which files of `index` a yank selects: one file, or every file of one release. */
+export function selectFiles(index: ProjectIndex, sel: { version?: string; file?: string }): string[] {
+  if (sel.file !== undefined) {
+    if (!findFile(index, sel.file)) throw new GateError("not_found", `no file ${sel.file} in ${index.name}`);
+    if (sel.version !== undefined && !sameRelease(sel.file, sel.version)) throw badRequest(`${sel.file} is not a file of ${index.name} ${sel.version}`);
+    return [sel.file];
+  }
+  if (sel.version === undefined) throw badRequest("name a version or a file to yank");
+  const files = index.files.filter((f) => sameRelease(f.filename, sel.version!)).map((f) => f.filename);
+  if (files.length === 0) throw new GateError("not_found", `no release ${sel.version} of ${index.name}`);
+  return files;
+}
+
+function sameRelease(filename: string, version: string): boolean {
+  const v = parseDistFilename(filename)?.version;
+  if (v === undefined) return false;
+  const a = canonicalizeVersion(v);
+  const b = canonicalizeVersion(version);
+  return a !== null && a === b;
+}
+
+/** The state with `files` yanked (reason a string) or un-yanked (false). */
+export function yankFiles(state: ProjectState, files: readonly string[], reason: string | false): ProjectState {
+  const yanked = { ...state.yanked };
+  for (const f of files) {
+    if (reason === false) delete yanked[f];
+    else yanked[f] = reason;
+  }
+  return { ...state, yanked };
+}
+
+/** The state's yanks of files that no longer exist are dropped (a file deleted, then uploaded
+ * again under the same name, starts unyanked). */
+export function pruneYanks(state: ProjectState, existing: ReadonlySet<string>): ProjectState {
+  const yanked = Object.fromEntries(Object.entries(state.yanked).filter(([f]) => existing.has(f)));
+  return { ...state, yanked };
+}
+
+export const isActiveState = (s: ProjectState): boolean => s.status.status === "active" && !s.status.reason && Object.keys(s.yanked).length === 0;
+
+export function serializeProjectState(state: ProjectState): Buffer {
+  const yanked = Object.fromEntries(Object.entries(state.yanked).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Buffer.from(JSON.stringify({ status: state.status, yanked }, null, 1));
+}
+
+/** Reads a stored state document; throws an Error naming the first thing wrong with it. */
+export function parseProjectState(bytes: Buffer | string): ProjectState {
+  const doc: unknown = JSON.parse(typeof bytes === "string" ? bytes : bytes.toString("utf8"));
+  const fail = (why: string): never => {
+    throw new Error(`invalid PyPI project state: ${why}`);
+  };
+  if (!isRecord(doc)) return fail("not an object");
+  const { status, yanked } = doc;
+  if (!isRecord(status) || !isProjectStatus(status.status)) return fail("status");
+  if (status.reason !== undefined && typeof status.reason !== "string") return fail("status.reason");
+  if (!isRecord(yanked)) return fail("yanked");
+  const out: ProjectState = { status: { status: status.status }, yanked: {} };
+  if (typeof status.reason === "string" && status.reason !== "") out.status.reason = status.reason;
+  for (const [file, reason] of Object.entries(yanked)) {
+    if (typeof reason !== "string" || !parseDistFilename(file)) return fail(`yanked[${JSON.stringify(file)}]`);
+    out.yanked[file] = reason;
+  }
+  return out;
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;

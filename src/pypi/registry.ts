@@ -1,7 +1,9 @@
 // A channel's PyPI store over the Store port. Distribution files live at
 // `<channel>/pypi/<normalized>/<filename>`; beside them, under dot-paths no URL can reach,
 // the project's index document (`.index.json`, a ProjectIndex) and each wheel's extracted
-// core metadata (`.meta/<filename>.metadata`, served as `<filename>.metadata`).
+// core metadata (`.meta/<filename>.metadata`, served as `<filename>.metadata`), and what
+// people decided about the project (`.state.json`, a ProjectState: its PEP 792 status and
+// its PEP 592 yanks), the one document here that cannot be rebuilt from the files.
 //
 // The files are the truth, the index document a cache of what was learnt from them: every
 // page is rendered from the document reconciled against a listing of the project's prefix,
@@ -9,7 +11,11 @@
 // read once, then written into the document) and a deleted one disappears. A steady state
 // costs one list call per page: the reconciled index is kept in process under a signature
 // of that listing (keys, ETags, sizes), and any change to the files, the metadata or the
-// document changes the signature.
+// documents changes the signature.
+//
+// Every write of the documents is one read-modify-write under the project's document lock
+// (cache/lock.ts withDocumentLock: the cache lock, then the lock kept in the store), so a
+// gateway, another replica and the CLI on the same store never undo each other's change.
 import { createHash, randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { unlink } from "node:fs/promises";
@@ -20,16 +26,33 @@ import { pipeline } from "node:stream/promises";
 import type { ListedObject, Store } from "../store/store.js";
 import { StoreConflict } from "../store/store.js";
 import type { Cache } from "../cache/cache.js";
-import { withLock } from "../cache/lock.js";
+import { withDocumentLock, withLock, type Lease } from "../cache/lock.js";
+import { CATALOG_PREFIX } from "../access/catalog.js";
 import { GateError, isGateError } from "../errors.js";
 import { Blake2b } from "./blake2b.js";
 import { DEFAULT_ARCHIVE_LIMITS, parseCoreMetadata, readDistMetadata, type ArchiveLimits, type CoreMetadata } from "./metadata.js";
 import { isValidProjectName, normalizeProjectName, parseDistFilename } from "./names.js";
-import { addFile, emptyProjectIndex, parseProjectIndex, serializeProjectIndex, type FileEntry, type ProjectIndex } from "./project.js";
+import {
+  ACTIVE_STATE,
+  addFile,
+  emptyProjectIndex,
+  isActiveState,
+  parseProjectIndex,
+  parseProjectState,
+  pruneYanks,
+  serializeProjectIndex,
+  serializeProjectState,
+  uploadRefusal,
+  withState,
+  type FileEntry,
+  type ProjectIndex,
+  type ProjectState,
+} from "./project.js";
 import type { UploadedFile } from "./upload.js";
 
 export const PYPI_SEGMENT = "pypi";
 const INDEX_DOC = ".index.json";
+const STATE_DOC = ".state.json";
 const META_DIR = ".meta/";
 const META_SUFFIX = ".metadata";
 
@@ -39,6 +62,11 @@ export const fileKey = (channel: string, normalized: string, filename: string) =
 export const metadataKey = (channel: string, normalized: string, filename: string) =>
   `${projectPrefix(channel, normalized)}${META_DIR}${filename}${META_SUFFIX}`;
 const indexKey = (channel: string, normalized: string) => projectPrefix(channel, normalized) + INDEX_DOC;
+const stateKey = (channel: string, normalized: string) => projectPrefix(channel, normalized) + STATE_DOC;
+
+/** How long a replica trusts what it read of a project's status for file downloads (a page
+ * sees a change on its next request; a download within this many ms of it may not). */
+const STATUS_TTL_MS = 5_000;
 
 export function distContentType(filename: string): string {
   if (filename.endsWith(".tar.gz")) return "application/gzip";
@@ -51,12 +79,14 @@ interface Listing {
   files: Map<string, ListedObject>;
   metas: Set<string>;
   index: ListedObject | null;
+  state: ListedObject | null;
   /** Changes whenever a file, a metadata object or the index document changes. */
   signature: string;
   lastModified: Date;
 }
 
 export interface ResolvedProject {
+  /** As installers see it: the state's status and yanks applied (project.ts withState). */
   index: ProjectIndex;
   /** Names the state the index was reconciled against: a cache key for rendered pages. */
   signature: string;
@@ -87,6 +117,8 @@ interface Learnt {
 
 export class PypiRegistry {
   private readonly memo = new Map<string, ResolvedProject>();
+  private readonly statuses = new Map<string, { state: ProjectState; until: number }>();
+  private readonly scratchKey = `${CATALOG_PREFIX}locks/probe-${randomUUID()}`;
   private readonly inflight = new Map<string, Promise<ResolvedProject | null>>();
   private readonly limits: ArchiveLimits;
   private readonly memoEntries: number;
@@ -115,7 +147,7 @@ export class PypiRegistry {
       const project = rest.slice(0, slash);
       const file = rest.slice(slash + 1);
       if (!isValidProjectName(project) || normalizeProjectName(project) !== project) continue;
-      if (isDistOf(file, project) || (opts.includeEmpty && (file === INDEX_DOC || file.startsWith(META_DIR)))) {
+      if (isDistOf(file, project) || (opts.includeEmpty && (file === INDEX_DOC || file === STATE_DOC || file.startsWith(META_DIR)))) {
         names.add(project);
         if (o.lastModified > lastModified) lastModified = o.lastModified;
       }
@@ -156,7 +188,7 @@ export class PypiRegistry {
   }
 
   private async resolve(channel: string, normalized: string, listing: Listing): Promise<ResolvedProject> {
-    const stored = await this.readIndex(channel, normalized);
+    const [stored, state] = await Promise.all([this.readIndex(channel, normalized), listing.state ? this.readState(channel, normalized) : ACTIVE_STATE]);
     const plan = planReconcile(stored, listing, normalized);
     let index = plan.base;
     let settled = true;
@@ -172,7 +204,7 @@ export class PypiRegistry {
         settled = false;
       }
     }
-    const resolved: ResolvedProject = { index, signature: listing.signature, lastModified: listing.lastModified };
+    const resolved: ResolvedProject = { index: withState(index, state), signature: listing.signature, lastModified: listing.lastModified };
     if (settled) this.remember(projectPrefix(channel, normalized), resolved);
     return resolved;
   }
@@ -216,9 +248,13 @@ export class PypiRegistry {
     ours?: { entry: FileEntry; name: string },
     waitMs = 10_000,
   ): Promise<{ index: ProjectIndex; added: number; removed: number }> {
-    return withLock(this.cache, `pypi:${projectPrefix(channel, normalized)}`, async () => {
+    return this.locked(channel, normalized, async (lease) => {
       const listing = await this.list(channel, normalized);
       const stored = await this.readIndex(channel, normalized);
+      if (ours) {
+        const refused = uploadRefusal({ name: stored?.name ?? ours.name }, await this.readState(channel, normalized), channel);
+        if (refused) throw refused;
+      }
       const plan = planReconcile(stored, listing, normalized, ours?.entry.filename);
       const fresh = new Map<string, Learnt>();
       for (const filename of plan.missing) {
@@ -233,6 +269,7 @@ export class PypiRegistry {
         index = addFile(index, ours.entry);
       }
       const changed = plan.changed || ours !== undefined;
+      lease.check();
       if (changed) {
         if (index.files.length === 0) await this.store.delete(indexKey(channel, normalized));
         else await this.store.put(indexKey(channel, normalized), serializeProjectIndex(index), { contentType: "application/json" });
@@ -242,7 +279,67 @@ export class PypiRegistry {
         if (!listing.files.has(filename)) await this.store.delete(metadataKey(channel, normalized, filename)).catch(() => undefined);
       }
       return { index, added: fresh.size, removed: plan.removed };
-    }, { ttlMs: 60_000, waitMs });
+    }, waitMs);
+  }
+
+  /** The project's document lock: every process sharing the store (cache/lock.ts). */
+  private locked<T>(channel: string, normalized: string, fn: (lease: Lease) => Promise<T>, waitMs = 10_000): Promise<T> {
+    return withDocumentLock(
+      {
+        cache: this.cache,
+        store: this.store,
+        name: `pypi:${projectPrefix(channel, normalized)}`,
+        storePrefix: `${CATALOG_PREFIX}locks/pypi/${channel}/${normalized}/`,
+        scratchKey: this.scratchKey,
+      },
+      fn,
+      { waitMs },
+    );
+  }
+
+  // ---- status and yanks (PEP 792, PEP 592) ----------------------------------------------
+
+  /** The project's state as stored (active, nothing yanked, when there is no document). */
+  async state(channel: string, normalized: string): Promise<ProjectState> {
+    return this.readState(channel, normalized);
+  }
+
+  /**
+   * Changes the project's state under its lock: `change` gets the project's index (as the
+   * files are now, without any state) and the stored state, and returns the new state (or
+   * throws its refusal). 404 when the project has no file. Yanks of files that are gone are
+   * dropped on the way.
+   */
+  async updateState(channel: string, normalized: string, change: (index: ProjectIndex, state: ProjectState) => ProjectState): Promise<{ index: ProjectIndex; state: ProjectState }> {
+    // settle the index first (files dropped into the bucket are learnt outside the lock)
+    if (!(await this.project(channel, normalized))) throw new GateError("not_found", `package "${normalized}" was not found in this channel`);
+    return this.locked(channel, normalized, async (lease) => {
+      const listing = await this.list(channel, normalized);
+      const index = await this.readIndex(channel, normalized);
+      if (!index) throw new GateError("unavailable", `the index of ${normalized} in ${channel} is being rebuilt; retry`, { "retry-after": "1" });
+      const before = await this.readState(channel, normalized);
+      const next = pruneYanks(change(index, before), new Set(listing.files.keys()));
+      lease.check();
+      if (isActiveState(next)) await this.store.delete(stateKey(channel, normalized));
+      else await this.store.put(stateKey(channel, normalized), serializeProjectState(next), { contentType: "application/json" });
+      this.statuses.delete(projectPrefix(channel, normalized));
+      return { index: withState(index, next), state: next };
+    });
+  }
+
+  /** Whether the project's files are withheld from installers (PEP 792 quarantined): what a
+   * file download asks, from a short-lived memo (STATUS_TTL_MS) so a download costs no
+   * extra store read in the steady state. */
+  async quarantined(channel: string, normalized: string): Promise<boolean> {
+    const key = projectPrefix(channel, normalized);
+    const now = Date.now();
+    const known = this.statuses.get(key);
+    if (known && known.until > now) return known.state.status.status === "quarantined";
+    const state = await this.readState(channel, normalized);
+    this.statuses.delete(key);
+    this.statuses.set(key, { state, until: now + STATUS_TTL_MS });
+    while (this.statuses.size > this.memoEntries) this.statuses.delete(this.statuses.keys().next().value!);
+    return state.status.status === "quarantined";
   }
 
   // ---- uploads ------------------------------------------------------------------------
@@ -267,9 +364,13 @@ export class PypiRegistry {
     if (metadata.requiresPython) entry.requiresPython = metadata.requiresPython;
     if (dist.kind === "wheel") entry.coreMetadata = { sha256: sha256Hex(metadataRaw) };
 
-    // refuse a duplicate before sending the bytes to the store
+    // refuse a duplicate, or a project that takes no uploads, before sending the bytes
     const current = await this.project(channel, normalized);
-    if (current) addFile(current.index, entry);
+    if (current) {
+      addFile(current.index, entry);
+      const refused = uploadRefusal(current.index, await this.readState(channel, normalized), channel);
+      if (refused) throw refused;
+    }
 
     const key = fileKey(channel, normalized, file.filename);
     // S3's create-only put is stat-then-put: one writer per file name at a time. The lock
@@ -306,11 +407,13 @@ export class PypiRegistry {
     const files = new Map<string, ListedObject>();
     const metas = new Set<string>();
     let index: ListedObject | null = null;
+    let state: ListedObject | null = null;
     let lastModified = new Date(0);
     const sig = createHash("sha256");
     for await (const o of this.store.list(prefix)) {
       const rest = o.key.slice(prefix.length);
       if (rest === INDEX_DOC) index = o;
+      else if (rest === STATE_DOC) state = o;
       else if (rest.startsWith(META_DIR) && rest.endsWith(META_SUFFIX) && !rest.slice(META_DIR.length).includes("/")) {
         metas.add(rest.slice(META_DIR.length, -META_SUFFIX.length));
       } else if (isDistOf(rest, normalized)) files.set(rest, o);
@@ -318,7 +421,19 @@ export class PypiRegistry {
       sig.update(`${rest}\0${o.etag}\0${o.size}\n`);
       if (o.lastModified > lastModified) lastModified = o.lastModified;
     }
-    return { files, metas, index, signature: sig.digest("hex").slice(0, 32), lastModified };
+    return { files, metas, index, state, signature: sig.digest("hex").slice(0, 32), lastModified };
+  }
+
+  /** The stored state; active when there is none. A document that cannot be read is an
+   * error (503), never taken as active: that would un-quarantine a project. */
+  private async readState(channel: string, normalized: string): Promise<ProjectState> {
+    const got = await this.store.get(stateKey(channel, normalized));
+    if (!got) return ACTIVE_STATE;
+    try {
+      return parseProjectState(got.body);
+    } catch (err) {
+      throw new GateError("unavailable", `the status document of ${normalized} in ${channel} cannot be read (${(err as Error).message}); fix or remove ${STATE_DOC} in the store`);
+    }
   }
 
   private async readIndex(channel: string, normalized: string): Promise<ProjectIndex | null> {

@@ -1,12 +1,13 @@
 // The Simple Repository API as pip and uv read it: content negotiation (PEP 691) and the
-// project and root pages in HTML (PEP 503, 592, 658/714) and JSON (PEP 691, 700), API 1.1.
+// project and root pages in HTML (PEP 503, 592, 658/714, 792) and JSON (PEP 691, 700, 792),
+// API 1.4 (the optional PEP 708 and PEP 740 keys are not served).
 // Links are relative (the page lives at `.../simple/<project>/`), so a path token or Basic
 // credentials carry over to files and metadata without the page ever printing them.
 import type { FileEntry, ProjectIndex } from "./project.js";
 import { projectVersions, sortFiles } from "./project.js";
 import { normalizeProjectName } from "./names.js";
 
-export const API_VERSION = "1.1";
+export const API_VERSION = "1.4";
 export const SIMPLE_JSON = "application/vnd.pypi.simple.v1+json";
 export const SIMPLE_HTML = "application/vnd.pypi.simple.v1+html";
 export const TEXT_HTML = "text/html";
@@ -136,6 +137,7 @@ export function renderProjectHtml(p: ProjectIndex): string {
     "<html>",
     "  <head>",
     `    <meta name="pypi:repository-version" content="${API_VERSION}">`,
+    ...statusMeta(p),
     `    <title>${title}</title>`,
     "  </head>",
     "  <body>",
@@ -145,6 +147,14 @@ export function renderProjectHtml(p: ProjectIndex): string {
     "</html>",
     "",
   ].join("\n");
+}
+
+/** PEP 792: the status, and its reason when there is one (absent: active). */
+function statusMeta(p: ProjectIndex): string[] {
+  if (!p.status) return [];
+  const out = [`    <meta name="pypi:project-status" content="${escapeHtml(p.status.status)}">`];
+  if (p.status.reason) out.push(`    <meta name="pypi:project-status-reason" content="${escapeHtml(p.status.reason)}">`);
+  return out;
 }
 
 function fileAnchor(f: FileEntry): string {
@@ -178,7 +188,10 @@ export function renderProjectJson(p: ProjectIndex): string {
     }
     return out;
   });
-  return JSON.stringify({ meta: { "api-version": API_VERSION }, name: p.normalized, files, versions: projectVersions(p) });
+  const doc: Record<string, unknown> = { meta: { "api-version": API_VERSION }, name: p.normalized, files, versions: projectVersions(p) };
+  // PEP 792: absent means active
+  if (p.status) doc["project-status"] = p.status.reason ? { status: p.status.status, reason: p.status.reason } : { status: p.status.status };
+  return JSON.stringify(doc);
 }
 
 /** Root entries, once per normalized name, in normalized order. */

@@ -186,6 +186,16 @@ export async function discardUpload(file: UploadedFile): Promise<void> {
   });
 }
 
+function isAttestationList(value: string | string[]): boolean {
+  if (Array.isArray(value)) return false;
+  try {
+    const list: unknown = JSON.parse(value);
+    return Array.isArray(list) && list.every((a) => typeof a === "object" && a !== null && !Array.isArray(a));
+  } catch {
+    return false;
+  }
+}
+
 export type UploadVerdict = { ok: true } | { ok: false; error: string };
 
 /**
@@ -251,6 +261,13 @@ export function validateUpload(parsed: ParsedUpload, metadata: CoreMetadata): Up
     if (sent !== undefined && sent.trim().toLowerCase() !== actual) {
       return refuse(`the ${key} sent does not match the uploaded file: the upload was corrupted, retry it`);
     }
+  }
+  // PEP 740: uv publish and twine --attestations send a JSON array of attestation objects.
+  // They are neither verified nor kept (README: PyPI, attestations); only their form is
+  // checked, so a client that sends something else hears it.
+  const attestations = parsed.fields["attestations"];
+  if (attestations !== undefined && !isAttestationList(attestations)) {
+    return refuse("the attestations field must be one JSON array of attestation objects (PEP 740)");
   }
   return { ok: true };
 }

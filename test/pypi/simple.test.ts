@@ -81,8 +81,8 @@ function anchors(html: string): Array<Record<string, string>> {
 describe("renderProjectHtml", () => {
   const html = renderProjectHtml(project);
 
-  test("declares API version 1.1 and titles the project", () => {
-    assert.match(html, /<meta name="pypi:repository-version" content="1\.1">/);
+  test("declares API version 1.4 and titles the project", () => {
+    assert.match(html, /<meta name="pypi:repository-version" content="1\.4">/);
     assert.match(html, /<title>Links for Acme\.Core<\/title>/);
   });
 
@@ -119,7 +119,7 @@ describe("renderProjectJson", () => {
 
   test("PEP 691 + PEP 700 document", () => {
     assert.deepEqual(doc, {
-      meta: { "api-version": "1.1" },
+      meta: { "api-version": "1.4" },
       name: "acme-core",
       files: [
         {
@@ -162,7 +162,7 @@ describe("renderProjectJson", () => {
 
   test("an empty project is a valid page", () => {
     assert.deepEqual(JSON.parse(renderProjectJson({ ...project, files: [] })), {
-      meta: { "api-version": "1.1" },
+      meta: { "api-version": "1.4" },
       name: "acme-core",
       files: [],
       versions: [],
@@ -182,12 +182,12 @@ describe("root pages", () => {
         ["zope-interface/", "Zope.Interface"],
       ],
     );
-    assert.match(renderRootHtml([]), /<meta name="pypi:repository-version" content="1\.1">/);
+    assert.match(renderRootHtml([]), /<meta name="pypi:repository-version" content="1\.4">/);
   });
 
   test("JSON lists projects by name", () => {
     assert.deepEqual(JSON.parse(renderRootJson(names)), {
-      meta: { "api-version": "1.1" },
+      meta: { "api-version": "1.4" },
       projects: [{ name: "<b>" }, { name: "acme_core" }, { name: "Zope.Interface" }],
     });
   });
