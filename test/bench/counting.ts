@@ -32,9 +32,13 @@ export class CountingStore implements Store {
   /** Present exactly when the wrapped store has it, so the gateway takes the same path as
    * in production (the fs store's open + fstat + fd streaming). */
   readonly openFile?: Store["openFile"];
+  /** Present exactly when the wrapped store has it (DOWNLOAD_MODE redirect and accel on S3);
+   * a signature, no store work, so not counted. */
+  readonly presignGet?: Store["presignGet"];
 
   constructor(private readonly inner: Store) {
     if (inner.localPath) this.localPath = (key) => inner.localPath!(key);
+    if (inner.presignGet) this.presignGet = (key, ttl, opts) => inner.presignGet!(key, ttl, opts);
     if (inner.openFile) {
       this.openFile = (key) => {
         this.counts.read++;

@@ -9,7 +9,8 @@
 //
 // Benchmarks: large, small, tokens, repodata (the filter itself, test/bench/repodata.ts),
 // repodata-gateway (the same through the gateway), memory, web-packages (the web pages'
-// package lists over 10,000 packages). `--only repodata` runs both repodata parts.
+// package lists over 10,000 packages), accel (DOWNLOAD_MODE=accel behind nginx, and redirect).
+// `--only repodata` runs both repodata parts.
 import { fork } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -17,7 +18,7 @@ import { pathToFileURL } from "node:url";
 import { figure, formatFigure, machine, type BenchOptions, type Figure } from "./figures.js";
 import type { RepodataBenchResult } from "./repodata.js";
 
-export const BENCHMARKS = ["large", "small", "tokens", "repodata", "repodata-gateway", "memory", "web-packages"] as const;
+export const BENCHMARKS = ["large", "accel", "small", "tokens", "repodata", "repodata-gateway", "memory", "web-packages"] as const;
 export type BenchName = (typeof BENCHMARKS)[number];
 
 const ROOT = new URL("../..", import.meta.url).pathname;

@@ -1,0 +1,136 @@
+// Benchmark: bytes that skip Node (DOWNLOAD_MODE). A 1 GiB `.conda` of a private package,
+// downloaded with a token by 1 curl and by 8 at once:
+//   - accel, directory store: nginx (deploy/nginx/pkgate.conf's proxy location and
+//     pkgate-accel.conf) in front of a gateway with DOWNLOAD_MODE=accel, against nginx serving
+//     the same file directly with sendfile (one worker each). Target ≥ 0.9×.
+//   - accel and redirect on S3 (reported): nginx + gateway on s3rver, and curl -L through the
+//     gateway's 302, against fetching the object from s3rver directly.
+//
+//   node --import tsx test/bench/run.ts --only accel [--quick]
+import { join } from "node:path";
+import { download, redact, curlArgs, runProcess, type DownloadResult } from "./clients.js";
+import { figure, MiB, type BenchOptions, type Figure } from "./figures.js";
+import { startNginx, startS3rverProcess } from "./origins.js";
+import { artifactFile, placeFile, seedAcme, startBenchGateway, warmPageCache } from "./stack.js";
+import { startRedis, tempDir } from "../harness/services.js";
+import { startNginxFront } from "../harness/nginx.js";
+
+const KEY = "acme/linux-64/bigpkg-1.0-0.conda";
+
+interface Contender {
+  name: string;
+  url: string;
+  /** curl options of this contender (-L for a redirect). */
+  extra?: string[];
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** Rounds interleaved across contenders, so drift of the shared machine hits each alike;
+ * GB/s per round, by contender name. */
+async function rounds(contenders: Contender[], clients: number, n: number, size: number, log: BenchOptions["log"]): Promise<Map<string, number[]>> {
+  const samples = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  for (let r = 0; r < n; r++) {
+    for (const c of contenders) {
+      const res: DownloadResult = await download(c.url, clients, { expectBytes: size, maxSeconds: 300, extra: c.extra });
+      samples.get(c.name)!.push(res.gbPerSecond);
+      log(`  ${clients} client(s) ${c.name}: ${res.gbPerSecond.toFixed(2)} GB/s (${res.seconds.toFixed(2)} s)`);
+    }
+  }
+  return samples;
+}
+
+export default async function run(opts: BenchOptions): Promise<Figure[]> {
+  const { log } = opts;
+  const size = opts.quick ? 4 * MiB : 1024 * MiB;
+  const roundsOf = (clients: number) => (opts.quick ? 1 : clients === 1 ? 5 : 3);
+  const figures: Figure[] = [];
+  const stops: (() => Promise<void>)[] = [];
+  const work = await tempDir("pkgate-bench-accel-");
+  stops.push(() => work.remove());
+  try {
+    const file = await artifactFile(size);
+    const dataDir = join(work.path, "data");
+    await placeFile(file, dataDir, KEY);
+    await warmPageCache(file);
+    log(`accel: ${size / MiB} MiB artifact ${KEY} (private), rounds interleaved, median reported`);
+
+    // ---- directory store: nginx + pkgate (accel) vs nginx sendfile
+    const gw = await startBenchGateway({ DATA_DIR: dataDir, DOWNLOAD_MODE: "accel" });
+    stops.push(() => gw.stop());
+    const { token } = await seedAcme(gw.rt.catalog, ["bigpkg"]);
+    const front = await startNginxFront({ gateway: gw.url, dataDir });
+    stops.push(() => front.stop());
+    const direct = await startNginx(dataDir);
+    stops.push(() => direct.stop());
+    const fs: Contender[] = [
+      { name: "nginx + pkgate accel (fs store)", url: `${front.url}/t/${token}/${KEY}` },
+      { name: "nginx sendfile", url: `${direct.url}/${KEY}` },
+    ];
+    for (const c of fs) await download(c.url, 1, { expectBytes: size }); // warm-up, and proof of access
+    // a hidden package is refused before nginx touches the file
+    const refused = await download(`${front.url}/${KEY}`, 1, { expectStatus: 404, expectBytes: undefined });
+    if (refused.perClient[0]!.bytes > 1000) throw new Error("the private package was served without a token");
+    for (const n of [1, 8]) {
+      const s = await rounds(fs, n, roundsOf(n), size, log);
+      const [pk, ng] = fs.map((c) => median(s.get(c.name)!)) as [number, number];
+      figures.push(
+        figure({
+          bench: "accel",
+          name: `fs, ${n} client${n > 1 ? "s" : ""}: nginx + pkgate (DOWNLOAD_MODE=accel)`,
+          value: pk,
+          unit: "GB/s",
+          baseline: { name: "nginx sendfile", value: ng },
+          target: { op: ">=", of: "ratio", limit: 0.9 },
+          detail: { samplesGBps: Object.fromEntries(s), sizeBytes: size, clients: n },
+          command: `${n} × curl ${curlArgs("<url>", 300).join(" ")} (at once; GB/s = all bytes / wall time) against ${fs.map((c) => redact(c.url)).join(" , ")}`,
+        }),
+      );
+    }
+    await direct.stop();
+    await front.stop();
+    await gw.stop();
+    stops.length = 1;
+
+    // ---- S3 store (s3rver in its own process): accel and redirect vs s3rver directly
+    const s3 = await startS3rverProcess();
+    stops.push(() => s3.stop());
+    const redis = await startRedis();
+    stops.push(() => redis.stop());
+    const s3env = { DATA_DIR: dataDir, REDIS_URL: redis.url, S3_ENDPOINT: s3.endpoint, S3_BUCKET: s3.bucket, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey };
+    // one plain PUT: the minio client would split 1 GiB into a multipart upload s3rver refuses
+    const put = await runProcess("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-T", file, `${s3.endpoint}/${s3.bucket}/${KEY}`], 300_000);
+    if (put.stdout !== "200") throw new Error(`upload to s3rver failed: ${put.stdout} ${put.stderr}`);
+    const gwA = await startBenchGateway({ ...s3env, DOWNLOAD_MODE: "accel" });
+    stops.push(() => gwA.stop());
+    const gwR = await startBenchGateway({ ...s3env, DOWNLOAD_MODE: "redirect" });
+    stops.push(() => gwR.stop());
+    const acme = await seedAcme(gwA.rt.catalog, ["bigpkg"]);
+    const frontS3 = await startNginxFront({ gateway: gwA.url, dataDir });
+    stops.push(() => frontS3.stop());
+    const s3c: Contender[] = [
+      { name: "nginx + pkgate accel (s3 store)", url: `${frontS3.url}/t/${acme.token}/${KEY}` },
+      { name: "curl -L + pkgate redirect (s3 store)", url: `${gwR.url}/t/${acme.token}/${KEY}`, extra: ["-L"] },
+      { name: "s3rver direct", url: `${s3.endpoint}/${s3.bucket}/${KEY}` },
+    ];
+    for (const c of s3c) await download(c.url, 1, { expectBytes: size, extra: c.extra });
+    for (const n of [1, 8]) {
+      const s = await rounds(s3c, n, opts.quick ? 1 : n === 1 ? 3 : 1, size, log);
+      const [accel, redirect, plain] = s3c.map((c) => median(s.get(c.name)!)) as [number, number, number];
+      const command = `${n} × curl ${curlArgs("<url>", 300).join(" ")} (-L for the redirect) against ${s3c.map((c) => redact(c.url)).join(" , ")}`;
+      const detail = { samplesGBps: Object.fromEntries(s), sizeBytes: size, clients: n };
+      const who = `s3, ${n} client${n > 1 ? "s" : ""}`;
+      figures.push(
+        figure({ bench: "accel", name: `${who}: nginx + pkgate (DOWNLOAD_MODE=accel)`, value: accel, unit: "GB/s", baseline: { name: "s3rver direct", value: plain }, detail, command }),
+        figure({ bench: "accel", name: `${who}: curl -L through pkgate (DOWNLOAD_MODE=redirect)`, value: redirect, unit: "GB/s", baseline: { name: "s3rver direct", value: plain }, detail, command }),
+      );
+    }
+  } finally {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+  }
+  return figures;
+}
