@@ -19,6 +19,8 @@ import { tokenRoutes } from "./tokens.js";
 import { openApiDocument } from "./openapi.js";
 import { anacondaErrors, anacondaRoutes, fromAnacondaClient } from "./anaconda.js";
 import { condaRoutes, condaDeps } from "./conda.js";
+import { pypiRoutes } from "./pypi.js";
+import { PypiRegistry } from "../pypi/registry.js";
 import { anacondaFilePost, anacondaUploadDeps, anacondaUploadRoutes, FILE_POST_PATH } from "./anaconda-upload.js";
 import { anacondaLabelRoutes } from "./anaconda-labels.js";
 import { publisherRoutes } from "./publishers.js";
@@ -59,7 +61,7 @@ const openApiRoute: ApiRoute = {
 };
 
 /** Every operation of the API, in the order the router tries them. */
-export const API_ROUTES: readonly ApiRoute[] = [...userRoutes, ...orgRoutes, ...channelRoutes, ...tokenRoutes, ...condaRoutes, ...anacondaRoutes, ...anacondaUploadRoutes, ...anacondaLabelRoutes, ...publisherRoutes, openApiRoute];
+export const API_ROUTES: readonly ApiRoute[] = [...userRoutes, ...orgRoutes, ...channelRoutes, ...tokenRoutes, ...condaRoutes, ...pypiRoutes, ...anacondaRoutes, ...anacondaUploadRoutes, ...anacondaLabelRoutes, ...publisherRoutes, openApiRoute];
 
 /** `/orgs/{org}` → `/orgs/:org` */
 export const routerPath = (openApiPath: string): string => openApiPath.replace(/\{([^}]+)\}/g, ":$1");
@@ -74,6 +76,7 @@ export function apiRoutes(input: ApiAppDeps): Hono {
     tokenMaxAge: input.tokenMaxAge ?? DEFAULT_TOKEN_LIFETIME,
     throttle: new PasswordThrottle(input.cache, input.throttleLimits),
     conda: input.conda ?? condaDeps(input.store, input.cache, input.maxCondaUploadBytes),
+    pypiProjects: input.store ? new PypiRegistry(input.store, input.cache) : undefined,
     oidc: input.oidc,
     anacondaUploads: anacondaUploadDeps(input.store, input.cache, { sessionSecret: input.web?.sessionSecret ?? null, publicUrl: input.web?.publicUrl ?? null }),
   };

@@ -2,7 +2,7 @@
 // from (see route.ts), plus the schemas of the bodies. Served at /api/openapi.json.
 import { SCOPES } from "../auth/scopes.js";
 import { MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH } from "../auth/password.js";
-import { ACCOUNT_NAME, CONDA_FILE, CONDA_PACKAGE_NAME, CONDA_SUBDIR, CONDA_VERSION, GROUP_NAME, LABEL_NAME, SIGNED_TOKEN, LIFETIME_CEILING, NORMALIZED_PACKAGE_NAME, PACKAGE_NAME, TOKEN_NAME, lifetimeSchema } from "../access/names.js";
+import { ACCOUNT_NAME, CONDA_FILE, CONDA_PACKAGE_NAME, CONDA_SUBDIR, CONDA_VERSION, GROUP_NAME, LABEL_NAME, SIGNED_TOKEN, LIFETIME_CEILING, NORMALIZED_PACKAGE_NAME, PACKAGE_NAME, PYPI_PROJECT_NAME, TOKEN_NAME, lifetimeSchema } from "../access/names.js";
 import { ACTIONS } from "../access/authorize.js";
 import type { ApiRoute, Schema } from "./route.js";
 import { ref } from "./route.js";
@@ -46,6 +46,7 @@ export const PATH_PARAMETERS: Record<string, Schema> = {
   subdir: CONDA_SUBDIR.schema(),
   file: CONDA_FILE.schema(),
   token: SIGNED_TOKEN.schema(),
+  project: PYPI_PROJECT_NAME.schema("a PyPI project, as spelled or normalized"),
 };
 
 /** The schemas of the bodies; `tokenMaxAge` is the server's TOKEN_MAX_AGE (seconds). */

@@ -11,6 +11,7 @@ import type { PasswordThrottle } from "./throttle.js";
 import type { Readable } from "node:stream";
 import type { CondaPublisher } from "../conda/publish.js";
 import type { AnacondaUploadDeps } from "./anaconda-upload.js";
+import type { PypiRegistry } from "../pypi/registry.js";
 import type { OidcExchange } from "../oidc/exchange.js";
 import * as v from "./validate.js";
 
@@ -31,6 +32,8 @@ export interface ApiDeps {
   anacondaUploads?: AnacondaUploadDeps;
   /** Trusted publishing (oidc/): the publishers and the ID-token exchange. */
   oidc?: OidcExchange;
+  /** PyPI projects' status and yanks (api/pypi.ts; absent: those routes answer 503). */
+  pypiProjects?: PypiRegistry;
 }
 
 /** One request as a handler sees it: parsed and identified. */

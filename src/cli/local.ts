@@ -21,6 +21,8 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { condaDeps, copyCondaLabel, listCondaLabels, removeCondaPackage, removeCondaPackages, uploadCondaPackage } from "../api/conda.js";
 import { CondaPublisher } from "../conda/publish.js";
+import { PypiRegistry } from "../pypi/registry.js";
+import { setProjectStatus, yankPypi, type ProjectStatusView, type YankSelector, type YankView } from "../api/pypi.js";
 import type { ApiDeps } from "../api/route.js";
 import type {
   ChannelView,
@@ -228,6 +230,22 @@ export class LocalOperations implements Operations, StoreOperations {
 
   async copyCondaLabel(channel: string, from: string, to: string, sel: PackageSelector, move: boolean): Promise<CopyResult> {
     return copyCondaLabel(await this.operator(), await this.publishing(), channel, from, to, sel, move);
+  }
+
+  // ---- PyPI projects ---------------------------------------------------------------------------
+
+  private pypi: Promise<PypiRegistry> | null = null;
+
+  private pypiProjects(): Promise<PypiRegistry> {
+    return (this.pypi ??= this.rt().then((rt) => new PypiRegistry(rt.store, rt.cache)));
+  }
+
+  async setPypiStatus(channel: string, project: string, status: string, reason: string | undefined): Promise<ProjectStatusView> {
+    return setProjectStatus(await this.operator(), await this.pypiProjects(), channel, project, status, reason);
+  }
+
+  async yankPypi(channel: string, project: string, sel: YankSelector, reason: string | false): Promise<YankView> {
+    return yankPypi(await this.operator(), await this.pypiProjects(), channel, project, sel, reason);
   }
 
   // ---- work done where the store is ---------------------------------------------------------

@@ -10,6 +10,9 @@ import type { ChannelView, PackageView } from "../api/channels.js";
 import type { IndexPypiResult } from "./index-pypi.js";
 import type { CopyResult, LabelSummary, OnExisting, PackageSelector, RebuildResult, RemoveResult } from "../conda/publish.js";
 import type { CondaRemoval, CondaUploadResult } from "../api/conda.js";
+import type { ProjectStatusView, YankSelector, YankView } from "../api/pypi.js";
+
+export type { ProjectStatusView, YankSelector, YankView };
 
 export type { CondaRemoval, CondaUploadResult, CopyResult, LabelSummary, OnExisting, PackageSelector, RebuildResult, RemoveResult };
 
@@ -111,6 +114,11 @@ export interface Operations {
   listCondaLabels(channel: string): Promise<{ channel: string; labels: LabelSummary[] }>;
   /** Copies (move: then takes out of `from`) what `sel` selects from label `from` into `to`. */
   copyCondaLabel(channel: string, from: string, to: string, sel: PackageSelector, move: boolean): Promise<CopyResult>;
+
+  /** A PyPI project's PEP 792 status (api/pypi.ts). */
+  setPypiStatus(channel: string, project: string, status: string, reason: string | undefined): Promise<ProjectStatusView>;
+  /** Yanks (reason: a string) or un-yanks (false) a release or a file (PEP 592). */
+  yankPypi(channel: string, project: string, sel: YankSelector, reason: string | false): Promise<YankView>;
 }
 
 /** A gateway's logins: only remote.ts has them. */

@@ -11,6 +11,7 @@ import { stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { readLoginConfig, removeLoginConfig, writeLoginConfig } from "./login-config.js";
 import { UsageError } from "./usage.js";
+import type { ProjectStatusView, YankSelector, YankView } from "./operations.js";
 import type { ChannelView, CondaFile, CondaRemoval, CondaUploadResult, CopyResult, LabelSummary, PackageSelector, CreatedToken, RemoveResult, Group, GroupChange, NewGroup, NewToken, NewUser, Operations, OrgView, PackagePrivacy, Privacy, Session, TokenOwner, TokenView, UserView, Whoami } from "./operations.js";
 
 /** What the server answered when it refused; the message is the server's own. */
@@ -237,6 +238,12 @@ export class RemoteOperations implements Operations, Session {
   }
   listCondaLabels(channel: string): Promise<{ channel: string; labels: LabelSummary[] }> {
     return this.call("GET", `/channels/${seg(channel)}/conda/labels`);
+  }
+  setPypiStatus(channel: string, project: string, status: string, reason: string | undefined): Promise<ProjectStatusView> {
+    return this.call("PUT", `/channels/${seg(channel)}/pypi/${seg(project)}/status`, { status, ...(reason !== undefined ? { reason } : {}) });
+  }
+  yankPypi(channel: string, project: string, sel: YankSelector, reason: string | false): Promise<YankView> {
+    return this.call("POST", `/channels/${seg(channel)}/pypi/${seg(project)}/${reason === false ? "unyank" : "yank"}`, { ...sel, ...(reason !== false ? { reason } : {}) });
   }
   copyCondaLabel(channel: string, from: string, to: string, sel: PackageSelector, move: boolean): Promise<CopyResult> {
     return this.call("POST", `/channels/${seg(channel)}/conda/labels/${seg(from)}/${move ? "move" : "copy"}`, { to, package: sel.name, ...(sel.version !== undefined ? { version: sel.version } : {}), ...(sel.file !== undefined ? { file: sel.file } : {}) });

@@ -5,6 +5,7 @@
 // /api (remote.ts) or on the store (local.ts) — through the same `Operations`, so they parse
 // and print the same either way; `where` marks the few that run in one mode only. The general
 // usage and each verb's help are generated from this table (usage.ts).
+import type { YankSelector } from "./operations.js";
 import type { ChannelView, CondaRemoval, CondaUploadResult, CopyResult, Group, OnExisting, Operations, OrgView, PackageSelector, Privacy, RebuildResult, Session, StoreOperations, TokenOwner, TokenView, UserView } from "./operations.js";
 import { isCondaSubdir, parseCondaFilename } from "../conda/filename.js";
 import { UsageError, listInWords, missingOptions, optionForm, type Args, type CommandSpec, type OptionSpec, type OptionTable } from "./usage.js";
@@ -396,6 +397,64 @@ const pkg = verb<"both", Operations, { channel: string; name: string; privacy: P
   },
 });
 
+// ---- PyPI projects: status (PEP 792) and yanks (PEP 592) --------------------------------------
+
+const STATUSES = ["active", "archived", "quarantined", "deprecated"] as const;
+const REASON: OptionSpec = { type: "string", value: "TEXT", help: "why, in one line: installers show it" };
+
+const projectStatus = verb<"both", Operations, { channel: string; project: string; status: string; reason?: string }>({
+  name: "project-status",
+  summary: "set a PyPI project's status (PEP 792): active, deprecated, archived or quarantined",
+  where: "both",
+  forms: ["project-status CHANNEL/PROJECT active|deprecated|archived|quarantined [--reason TEXT]"],
+  notes:
+    "pip and uv read it from the Simple API (project-status, api-version 1.4). deprecated: served as before, marked. archived: served, new uploads refused. quarantined: the project page lists no file and its files answer 404, uploads refused. active undoes them all. Needs write on the package (as an upload: a token with pypi:upload).",
+  options: { reason: REASON },
+  examples: ["pkgate project-status acme/old-lib archived --reason 'use acme-lib 2'", "pkgate project-status acme/evil-lib quarantined", "pkgate project-status acme/old-lib active"],
+  parse(args) {
+    if (args.positionals.length !== 2) throw new UsageError("expected CHANNEL/PROJECT and a status");
+    const [channel, project] = pair(args.positionals[0]!, "CHANNEL/PROJECT");
+    const status = args.positionals[1]!;
+    if (!(STATUSES as readonly string[]).includes(status)) throw new UsageError(`the status is one of ${listInWords([...STATUSES], "or")}, not "${status}"`);
+    return { channel, project, status, reason: str(args, "reason") };
+  },
+  async run(ops, r) {
+    const x = await ops.setPypiStatus(r.channel, r.project, r.status, r.reason);
+    return { text: `project ${x.channel}/${x.project} is now ${x.status}${x.reason ? ` (${x.reason})` : ""}`, json: x };
+  },
+});
+
+/** `CHANNEL/PROJECT/VERSION` (a release) or `CHANNEL/PROJECT/FILE` (one wheel or sdist). */
+function parseYankSpec(spec: string): { channel: string; project: string; sel: YankSelector } {
+  const m = /^([^/]+)\/([^/]+)\/([^/]+)$/.exec(spec);
+  if (!m) throw new UsageError(`expected CHANNEL/PROJECT/VERSION or CHANNEL/PROJECT/FILE (e.g. acme/acme-lib/1.2, acme/acme-lib/acme_lib-1.2-py3-none-any.whl), not "${spec}"`);
+  const last = m[3]!;
+  const sel = /\.(whl|tar\.gz|zip)$/i.test(last) ? { file: last } : { version: last };
+  return { channel: m[1]!, project: m[2]!, sel };
+}
+
+const yank = verb<"both", Operations, { channel: string; project: string; sel: YankSelector; reason: string | false }>({
+  name: "yank",
+  summary: "yank a PyPI release or file (PEP 592), with a reason; --undo un-yanks it",
+  where: "both",
+  forms: ["yank CHANNEL/PROJECT/VERSION [--reason TEXT]", "yank CHANNEL/PROJECT/FILE [--reason TEXT]", "yank --undo CHANNEL/PROJECT/VERSION|FILE"],
+  notes:
+    "A yanked file stays downloadable: pip and uv skip it unless a requirement pins it with ==. A release yanks every file it has now. Yanking again replaces the reason. Needs write on the package (as an upload).",
+  options: { reason: REASON, undo: { type: "boolean", help: "un-yank" } },
+  examples: ["pkgate yank acme/acme-lib/1.2 --reason 'breaks on Windows'", "pkgate yank acme/acme-lib/acme_lib-1.2-cp312-cp312-win_amd64.whl", "pkgate yank --undo acme/acme-lib/1.2"],
+  parse(args) {
+    const { channel, project, sel } = parseYankSpec(positional(args, "CHANNEL/PROJECT/VERSION or CHANNEL/PROJECT/FILE"));
+    const undo = args.values["undo"] === true;
+    if (undo && str(args, "reason") !== undefined) throw new UsageError("--undo takes no --reason");
+    return { channel, project, sel, reason: undo ? false : (str(args, "reason") ?? "") };
+  },
+  async run(ops, r) {
+    const x = await ops.yankPypi(r.channel, r.project, r.sel, r.reason);
+    const what = x.yanked ? `yanked${x.reason ? ` (${x.reason})` : ""}` : "un-yanked";
+    return { text: x.files.map((f) => `${what} ${x.channel}/${x.project}/${f}`).join("\n"), json: x };
+  },
+});
+
 const AUTH_OPTIONS: OptionTable = {
   create: { type: "boolean", help: "issue a token (needs --name and --scopes); it is printed alone on the last line" },
   list: { type: "boolean", help: "list live tokens (never their secrets)" },
@@ -760,7 +819,7 @@ const whoami = verb<"gateway", Session, null>({
 });
 
 /** Every verb, in the order the general usage lists them. */
-export const VERBS: readonly Verb[] = [org, group, user, channel, pkg, auth, upload, remove, label, login, logout, whoami, index, doctor];
+export const VERBS: readonly Verb[] = [org, group, user, channel, pkg, auth, upload, remove, label, projectStatus, yank, login, logout, whoami, index, doctor];
 
 const SECTIONS: Record<Where, string> = {
   both: "On a gateway (after pkgate login, or with --site URL), else on the store (or with --local):",
