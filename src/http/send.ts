@@ -1,6 +1,7 @@
 // Writing a body to the client: validators, 304, Range/206/416, HEAD, and the bytes
 // themselves. Streams go straight to Node's ServerResponse with backpressure (no Web
 // stream in between, no whole-file buffering); a client that leaves stops the store read.
+// Large local files are written by file-body.ts, whose reads adapt to each client's speed.
 import "./vars.js";
 import { header } from "./headers.js";
 import type { Context } from "hono";
@@ -13,6 +14,7 @@ import type { ReadRange } from "../store/store.js";
 import { GateError } from "../errors.js";
 import { close as fsClose, createReadStream } from "node:fs";
 import { readFully, type ObjectSource } from "./objects.js";
+import { writeFileBody } from "./file-body.js";
 
 export interface NodeBindings {
   incoming: IncomingMessage;
@@ -131,6 +133,11 @@ async function sendBody(c: Context, body: Body, opts: SendOptions, takeFile?: ()
       return new Response(bytes as unknown as BodyInit, { status: d.status, headers });
     }
     takeFile?.();
+    if (node) {
+      node.writeHead(d.status, headers);
+      writeFileBody(node, body.fd, start, length);
+      return RESPONSE_ALREADY_SENT;
+    }
     const file = createReadStream("", { fd: body.fd, start, end: start + length - 1, highWaterMark: SMALL_FILE, autoClose: true });
     return pipeOut(node, file, d.status, headers);
   }

@@ -1,13 +1,16 @@
 // Benchmark 1, large artifacts: a 1 GiB `.conda` of a private package downloaded with a
 // token by one curl and by 8 in parallel. On the local-directory store pkgate must reach
-// 0.9 × a bare node:http server piping fs.createReadStream (and is reported against nginx
-// with sendfile); on the S3 store 0.9 × fetching the same object from s3rver directly.
+// 0.9 × the best a bare node:http server does (node-servers.ts: createReadStream with 1 MiB
+// reads, and one descriptor with 1 MiB preads into reused buffers; the faster of the two in
+// this run is the baseline), and is reported against nginx with sendfile; on the S3 store
+// 0.9 × fetching the same object from s3rver directly.
 //
 //   node --import tsx test/bench/run.ts --only large [--quick]
 import { join } from "node:path";
 import { download, redact, curlArgs, runProcess } from "./clients.js";
 import { figure, MiB, type BenchOptions, type Figure } from "./figures.js";
-import { startNginx, startPipeServer, startS3rverProcess, type Origin } from "./origins.js";
+import { startNginx, startS3rverProcess, type Origin } from "./origins.js";
+import { startNodeServer } from "./node-servers.js";
 import { artifactFile, placeFile, seedAcme, startBenchGateway, warmPageCache } from "./stack.js";
 import { startRedis, tempDir } from "../harness/services.js";
 
@@ -57,29 +60,40 @@ export default async function run(opts: BenchOptions): Promise<Figure[]> {
     const gw = await startBenchGateway({ DATA_DIR: dataDir });
     stops.push(() => gw.stop());
     const { token } = await seedAcme(gw.rt.catalog, ["bigpkg"]);
-    const pipe: Origin = await startPipeServer(dataDir);
-    stops.push(() => pipe.stop());
+    const stream1m: Origin = await startNodeServer(dataDir, "stream-1m");
+    stops.push(() => stream1m.stop());
+    const fd1m: Origin = await startNodeServer(dataDir, "fd-1m");
+    stops.push(() => fd1m.stop());
     const nginx = await startNginx(dataDir);
     stops.push(() => nginx.stop());
+    const nodeNames = ["node createReadStream 1 MiB", "node fd 1 MiB preads"];
     const fs: Contender[] = [
       { name: "pkgate (fs store)", url: `${gw.url}/t/${token}/${KEY}` },
-      { name: "node pipe", url: `${pipe.url}/${KEY}` },
+      { name: nodeNames[0]!, url: `${stream1m.url}/${KEY}` },
+      { name: nodeNames[1]!, url: `${fd1m.url}/${KEY}` },
       { name: "nginx sendfile", url: `${nginx.url}/${KEY}` },
     ];
     for (const c of fs) await download(c.url, 1, { expectBytes: size }); // warm-up, and proof of access
     for (const n of parallel) {
       const s = await compare(fs, n, rounds(n), size, log);
-      const [pk, np, ng] = fs.map((c) => median(s.get(c.name)!)) as [number, number, number];
-      const detail = { samplesGBps: Object.fromEntries(s), sizeBytes: size, clients: n };
+      const med = (name: string) => median(s.get(name)!);
+      const pk = med(fs[0]!.name);
+      const ng = med("nginx sendfile");
+      // the baseline is the better of the two node servers in this run
+      const best = nodeNames.reduce((a, b) => (med(b) > med(a) ? b : a));
+      const np = med(best);
+      const detail = { samplesGBps: Object.fromEntries(s), sizeBytes: size, clients: n, nodeBaseline: best };
       const command = `${n} × curl ${curlArgs("<url>", 300).join(" ")} (at once; GB/s = all bytes / wall time) against ${fs.map((c) => redact(c.url)).join(" , ")}`;
+      const who = `fs, ${n} client${n > 1 ? "s" : ""}`;
       figures.push(
-        figure({ bench: "large", name: `fs, ${n} client${n > 1 ? "s" : ""}: pkgate`, value: pk, unit: "GB/s", baseline: { name: "node pipe", value: np }, target: { op: ">=", of: "ratio", limit: 0.9 }, detail, command }),
-        figure({ bench: "large", name: `fs, ${n} client${n > 1 ? "s" : ""}: pkgate vs nginx`, value: pk, unit: "GB/s", baseline: { name: "nginx sendfile", value: ng }, command }),
-        figure({ bench: "large", name: `fs, ${n} client${n > 1 ? "s" : ""}: node pipe vs nginx`, value: np, unit: "GB/s", baseline: { name: "nginx sendfile", value: ng }, command }),
+        figure({ bench: "large", name: `${who}: pkgate`, value: pk, unit: "GB/s", baseline: { name: best, value: np }, target: { op: ">=", of: "ratio", limit: 0.9 }, detail, command }),
+        figure({ bench: "large", name: `${who}: pkgate vs nginx`, value: pk, unit: "GB/s", baseline: { name: "nginx sendfile", value: ng }, command }),
+        ...nodeNames.map((name) => figure({ bench: "large", name: `${who}: ${name} vs nginx`, value: med(name), unit: "GB/s", baseline: { name: "nginx sendfile", value: ng }, command })),
       );
     }
     await nginx.stop();
-    await pipe.stop();
+    await fd1m.stop();
+    await stream1m.stop();
     await gw.stop();
     stops.length = 1;
 

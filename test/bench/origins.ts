@@ -1,73 +1,18 @@
 // The baselines pkgate is measured against, each serving the same files on a free loopback
-// port: Debian's nginx with sendfile (a child process with a generated config), a bare
-// node:http server piping fs.createReadStream (the limit of this runtime), and s3rver in a
-// process of its own (so it never shares the gateway's event loop).
-//
-// Run as a program, this file is the bare pipe server in a child process:
-//   node --import tsx test/bench/origins.ts pipe <root>    → prints {"msg":"listening","url":...}
+// port: Debian's nginx with sendfile (a child process with a generated config) and s3rver in
+// a process of its own (so it never shares the gateway's event loop). The bare node:http
+// servers (the limit of this runtime) are in node-servers.ts.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createReadStream } from "node:fs";
-import { mkdir, stat, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import { createConnection, type AddressInfo } from "node:net";
-import { join, normalize } from "node:path";
-import { pipeline } from "node:stream";
+import { mkdir, writeFile } from "node:fs/promises";
+import { createConnection } from "node:net";
+import { join } from "node:path";
 import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
 import { freePort, tempDir } from "../harness/services.js";
 
 export interface Origin {
   url: string;
   pid?: number;
   stop(): Promise<void>;
-}
-
-// ---- bare node:http ----------------------------------------------------------------------
-
-/** The least a Node server can do to serve a file: stat, one header block, pipe. */
-export function createPipeServer(root: string): Server {
-  return createServer((req, res) => {
-    const path = normalize(join(root, decodeURIComponent((req.url ?? "/").split("?")[0]!)));
-    if (!path.startsWith(root)) {
-      res.writeHead(404).end();
-      return;
-    }
-    stat(path).then(
-      (st) => {
-        const etag = `"${st.size.toString(16)}-${st.mtimeMs.toString(16)}"`;
-        if (req.headers["if-none-match"] === etag) {
-          res.writeHead(304, { etag }).end();
-          return;
-        }
-        res.writeHead(200, { "content-length": st.size, "content-type": "application/octet-stream", etag });
-        pipeline(createReadStream(path), res, () => undefined);
-      },
-      () => res.writeHead(404).end(),
-    );
-  });
-}
-
-export async function startPipeServer(root: string): Promise<Origin> {
-  const server = createPipeServer(root);
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async stop() {
-      const closed = new Promise<void>((r) => server.close(() => r()));
-      server.closeAllConnections();
-      await closed;
-    },
-  };
-}
-
-/** The pipe server in its own process (for RSS measurements of the server alone). */
-export async function spawnPipeServer(root: string): Promise<Origin> {
-  const file = new URL(import.meta.url).pathname;
-  const child = spawn(process.execPath, ["--import", "tsx", file, "pipe", root], { stdio: ["ignore", "pipe", "pipe"] });
-  const url = await listeningUrl(child, "pipe server");
-  return { url, pid: child.pid!, stop: () => stopChild(child) };
 }
 
 // ---- nginx -------------------------------------------------------------------------------
@@ -218,12 +163,4 @@ async function waitForPort(port: number, child: ChildProcess, output: () => stri
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`nothing listened on port ${port} within ${timeoutMs} ms:\n${output()}`);
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === "pipe") {
-  const root = process.argv[3];
-  if (!root) throw new Error("usage: origins.ts pipe <root>");
-  const o = await startPipeServer(root);
-  console.log(JSON.stringify({ msg: "listening", url: o.url }));
-  process.on("SIGTERM", () => void o.stop().then(() => process.exit(0)));
 }

@@ -1,0 +1,185 @@
+// Writing a large local file to a Node response at the runtime's limit, with memory bounded
+// however many clients are slow. The read size adapts per response: every few milliseconds
+// the rate the client takes bytes at is measured, and a read holds about READ_MS of them
+// (a power of two from MIN_READ to MAX_READ), so a fast client gets 1 MiB reads (few
+// syscalls, few event-loop turns) and a slow one holds two small buffers. Buffers come from a pool of power-of-two sizes and go back
+// once the socket has taken their bytes (no garbage per chunk, no fresh pages to fault in),
+// and the bytes all responses hold at once are bounded by BUDGET: over it, nobody grows.
+// One read is kept ahead of the socket, so the disk read and the socket write overlap.
+import { close as fsClose, read as fsRead } from "node:fs";
+import type { ServerResponse } from "node:http";
+
+export const MIN_READ = 64 * 1024;
+export const START_READ = 128 * 1024;
+export const MAX_READ = 1024 * 1024;
+/** Bytes of read buffers all responses may hold at once before reads stop growing. */
+export const BUDGET = 64 * 1024 * 1024;
+/** Free buffers kept for reuse, in bytes. */
+const POOL_BYTES = 16 * 1024 * 1024;
+/** A read aims to hold this many milliseconds of the client's bytes: 1 MiB from ~260 MB/s up,
+ * 64 KiB below ~16 MB/s. */
+const READ_MS = 4;
+/** How often the client's rate is measured. */
+const RATE_WINDOW_MS = 10;
+
+const free = new Map<number, Buffer[]>();
+let pooled = 0;
+/** Bytes of buffers taken and not yet given back (the in-flight total that BUDGET bounds). */
+let held = 0;
+
+function take(size: number): Buffer {
+  held += size;
+  const list = free.get(size);
+  const b = list?.pop();
+  if (b) {
+    pooled -= size;
+    return b;
+  }
+  return Buffer.allocUnsafeSlow(size);
+}
+
+/** A buffer whose bytes nobody reads any more: back to the pool, or to the GC. */
+function give(b: Buffer): void {
+  held -= b.length;
+  if (pooled + b.length > POOL_BYTES) return;
+  let list = free.get(b.length);
+  if (!list) free.set(b.length, (list = []));
+  list.push(b);
+  pooled += b.length;
+}
+
+/** The power-of-two read size nearest below `want`, within MIN_READ..MAX_READ, and not
+ * above `room` (what BUDGET has left) unless that is MIN_READ. */
+export function sizeFor(want: number, room: number): number {
+  let size = MIN_READ;
+  while (size * 2 <= want && size * 2 <= room && size < MAX_READ) size *= 2;
+  return size;
+}
+
+/** For tests and metrics: the bytes held by responses in flight, and kept for reuse. */
+export function fileBodyMemory(): { held: number; pooled: number } {
+  return { held, pooled };
+}
+
+/**
+ * Write `length` bytes of `fd` from `start` to `res` (its head already set, not yet sent),
+ * then end it. Owns the descriptor: it is closed when the body is done or the client leaves.
+ * `onRead` sees the size of each read (tests watch the size adapt).
+ */
+export function writeFileBody(res: ServerResponse, fd: number, start: number, length: number, onRead?: (size: number) => void): void {
+  const end = start + length;
+  let pos = start;
+  let size = START_READ;
+  let reading = false;
+  /** A chunk read and not yet written (waits for the socket to drain). */
+  let ready: { buf: Buffer; n: number } | null = null;
+  /** Bytes handed to the socket, and the mark the client's rate is measured from. */
+  let written = 0;
+  let markAt = 0;
+  let markBytes = 0;
+  let draining = false;
+  let closed = false;
+  let fdOpen = true;
+  /** Buffers handed to the socket whose write callback has not come yet. */
+  const writing = new Set<Buffer>();
+
+  const closeFd = () => {
+    if (!fdOpen) return;
+    fdOpen = false;
+    fsClose(fd, () => undefined);
+  };
+
+  const finish = () => {
+    closed = true;
+    if (ready) {
+      give(ready.buf);
+      ready = null;
+    }
+    // a buffer the socket never confirmed is left to the GC (it may still be referenced)
+    for (const b of writing) held -= b.length;
+    writing.clear();
+    if (!reading) closeFd();
+  };
+  res.once("close", finish);
+
+  const readNext = () => {
+    reading = true;
+    // over the budget nobody grows, and a large buffer gives way to a small one
+    if (held + size > BUDGET) size = MIN_READ;
+    const buf = take(size);
+    const want = Math.min(size, end - pos);
+    onRead?.(want);
+    fsRead(fd, buf, 0, want, pos, (err, n) => {
+      reading = false;
+      if (closed) {
+        give(buf);
+        closeFd();
+        return;
+      }
+      if (err || n === 0) {
+        give(buf);
+        // the file failed or shrank: the length is promised, so the only honest end is a cut
+        res.destroy(err ?? new Error("file shrank while being sent"));
+        return;
+      }
+      pos += n;
+      ready = { buf, n };
+      pump();
+    });
+  };
+
+  /** Every RATE_WINDOW_MS at most: the rate the client took bytes at since the last mark
+   * (bytes that left the process, so a kernel buffer filling up counts only once) sets the
+   * size of the next reads to about READ_MS of those bytes. */
+  const adapt = () => {
+    const now = performance.now();
+    if (now - markAt < RATE_WINDOW_MS) return;
+    const flushed = written - res.writableLength;
+    const rate = (flushed - markBytes) / (now - markAt);
+    markAt = now;
+    markBytes = flushed;
+    size = sizeFor(rate * READ_MS, BUDGET - held);
+  };
+
+  const onDrain = () => {
+    draining = false;
+    adapt();
+    pump();
+  };
+
+  const pump = (): void => {
+    if (closed) return;
+    if (ready && !draining) {
+      const { buf, n } = ready;
+      ready = null;
+      writing.add(buf);
+      // the client's rate is measured from the first byte on (not from the open)
+      if (written === 0) markAt = performance.now();
+      written += n;
+      const ok = res.write(n === buf.length ? buf : buf.subarray(0, n), () => {
+        if (writing.delete(buf)) give(buf);
+      });
+      adapt();
+      if (!ok) {
+        draining = true;
+        res.once("drain", onDrain);
+      }
+    }
+    if (pos >= end) {
+      if (!reading && !ready) {
+        closeFd();
+        res.end();
+      }
+      return;
+    }
+    // one read ahead of the socket: read while the previous chunk drains
+    if (!reading && !ready) readNext();
+  };
+
+  if (length === 0) {
+    closeFd();
+    res.end();
+    return;
+  }
+  readNext();
+}

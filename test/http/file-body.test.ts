@@ -1,0 +1,184 @@
+// Large local files to a real Node response (http/file-body.ts through send.ts): whole
+// bodies and ranges byte for byte, HEAD, a client that leaves (its descriptor closed, its
+// buffers given back), and the read size that grows for a fast client and shrinks for a slow one.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { readdirSync } from "node:fs";
+import { createServer, get as httpGet, request, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Hono } from "hono";
+import { getRequestListener } from "@hono/node-server";
+import { FsStore } from "../../src/store/fs.js";
+import { ObjectSource } from "../../src/http/objects.js";
+import { sendObject } from "../../src/http/send.js";
+import { fileBodyMemory, MAX_READ, MIN_READ, writeFileBody } from "../../src/http/file-body.js";
+import { openSync, fstatSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { tempDir, type TempDir } from "../harness/services.js";
+
+const SIZE = 5 * 1024 * 1024 + 123;
+const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+const openFds = () => readdirSync("/proc/self/fd").length;
+const run = promisify(execFile);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function fetchRaw(url: string, headers: Record<string, string> = {}, method = "GET"): Promise<{ res: IncomingMessage; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers }, (res) => {
+      const parts: Buffer[] = [];
+      res.on("data", (d: Buffer) => parts.push(d));
+      res.on("end", () => resolve({ res, body: Buffer.concat(parts) }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
+    await sleep(20);
+  }
+}
+
+describe("large file bodies", () => {
+  let dir: TempDir;
+  let data: Buffer;
+  let server: Server;
+  let url: string;
+  before(async () => {
+    dir = await tempDir();
+    const store = new FsStore(dir.path);
+    data = randomBytes(SIZE);
+    await store.put("c/linux-64/big-1.0-0.conda", data);
+    const objects = new ObjectSource(store);
+    const app = new Hono();
+    app.on(["GET", "HEAD"], "/*", async (c) => (await sendObject(c, objects, c.req.path.slice(1), { contentType: "application/octet-stream", cacheControl: "private, max-age=60" })) ?? c.text("no", 404));
+    server = createServer(getRequestListener(app.fetch));
+    url = `${await listen(server)}/c/linux-64/big-1.0-0.conda`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await dir.remove();
+  });
+
+  test("the whole body, byte for byte", async () => {
+    const { res, body } = await fetchRaw(url);
+    assert.equal(res.statusCode, 200);
+    assert.equal(Number(res.headers["content-length"]), SIZE);
+    assert.equal(sha(body), sha(data));
+  });
+
+  const ranges: [string, number, number][] = [
+    ["across many reads", 300_000, 4_500_000],
+    ["one byte", 1_048_576, 1_048_576],
+    ["to the end", 262_145, SIZE - 1],
+  ];
+  for (const [what, start, end] of ranges) {
+    test(`Range ${what}: 206 with exactly those bytes`, async () => {
+      const { res, body } = await fetchRaw(url, { range: `bytes=${start}-${end}` });
+      assert.equal(res.statusCode, 206);
+      assert.equal(res.headers["content-range"], `bytes ${start}-${end}/${SIZE}`);
+      assert.equal(sha(body), sha(data.subarray(start, end + 1)));
+    });
+  }
+
+  test("HEAD: the length, no body, no descriptor left open", async () => {
+    const fds = openFds();
+    const { res, body } = await fetchRaw(url, {}, "HEAD");
+    assert.equal(res.statusCode, 200);
+    assert.equal(Number(res.headers["content-length"]), SIZE);
+    assert.equal(body.length, 0);
+    await until("the descriptor closed", () => openFds() <= fds);
+  });
+
+  test("a client that leaves mid-body: the descriptor is closed and every buffer given back", async () => {
+    await until("earlier responses done", () => fileBodyMemory().held === 0);
+    const fds = openFds();
+    await new Promise<void>((resolve, reject) => {
+      const req = httpGet(url, (res) => {
+        res.once("data", () => {
+          res.pause(); // the server fills the socket, then waits
+          setTimeout(() => (req.destroy(), resolve()), 100);
+        });
+      });
+      req.on("error", () => undefined);
+      req.on("close", () => resolve());
+      setTimeout(() => reject(new Error("no data")), 5000);
+    });
+    await until("descriptor closed and buffers back", () => openFds() <= fds && fileBodyMemory().held === 0);
+  });
+});
+
+describe("the read size adapts", () => {
+  let dir: TempDir;
+  let file: string;
+  before(async () => {
+    dir = await tempDir();
+    file = `${dir.path}/f.bin`;
+    await new FsStore(dir.path).put("f.bin", randomBytes(24 * 1024 * 1024));
+  });
+  after(() => dir.remove());
+
+  /** A server whose one response reports each read size. */
+  async function serve(sizes: number[]): Promise<{ url: string; server: Server }> {
+    const server = createServer((_req, res) => {
+      const fd = openSync(file, "r");
+      const size = fstatSync(fd).size;
+      res.writeHead(200, { "content-length": size });
+      writeFileBody(res, fd, 0, size, (n) => sizes.push(n));
+    });
+    return { url: await listen(server), server };
+  }
+
+  test("a client that drains fast gets reads of MAX_READ", async () => {
+    const sizes: number[] = [];
+    const { url, server } = await serve(sizes);
+    try {
+      // curl in its own process: a client as fast as this machine's loopback
+      const { stdout } = await run("curl", ["-s", "-o", "/dev/null", "-w", "%{size_download}", url]);
+      assert.equal(Number(stdout), 24 * 1024 * 1024);
+      assert.equal(Math.max(...sizes), MAX_READ, `read sizes: ${sizes.join(" ")}`);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  test("a client that reads slowly gets reads of MIN_READ", async () => {
+    const sizes: number[] = [];
+    const { url, server } = await serve(sizes);
+    try {
+      await new Promise<void>((resolve) => {
+        const req = httpGet(url, (res) => {
+          // about 4 MB/s: 64 KiB every 16 ms, for 3 seconds
+          res.on("data", () => {
+            res.pause();
+            setTimeout(() => res.resume(), 16);
+          });
+          setTimeout(() => (req.destroy(), resolve()), 3000);
+        });
+        req.on("error", () => undefined);
+      });
+      // once measured, mostly the smallest reads (a burst when the kernel's buffer opens may
+      // pass for speed for a moment)
+      const late = sizes.slice(sizes.length / 2).sort((a, b) => a - b);
+      assert.ok(sizes.length > 8, `read sizes: ${sizes.join(" ")}`);
+      assert.equal(late[Math.floor(late.length / 2)], MIN_READ, `read sizes: ${sizes.join(" ")}`);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+    await until("buffers back", () => fileBodyMemory().held === 0);
+  });
+});
