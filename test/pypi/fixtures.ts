@@ -9,6 +9,7 @@ export interface DistSpec {
   version: string;
   requiresPython?: string;
   requiresDist?: string[];
+  providesExtra?: string[];
   summary?: string;
   /** Extra members inside the archive, e.g. a hostile second .dist-info. */
   extraFiles?: Array<{ name: string; data: string | Buffer }>;
@@ -38,6 +39,7 @@ export function coreMetadataText(spec: DistSpec): string {
   lines.push(`Summary: ${spec.summary ?? `Test package ${spec.name}`}`);
   if (spec.requiresPython) lines.push(`Requires-Python: ${spec.requiresPython}`);
   for (const req of spec.requiresDist ?? []) lines.push(`Requires-Dist: ${req}`);
+  for (const extra of spec.providesExtra ?? []) lines.push(`Provides-Extra: ${extra}`);
   lines.push("Description-Content-Type: text/markdown", "", `# ${spec.name}`, "", "A package built by pkgate's tests.", "");
   return lines.join("\n");
 }
