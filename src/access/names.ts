@@ -120,6 +120,14 @@ export const CONDA_FILE = rule(
   255,
   "<name>-<version>-<build>.conda or .tar.bz2",
 );
+/** An environment (environment.yml) or notebook (.ipynb) file as uploaded (src/kinds): its
+ * kind is its extension. */
+export const KIND_FILE = rule(
+  "environment or notebook file name",
+  "^(?=.{1,128}$)[A-Za-z0-9_][A-Za-z0-9_.-]*\\.(?:yml|yaml|ipynb)$",
+  128,
+  "a file name ending in .yml, .yaml or .ipynb: letters, digits, '_', '.' and '-', starting with a letter, digit or '_', at most 128 characters",
+);
 /** A signed, short-lived upload URL's token (a JWT in its compact form). */
 export const SIGNED_TOKEN = rule("signed token", "^(?=.{1,4096}$)[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$", 4096, "a signed token as the gateway gave it");
 
@@ -139,7 +147,7 @@ export const isPackageName = (s: string): boolean => PACKAGE_NAME.test(s);
 export const isLabelName = (s: string): boolean => LABEL_NAME.test(s);
 
 /** Every rule, for the tests that compare each one with its published schema. */
-export const NAME_RULES: readonly NameRule[] = Object.freeze([ACCOUNT_NAME, GROUP_NAME, TOKEN_NAME, PYPI_PROJECT_NAME, CONDA_PACKAGE_NAME, PACKAGE_NAME, NORMALIZED_PACKAGE_NAME, LABEL_NAME, CONDA_VERSION, CONDA_BUILD, CONDA_SUBDIR, CONDA_FILE, SIGNED_TOKEN]);
+export const NAME_RULES: readonly NameRule[] = Object.freeze([ACCOUNT_NAME, GROUP_NAME, TOKEN_NAME, PYPI_PROJECT_NAME, CONDA_PACKAGE_NAME, PACKAGE_NAME, NORMALIZED_PACKAGE_NAME, LABEL_NAME, CONDA_VERSION, CONDA_BUILD, CONDA_SUBDIR, CONDA_FILE, KIND_FILE, SIGNED_TOKEN]);
 
 /** A 400 naming the field and the rule, or the value itself when it follows the rule. */
 export function requireName(r: NameRule, value: unknown, field: string = r.what): string {

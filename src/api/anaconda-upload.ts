@@ -44,6 +44,8 @@ import { isCondaSubdir, parseCondaFilename } from "../conda/filename.js";
 import { MAIN_LABEL } from "../conda/publish.js";
 import { isLabelName } from "../access/names.js";
 import { checkLabel, removeCondaPackage, uploadCondaPackage } from "./conda.js";
+import { kindOfFile, kindOfType, KINDS, type Kind, type KindName } from "../kinds/kinds.js";
+import { listKindFiles, removeKindFiles, uploadKindFile } from "./kinds.js";
 import { acting, named, param, type ApiCall, type ApiDeps, type ApiRoute, type Schema } from "./route.js";
 import * as v from "./validate.js";
 
@@ -124,6 +126,37 @@ async function target(call: ApiCall): Promise<{ channel: string; pkg: string }> 
   return { channel: resource.account!.name, pkg };
 }
 
+/** An environment's or notebook's `{basename}` of the path (one segment: its kind is its
+ * extension). */
+function kindFileOf(call: ApiCall): { kind: Kind; basename: string } | null {
+  const basename = call.params["basename"];
+  if (basename === undefined) return null;
+  const kind = kindOfFile(basename);
+  if (!kind) throw new GateError("bad_request", `${basename} is not <subdir>/<conda package file name>, an environment (.yml, .yaml) or a notebook (.ipynb)`);
+  return { kind, basename };
+}
+
+/** The environments and notebooks of `channel` named `pkg` (one version of it), as distributions. */
+async function kindDistributions(call: ApiCall, channel: string, pkg: string, version?: string, basename?: string) {
+  if (!call.deps.kinds) return [];
+  const out: { kind: Kind; name: string; version: string; basename: string }[] = [];
+  for (const kind of Object.values(KINDS)) {
+    for (const e of (await listKindFiles(acting(call), call.deps.kinds, channel, kind)).files) {
+      if (e.name === pkg && (version === undefined || e.version === version) && (basename === undefined || e.basename === basename)) out.push({ kind, ...e });
+    }
+  }
+  return out;
+}
+
+const kindDistView = (channel: string, d: { kind: Kind; name: string; version: string; basename: string }) => ({
+  basename: d.basename,
+  owner: channel,
+  package: d.name,
+  version: d.version,
+  labels: [MAIN_LABEL],
+  distribution_type: d.kind.name,
+});
+
 /** `{subdir}/{file}` of the path, checked against the package and version it sits under. */
 function fileOf(call: ApiCall, pkg: string): { subdir: string; file: string; basename: string } {
   const subdir = param(call, "subdir");
@@ -148,6 +181,12 @@ const distView = (channel: string, ds: Distribution[]) => ({
 async function getDist(call: ApiCall) {
   const { up } = uploads(call);
   const { channel, pkg } = await target(call);
+  const k = kindFileOf(call);
+  if (k) {
+    const [d] = await kindDistributions(call, channel, pkg, param(call, "ver"), k.basename);
+    if (!d) throw new GateError("not_found", `${channel} has no ${k.kind.one} ${pkg}/${param(call, "ver")}/${k.basename}`);
+    return kindDistView(channel, d);
+  }
   const { subdir, file, basename } = fileOf(call, pkg);
   const found = await distributions(up.store, channel, (d) => d.subdir === subdir && d.file === file);
   if (found.length === 0) throw new GateError("not_found", `${channel} has no file ${basename}`);
@@ -157,6 +196,13 @@ async function getDist(call: ApiCall) {
 async function deleteDist(call: ApiCall) {
   const { up, conda } = uploads(call);
   const { channel, pkg } = await target(call);
+  const k = kindFileOf(call);
+  if (k) {
+    const [d] = await kindDistributions(call, channel, pkg, param(call, "ver"), k.basename);
+    if (!d) throw new GateError("not_found", `${channel} has no ${k.kind.one} ${pkg}/${param(call, "ver")}/${k.basename}`);
+    await removeKindFiles(acting(call), call.deps.kinds!, channel, k.kind, pkg, d.version, d.basename);
+    return kindDistView(channel, d);
+  }
   const { subdir, file, basename } = fileOf(call, pkg);
   const found = await distributions(up.store, channel, (d) => d.subdir === subdir && d.file === file);
   if (found.length === 0) throw new GateError("not_found", `${channel} has no file ${basename}`);
@@ -168,8 +214,17 @@ async function getPackage(call: ApiCall) {
   const { up } = uploads(call);
   const { channel, pkg } = await target(call);
   const found = await distributions(up.store, channel, (d) => d.name === pkg);
-  if (found.length === 0) throw new GateError("not_found", `${channel} has no package ${pkg}`);
-  return { name: pkg, owner: channel, package_types: ["conda"], versions: [...new Set(found.map((d) => d.version))], files: found.map((d) => ({ basename: `${d.subdir}/${d.file}`, version: d.version, labels: [d.label] })) };
+  const kinds = await kindDistributions(call, channel, pkg);
+  if (found.length === 0 && kinds.length === 0) throw new GateError("not_found", `${channel} has no package ${pkg}`);
+  // anaconda-client refuses to add a file of another type to a package (validate_package_type)
+  const types = [...(found.length ? ["conda"] : []), ...new Set(kinds.map((k) => k.kind.name))];
+  return {
+    name: pkg,
+    owner: channel,
+    package_types: types,
+    versions: [...new Set([...found.map((d) => d.version), ...kinds.map((k) => k.version)])],
+    files: [...found.map((d) => ({ basename: `${d.subdir}/${d.file}`, version: d.version, labels: [d.label] })), ...kinds.map((k) => ({ basename: k.basename, version: k.version, labels: [MAIN_LABEL] }))],
+  };
 }
 
 async function getRelease(call: ApiCall) {
@@ -177,8 +232,9 @@ async function getRelease(call: ApiCall) {
   const { channel, pkg } = await target(call);
   const version = param(call, "ver");
   const found = await distributions(up.store, channel, (d) => d.name === pkg && d.version === version);
-  if (found.length === 0) throw new GateError("not_found", `${channel} has no release ${pkg} ${version}`);
-  return { package: pkg, owner: channel, version, distributions: found.map((d) => ({ basename: `${d.subdir}/${d.file}`, labels: [d.label] })) };
+  const kinds = await kindDistributions(call, channel, pkg, version);
+  if (found.length === 0 && kinds.length === 0) throw new GateError("not_found", `${channel} has no release ${pkg} ${version}`);
+  return { package: pkg, owner: channel, version, distributions: [...found.map((d) => ({ basename: `${d.subdir}/${d.file}`, labels: [d.label] })), ...kinds.map((k) => ({ basename: k.basename, labels: [MAIN_LABEL] }))] };
 }
 
 /** POST /package and /release: pkgate has no such records; a package or release exists while
@@ -193,6 +249,10 @@ async function created(call: ApiCall) {
 
 interface StageClaims {
   channel: string;
+  /** An environment or notebook (no subdir): its kind, name and version; labels do not apply. */
+  kind?: KindName;
+  name?: string;
+  version?: string;
   labels: string[];
   /** `<subdir>/<file>` */
   basename: string;
@@ -200,10 +260,11 @@ interface StageClaims {
   principal: Principal;
 }
 
-function stageRequest(body: unknown): { labels: string[]; sha256: string } {
+function stageRequest(body: unknown, kind: Kind | null): { labels: string[]; sha256: string } {
   const b = v.objectBody(body, ["distribution_type", "description", "attrs", "dependencies", "channels", "sha256"]);
-  if (b.distribution_type !== undefined && b.distribution_type !== null && b.distribution_type !== "conda") {
-    throw new GateError("bad_request", `pkgate takes conda packages here, not ${JSON.stringify(String(b.distribution_type)).slice(0, 40)}`);
+  const type = b.distribution_type ?? null;
+  if (type !== null && (kind ? kindOfType(type) !== kind : type !== "conda")) {
+    throw new GateError("bad_request", `pkgate takes ${kind ? `an ${kind.one} (${kind.name})` : "conda packages"} here, not ${JSON.stringify(String(type)).slice(0, 40)}`);
   }
   const ch = b.channels ?? [];
   if (!Array.isArray(ch) || !ch.every((x) => typeof x === "string")) throw new GateError("bad_request", `the field "channels" must be a list of label names`);
@@ -216,10 +277,11 @@ function stageRequest(body: unknown): { labels: string[]; sha256: string } {
 async function stage(call: ApiCall) {
   const { up } = uploads(call);
   const { channel, pkg } = await target(call);
-  const { basename } = fileOf(call, pkg);
-  const { labels, sha256 } = stageRequest(call.body);
+  const k = kindFileOf(call);
+  const { basename } = k ?? fileOf(call, pkg);
+  const { labels, sha256 } = stageRequest(call.body, k?.kind ?? null);
   const jti = randomUUID();
-  const claims: StageClaims = { channel, labels, basename, sha256, principal: call.principal };
+  const claims: StageClaims = { channel, labels, basename, sha256, principal: call.principal, ...(k ? { kind: k.kind.name, name: pkg, version: param(call, "ver") } : {}) };
   const token = await new SignJWT({ ...claims })
     .setProtectedHeader({ alg: "HS256" })
     .setAudience(AUDIENCE)
@@ -235,9 +297,15 @@ async function stage(call: ApiCall) {
 async function commit(call: ApiCall) {
   const { up } = uploads(call);
   const { channel, pkg } = await target(call);
-  const { subdir, file, basename } = fileOf(call, pkg);
   const b = v.objectBody(call.body, ["dist_id"]);
   if (typeof b.dist_id !== "string") throw new GateError("bad_request", `the field "dist_id" must be the one stage answered`);
+  const k = kindFileOf(call);
+  if (k) {
+    const [d] = await kindDistributions(call, channel, pkg, param(call, "ver"), k.basename);
+    if (!d) throw new GateError("not_found", `${k.basename} did not arrive in ${channel}: run anaconda upload again`);
+    return { ...kindDistView(channel, d), dist_id: b.dist_id, url: `${new URL(call.url ?? "http://localhost").origin}${call.deps.basePath}/api/download/${channel}/${d.name}/${d.version}/${d.basename}` };
+  }
+  const { subdir, file, basename } = fileOf(call, pkg);
   const found = await distributions(up.store, channel, (d) => d.subdir === subdir && d.file === file);
   if (found.length === 0) throw new GateError("not_found", `${basename} did not arrive in ${channel}: run anaconda upload again`);
   return { ...distView(channel, found), dist_id: b.dist_id, url: `${new URL(call.url ?? "http://localhost").origin}${call.deps.basePath}/conda/${channel}` };
@@ -351,6 +419,15 @@ export async function anacondaFilePost(c: Context, deps: ApiDeps, body: Readable
     if (f.fields["Content-MD5"] !== undefined && f.fields["Content-MD5"] !== f.md5) return s3Error(400, "InvalidDigest", "the file's MD5 is not the Content-MD5 sent with it");
     if (f.fields["Content-Length"] !== undefined && f.fields["Content-Length"] !== String(f.size)) return s3Error(400, "IncompleteBody", `the file has ${f.size} bytes, not the ${f.fields["Content-Length"]} announced`);
     if (f.sha256 !== claims.sha256) return s3Error(400, "InvalidDigest", "the file's SHA-256 is not the one given when the upload was staged");
+    if (claims.kind) {
+      if (!deps.kinds) return s3Error(503, "ServiceUnavailable", "this gateway does not host environments and notebooks");
+      const kind = KINDS[claims.kind];
+      await uploadKindFile({ catalog: deps.catalog, principal: p }, deps.kinds, claims.channel, kind, () => ({ filename: claims.basename, name: claims.name, version: claims.version, existing: "refuse", body: createReadStream(f.path), contentLength: f.size }));
+      return new Response(`<?xml version="1.0" encoding="UTF-8"?>\n<PostResponse><Bucket>${claims.channel}</Bucket><Key>${claims.channel}/${kind.folder}/${claims.name}/${claims.version}/${claims.basename}</Key></PostResponse>\n`, {
+        status: 201,
+        headers: { "content-type": "application/xml", "cache-control": "no-store" },
+      });
+    }
     const [, filename] = claims.basename.split("/") as [string, string];
     const published: string[] = [];
     for (const label of claims.labels) {
@@ -382,7 +459,7 @@ const distSchema: Schema = {
 };
 const DIST = "/dist/{owner}/{pkg}/{ver}/{subdir}/{file}";
 
-export const anacondaUploadRoutes: ApiRoute[] = [
+const condaUploadRoutes: ApiRoute[] = [
   {
     method: "GET",
     path: DIST,
@@ -510,4 +587,21 @@ export const anacondaUploadRoutes: ApiRoute[] = [
     errors: [404, 503],
     handle: commit,
   },
+];
+
+/** An environment's or notebook's file has no subdir: the same operations, with one `{basename}`
+ * (its kind is its extension, and distribution_type must say the same: env, ipynb). */
+const KIND_VARIANTS: Record<string, string> = { anacondaDistribution: "anacondaKindDistribution", anacondaRemoveDistribution: "anacondaRemoveKindDistribution", anacondaStage: "anacondaStageKind", anacondaCommit: "anacondaCommitKind" };
+
+export const anacondaUploadRoutes: ApiRoute[] = [
+  ...condaUploadRoutes,
+  ...condaUploadRoutes
+    .filter((r) => KIND_VARIANTS[r.operationId])
+    .map((r): ApiRoute => ({
+      ...r,
+      path: r.path.replace("/{subdir}/{file}", "/{basename}"),
+      operationId: KIND_VARIANTS[r.operationId]!,
+      summary: `${r.summary} For an environment (.yml, .yaml) or a notebook (.ipynb): no subdir, no labels.`,
+      ...(r.request ? { request: { ...r.request, properties: { ...(r.request.properties as object), ...(r.operationId === "anacondaStage" ? { distribution_type: { type: "string", enum: ["env", "ipynb"] } } : {}) } } } : {}),
+    })),
 ];

@@ -35,7 +35,7 @@ export function condaDeps(store: Store | undefined, cache: Cache, maxUploadBytes
 }
 
 /** The body was not read to its end: the connection cannot carry another request. */
-function closing(err: unknown): unknown {
+export function closing(err: unknown): unknown {
   if (!(err instanceof GateError)) return err;
   return new GateError(err.code, err.message, { ...err.headers, connection: "close" });
 }

@@ -23,6 +23,8 @@ import { pypiRoutes } from "./pypi.js";
 import { PypiRegistry } from "../pypi/registry.js";
 import { anacondaFilePost, anacondaUploadDeps, anacondaUploadRoutes, FILE_POST_PATH } from "./anaconda-upload.js";
 import { anacondaLabelRoutes } from "./anaconda-labels.js";
+import { DOWNLOAD_PATH, kindDownload, kindRoutes } from "./kinds.js";
+import { KindFiles } from "../kinds/files.js";
 import { publisherRoutes } from "./publishers.js";
 import { Readable } from "node:stream";
 import type { Store } from "../store/store.js";
@@ -61,7 +63,7 @@ const openApiRoute: ApiRoute = {
 };
 
 /** Every operation of the API, in the order the router tries them. */
-export const API_ROUTES: readonly ApiRoute[] = [...userRoutes, ...orgRoutes, ...channelRoutes, ...tokenRoutes, ...condaRoutes, ...pypiRoutes, ...anacondaRoutes, ...anacondaUploadRoutes, ...anacondaLabelRoutes, ...publisherRoutes, openApiRoute];
+export const API_ROUTES: readonly ApiRoute[] = [...userRoutes, ...orgRoutes, ...channelRoutes, ...tokenRoutes, ...condaRoutes, ...pypiRoutes, ...anacondaRoutes, ...anacondaUploadRoutes, ...anacondaLabelRoutes, ...kindRoutes, ...publisherRoutes, openApiRoute];
 
 /** `/orgs/{org}` → `/orgs/:org` */
 export const routerPath = (openApiPath: string): string => openApiPath.replace(/\{([^}]+)\}/g, ":$1");
@@ -78,6 +80,7 @@ export function apiRoutes(input: ApiAppDeps): Hono {
     conda: input.conda ?? condaDeps(input.store, input.cache, input.maxCondaUploadBytes),
     pypiProjects: input.store ? new PypiRegistry(input.store, input.cache) : undefined,
     oidc: input.oidc,
+    kinds: input.store ? new KindFiles(input.store) : undefined,
     anacondaUploads: anacondaUploadDeps(input.store, input.cache, { sessionSecret: input.web?.sessionSecret ?? null, publicUrl: input.web?.publicUrl ?? null }),
   };
   const api = new Hono();
@@ -86,6 +89,8 @@ export function apiRoutes(input: ApiAppDeps): Hono {
   // anaconda-client's file POST to the post_url stage answered: no Authorization header (the
   // signed URL is the authority), answers in S3's XML (anaconda-upload.ts)
   api.post(`${FILE_POST_PATH}/:token`, (c) => anacondaFilePost(c, deps, requestBody(c)));
+  // an environment's or notebook's bytes (kinds.ts), not JSON
+  api.get(routerPath(DOWNLOAD_PATH), identified, (c) => kindDownload(c, deps));
   // anaconda-client's routes first: where one shares a path with pkgate's own (its label
   // listing is GET /channels/{owner}), the request's client decides, and pkgate's clients
   // fall through to the next route

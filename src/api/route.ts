@@ -11,6 +11,7 @@ import type { PasswordThrottle } from "./throttle.js";
 import type { Readable } from "node:stream";
 import type { CondaPublisher } from "../conda/publish.js";
 import type { AnacondaUploadDeps } from "./anaconda-upload.js";
+import type { KindFiles } from "../kinds/files.js";
 import type { PypiRegistry } from "../pypi/registry.js";
 import type { OidcExchange } from "../oidc/exchange.js";
 import * as v from "./validate.js";
@@ -30,6 +31,8 @@ export interface ApiDeps {
   /** anaconda-client's upload routes (anaconda-upload.ts): the store they look files up in,
    * and the key their post_urls are signed with. */
   anacondaUploads?: AnacondaUploadDeps;
+  /** Environments and notebooks (src/kinds; absent: those routes answer 503). */
+  kinds?: KindFiles;
   /** Trusted publishing (oidc/): the publishers and the ID-token exchange. */
   oidc?: OidcExchange;
   /** PyPI projects' status and yanks (api/pypi.ts; absent: those routes answer 503). */

@@ -19,6 +19,9 @@ import type { IndexPypiResult } from "./index-pypi.js";
 import { UsageError } from "./usage.js";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
+import { uploadKindFile } from "../api/kinds.js";
+import { KindFiles, type KindPutResult } from "../kinds/files.js";
+import { kindOfFile } from "../kinds/kinds.js";
 import { condaDeps, copyCondaLabel, listCondaLabels, removeCondaPackage, removeCondaPackages, uploadCondaPackage } from "../api/conda.js";
 import { CondaPublisher } from "../conda/publish.js";
 import { PypiRegistry } from "../pypi/registry.js";
@@ -214,6 +217,15 @@ export class LocalOperations implements Operations, StoreOperations {
       body: createReadStream(file.path),
       contentLength: size,
     }));
+  }
+
+  async uploadKind(channel: string | null, file: CondaFile): Promise<KindPutResult> {
+    if (channel === null) throw new UsageError("on the store, name the channel: --channel CHANNEL (you act as the store's operator, which has no channel of its own)");
+    const kind = kindOfFile(file.filename);
+    if (!kind) throw new UsageError(`${file.filename} is not an environment (.yml, .yaml) or a notebook (.ipynb)`);
+    const size = (await stat(file.path)).size;
+    // the upload route's own checks, as the operator
+    return uploadKindFile(await this.operator(), new KindFiles((await this.rt()).store), channel, kind, () => ({ filename: file.filename, existing: file.existing, body: createReadStream(file.path), contentLength: size }));
   }
 
   async removeConda(channel: string, file: string, label: string): Promise<RemoveResult> {

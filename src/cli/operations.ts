@@ -10,6 +10,7 @@ import type { ChannelView, PackageView } from "../api/channels.js";
 import type { IndexPypiResult } from "./index-pypi.js";
 import type { CopyResult, LabelSummary, OnExisting, PackageSelector, RebuildResult, RemoveResult } from "../conda/publish.js";
 import type { CondaRemoval, CondaUploadResult } from "../api/conda.js";
+import type { KindPutResult } from "../kinds/files.js";
 import type { ProjectStatusView, YankSelector, YankView } from "../api/pypi.js";
 
 export type { ProjectStatusView, YankSelector, YankView };
@@ -107,6 +108,9 @@ export interface Operations {
 
   /** Publishes one package into `channel`; null: the logged-in account's (on a gateway). */
   uploadConda(channel: string | null, file: CondaFile): Promise<CondaUploadResult>;
+  /** Stores an environment (.yml, .yaml) or a notebook (.ipynb) into `channel` (null: the
+   * logged-in account's); labels do not apply to them. */
+  uploadKind(channel: string | null, file: CondaFile): Promise<KindPutResult>;
   /** Takes `<subdir>/<filename>` out of a label of `channel`. */
   removeConda(channel: string, file: string, label: string): Promise<RemoveResult>;
   /** Takes a package, a version or a file out of `label`, or (null) out of every label holding it. */

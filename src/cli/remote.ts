@@ -12,6 +12,8 @@ import type { Readable } from "node:stream";
 import { readLoginConfig, removeLoginConfig, writeLoginConfig } from "./login-config.js";
 import { UsageError } from "./usage.js";
 import type { ProjectStatusView, YankSelector, YankView } from "./operations.js";
+import type { KindPutResult } from "../kinds/files.js";
+import { kindOfFile } from "../kinds/kinds.js";
 import type { ChannelView, CondaFile, CondaRemoval, CondaUploadResult, CopyResult, LabelSummary, PackageSelector, CreatedToken, RemoveResult, Group, GroupChange, NewGroup, NewToken, NewUser, Operations, OrgView, PackagePrivacy, Privacy, Session, TokenOwner, TokenView, UserView, Whoami } from "./operations.js";
 
 /** What the server answered when it refused; the message is the server's own. */
@@ -224,6 +226,17 @@ export class RemoteOperations implements Operations, Session {
     if (file.existing === "skip") query.set("skip", "1");
     if (!this.site) throw new UsageError("no gateway: log in first (pkgate login --site URL --username NAME) or give --site URL");
     return new ApiClient(this.site, this.token).upload("POST", `/channels/${seg(into)}/conda?${query}`, createReadStream(file.path), size);
+  }
+  async uploadKind(channel: string | null, file: CondaFile): Promise<KindPutResult> {
+    const kind = kindOfFile(file.filename);
+    if (!kind) throw new UsageError(`${file.filename} is not an environment (.yml, .yaml) or a notebook (.ipynb)`);
+    const into = channel ?? (await this.ownChannel());
+    const size = (await stat(file.path)).size;
+    const query = new URLSearchParams({ filename: file.filename });
+    if (file.existing === "replace") query.set("force", "1");
+    if (file.existing === "skip") query.set("skip", "1");
+    if (!this.site) throw new UsageError("no gateway: log in first (pkgate login --site URL --username NAME) or give --site URL");
+    return new ApiClient(this.site, this.token).upload("POST", `/channels/${seg(into)}/${kind.folder}?${query}`, createReadStream(file.path), size);
   }
   removeConda(channel: string, file: string, label: string): Promise<RemoveResult> {
     return this.call("DELETE", `/channels/${seg(channel)}/conda?${new URLSearchParams({ file, label })}`);

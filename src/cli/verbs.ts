@@ -8,6 +8,8 @@
 import type { YankSelector } from "./operations.js";
 import type { ChannelView, CondaRemoval, CondaUploadResult, CopyResult, Group, OnExisting, Operations, OrgView, PackageSelector, Privacy, RebuildResult, Session, StoreOperations, TokenOwner, TokenView, UserView } from "./operations.js";
 import { isCondaSubdir, parseCondaFilename } from "../conda/filename.js";
+import { kindOfFile } from "../kinds/kinds.js";
+import type { KindPutResult } from "../kinds/files.js";
 import { UsageError, listInWords, missingOptions, optionForm, type Args, type CommandSpec, type OptionSpec, type OptionTable } from "./usage.js";
 
 export const PROGRAM = "pkgate";
@@ -545,7 +547,7 @@ const publishedPath = (channel: string, path: string) => `${channel}/${path}`;
 
 const upload = verb<"both", Operations, UploadRequest>({
   name: "upload",
-  summary: "publish conda packages (.conda, .tar.bz2) into a channel; its indexes are updated at once",
+  summary: "publish conda packages (.conda, .tar.bz2) into a channel, its indexes updated at once; or environments (.yml, .yaml) and notebooks (.ipynb)",
   where: "both",
   forms: ["upload FILE... [--channel CHANNEL] [--label LABEL] [--force | --skip]"],
   notes:
@@ -563,11 +565,12 @@ const upload = verb<"both", Operations, UploadRequest>({
     };
   },
   async run(ops, r, io) {
-    const done: CondaUploadResult[] = [];
+    const done: (CondaUploadResult | KindPutResult)[] = [];
     for (const f of r.files) {
-      let result: CondaUploadResult;
+      let result: CondaUploadResult | KindPutResult;
       try {
-        result = await ops.uploadConda(r.channel, { ...f, label: r.label, existing: r.existing });
+        // an environment or a notebook by its extension (src/kinds): stored whole, no label
+        result = kindOfFile(f.filename) ? await ops.uploadKind(r.channel, { ...f, label: r.label, existing: r.existing }) : await ops.uploadConda(r.channel, { ...f, label: r.label, existing: r.existing });
       } catch (err) {
         // what was published stays reported; the refusal names its file
         if (io.json && done.length > 0) io.stdout.write(`${JSON.stringify(done)}\n`);
@@ -577,7 +580,7 @@ const upload = verb<"both", Operations, UploadRequest>({
       }
       done.push(result);
       if (!io.json) {
-        for (const p of result.published) io.stdout.write(`uploaded ${publishedPath(result.channel, p)} (label ${result.label})\n`);
+        for (const p of result.published) io.stdout.write(`uploaded ${publishedPath(result.channel, p)}${"label" in result ? ` (label ${result.label})` : ""}\n`);
         for (const p of result.skipped) io.stdout.write(`skipped ${publishedPath(result.channel, p)} (already there)\n`);
       }
     }

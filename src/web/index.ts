@@ -14,7 +14,7 @@ import { visit } from "./visitor.js";
 import { formGuard } from "./forms.js";
 import { errorPage } from "./render.js";
 import { forgotPage, homePage, signIn, signOut, signUpPage, termsPage } from "./routes/account.js";
-import { dashboardHome, dashboardPage, sectionPage, signedIn } from "./routes/dashboard.js";
+import { dashboardHome, dashboardPage, kindFilePage, sectionPage, signedIn } from "./routes/dashboard.js";
 import { createToken, revokeToken, tokensPage } from "./routes/tokens.js";
 import { packagePages } from "./routes/packages.js";
 import { orgPages } from "./routes/orgs.js";
@@ -90,6 +90,7 @@ export function webRoutes(deps: WebDeps): Hono {
   on("GET", "/dashboard", user, run(dashboardHome));
   on("GET", "/dashboard/:account", user, run(dashboardPage));
   on("GET", "/dashboard/:account/:section", user, run(sectionPage));
+  on("GET", "/dashboard/:account/:section/:name/:version/:file", user, run(kindFilePage));
 
   on("GET", "/settings/:account/tokens", user, run(tokensPage));
   on("POST", "/settings/:account/tokens", [...user, form], run(createToken));

@@ -15,6 +15,7 @@ import {
   CONDA_BUILD,
   CONDA_SUBDIR,
   CONDA_FILE,
+  KIND_FILE,
   SIGNED_TOKEN,
   LIFETIME_CEILING,
   NAME_RULES,
@@ -87,6 +88,7 @@ const IN_WORDS = new Map<NameRule, (s: string) => boolean>([
   [CONDA_BUILD, (s) => lengthIn(s, 128) && within(s, LOWER + UPPER + DIGITS + "_.+")],
   [CONDA_SUBDIR, (s) => s === "noarch" || (lengthIn(s, 32) && s.split("-").length === 2 && s.split("-").every((p, i) => p.length > 0 && within(p, LOWER + DIGITS + (i === 1 ? "_" : ""))))],
   [CONDA_FILE, condaFile],
+  [KIND_FILE, (s) => lengthIn(s, 128) && within(s[0]!, LOWER + UPPER + DIGITS + "_") && within(s, LOWER + UPPER + DIGITS + "_.-") && [".yml", ".yaml", ".ipynb"].some((e) => s.endsWith(e) && s.length > e.length)],
   [SIGNED_TOKEN, (s) => lengthIn(s, 4096) && s.split(".").length === 3 && s.split(".").every((p) => p.length > 0 && within(p, LOWER + UPPER + DIGITS + "_-"))],
 ]);
 
@@ -122,6 +124,7 @@ function candidates(rule: NameRule): fc.Arbitrary<string> {
     [CONDA_SUBDIR, fc.tuple(part("ab0_"), part("ab0_"), fc.constantFrom("-", "-", "-", "", "--")).map(([a, b, dash]) => (a === "" && b === "" ? "noarch" : `${a}${dash}${b}`))],
     [CONDA_FILE, fc.tuple(part("ab0_.-"), part("a0.+!-"), part("a0_+"), fc.constantFrom(".conda", ".tar.bz2", ".conda", ".zip")).map(([n, v, b, e]) => `${n}-${v}-${b}${e}`)],
     [SIGNED_TOKEN, fc.tuple(part("aZ0_-"), part("aZ0_-."), part("aZ0_-")).map(([a, b, c]) => `${a}.${b}.${c}`)],
+    [KIND_FILE, fc.tuple(part("aZ0_.-"), fc.constantFrom(".yml", ".yaml", ".ipynb", ".json", "yml")).map(([n, e]) => `${n}${e}`)],
   ]);
   const shaped = shapes.get(rule) ?? fc.oneof(...shapes.values());
   return fc.oneof(
@@ -311,7 +314,7 @@ const NAMES_IN_SCHEMAS: [string, NameRule][] = [
   ["Package/properties/channel", ACCOUNT_NAME],
   ["Package/properties/package", NORMALIZED_PACKAGE_NAME],
 ];
-const PATH_PARAMETERS: Record<string, NameRule> = { channel: ACCOUNT_NAME, org: ACCOUNT_NAME, user: ACCOUNT_NAME, group: GROUP_NAME, package: PACKAGE_NAME, name: TOKEN_NAME, label: LABEL_NAME, owner: ACCOUNT_NAME, pkg: CONDA_PACKAGE_NAME, ver: CONDA_VERSION, subdir: CONDA_SUBDIR, file: CONDA_FILE, token: SIGNED_TOKEN };
+const PATH_PARAMETERS: Record<string, NameRule> = { channel: ACCOUNT_NAME, org: ACCOUNT_NAME, user: ACCOUNT_NAME, group: GROUP_NAME, package: PACKAGE_NAME, name: TOKEN_NAME, label: LABEL_NAME, owner: ACCOUNT_NAME, pkg: CONDA_PACKAGE_NAME, ver: CONDA_VERSION, subdir: CONDA_SUBDIR, file: CONDA_FILE, token: SIGNED_TOKEN, to: LABEL_NAME, basename: KIND_FILE };
 /** Property names that hold a name wherever they appear. */
 const NAME_KEYS = new Set(["name", "username", "account", "createdBy", "channel", "admins", "members", "package", "packages", "org", "user", "group"]);
 

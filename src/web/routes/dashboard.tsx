@@ -11,8 +11,11 @@ import { publicBase } from "../visitor.js";
 import { frameFor, render } from "../render.js";
 import { DashboardView, PackageList, type PackageListState } from "../views/dashboard.js";
 import { LabelsView } from "../views/labels.js";
-import { MessageView } from "../views/message.js";
 import { href, type Web } from "../web.js";
+import { Readable } from "node:stream";
+import { kindOfFolder } from "../../kinds/kinds.js";
+import { KindFiles } from "../../kinds/files.js";
+import { KindsView } from "../views/kinds.js";
 
 /** Middleware: pages for signed-in users send anyone else to sign in, and back here after. */
 export function signedIn(web: Web): MiddlewareHandler {
@@ -87,7 +90,7 @@ export async function sectionPage(c: Context, web: Web): Promise<Response> {
           <div>
             <h1>{title}</h1>
             <p class="sub">
-              {section === "all" ? "Everything" : "The packages"} in the channel {account.name}.{section === "all" ? " pkgate hosts conda and PyPI packages; notebooks and environments are not hosted." : ""}
+              {section === "all" ? "Everything" : "The packages"} in the channel {account.name}.{section === "all" ? " Its notebooks and environments have pages of their own (Tools menu)." : ""}
             </p>
           </div>
         </div>
@@ -101,18 +104,26 @@ export async function sectionPage(c: Context, web: Web): Promise<Response> {
     const { labels } = await channelContents(web.deps.store, account.name);
     return render(c, frame, <LabelsView web={web} account={account} labels={labels} channelUrl={channelAddresses(publicBase(c, web), account.name).conda} />);
   }
-  const why: Record<"notebooks" | "environments", string> = {
-    notebooks: "pkgate serves conda and PyPI packages; it does not host notebooks.",
-    environments: "pkgate serves conda and PyPI packages; it does not host environments. Export one with `conda env export` and keep it beside your code.",
-  };
-  return render(
-    c,
-    frame,
-    <MessageView web={web} title={title} back={false}>
-      <p>{why[section]}</p>
-      <p>
-        <a href={href(web, `/dashboard/${account.name}`)}>Back to the Dashboard of {account.name}</a>
-      </p>
-    </MessageView>,
-  );
+  const kind = kindOfFolder(section)!;
+  const files = await new KindFiles(web.deps.store).list(account.name, kind);
+  return render(c, frame, <KindsView web={web} account={account} kind={kind} title={title} files={files} apiBase={`${publicBase(c, web)}/api`} />);
+}
+
+/** An environment or notebook of the account, downloaded by whoever may see its Dashboard (the
+ * account's admins); tools use the API's /download with a token instead. */
+export async function kindFilePage(c: Context, web: Web): Promise<Response> {
+  const kind = kindOfFolder(c.req.param("section") ?? "");
+  if (!kind) throw new GateError("not_found", "there is no such page");
+  const account = await accountFor(c, web, "channel:read");
+  let file;
+  try {
+    file = await new KindFiles(web.deps.store).open({ kind, channel: account.name, name: c.req.param("name") ?? "", version: c.req.param("version") ?? "", basename: c.req.param("file") ?? "" });
+  } catch (e) {
+    if (!(e instanceof GateError && e.status === 400)) throw e;
+  }
+  if (!file) throw new GateError("not_found", "there is no such file");
+  return new Response(Readable.toWeb(file.body) as ReadableStream, {
+    status: 200,
+    headers: { "content-type": kind.contentType, "content-length": String(file.size), "content-disposition": `attachment; filename="${c.req.param("file")}"`, "cache-control": "private, no-cache" },
+  });
 }
