@@ -5,7 +5,6 @@
 // send them; writes authorized as uploads; concurrent writers from other processes.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,31 +12,13 @@ import { join } from "node:path";
 import { MATRIX, startStack, lastLine, type Stack } from "../harness/gateway.js";
 import { runCliProcess } from "../harness/cli-process.js";
 import { buildWheel, wheelFilename, type DistSpec } from "../pypi/fixtures.js";
+import { PYTHON_CLIENT_ENV as CLIENT_ENV, runClient } from "../pypi/clients.js";
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
-function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; stdout: Buffer }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { env: { ...process.env, ...env }, timeout: 90_000, maxBuffer: 16 * 1024 * 1024, encoding: "buffer" }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
-      resolve({ code, out: `${stdout.toString()}\n${stderr.toString()}`, stdout });
-    });
-  });
-}
-
-const CLIENT_ENV = {
-  PIP_NO_INPUT: "1",
-  PIP_DISABLE_PIP_VERSION_CHECK: "1",
-  PIP_NO_CACHE_DIR: "1",
-  PIP_CONFIG_FILE: "/dev/null",
-  TWINE_NON_INTERACTIVE: "1",
-  PYTHON_KEYRING_BACKEND: "keyring.backends.null.Keyring",
-  NO_COLOR: "1",
-};
-
 /** A member of a zip archive, as Python's zipfile reads it. */
 async function zipMember(archive: string, member: string): Promise<Buffer> {
-  const r = await run("python3", ["-c", "import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))", archive, member]);
+  const r = await runClient("python3", ["-c", "import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))", archive, member], {});
   assert.equal(r.code, 0, r.out);
   return r.stdout;
 }
@@ -103,9 +84,9 @@ for (const kind of MATRIX) {
     const html = async (project: string) => (await get(`/t/${uploader}/acme/simple/${project}/`, { headers: HTML_ACCEPT })).text();
     const index = () => `http://__token__:${reader}@127.0.0.1:${port}/acme/simple/`;
     const pip = (target: string, ...pkgs: string[]) =>
-      run("python3", ["-m", "pip", "install", "--no-deps", "--index-url", index(), "--target", target, ...pkgs], CLIENT_ENV);
+      runClient("python3", ["-m", "pip", "install", "--no-deps", "--index-url", index(), "--target", target, ...pkgs], CLIENT_ENV);
     const twine = (...args: string[]) =>
-      run("/usr/bin/twine", ["upload", "--disable-progress-bar", "--non-interactive", "--repository-url", `${s.url}/acme/`, "-u", "__token__", "-p", uploader, ...args], { ...CLIENT_ENV, HOME: work });
+      runClient("/usr/bin/twine", ["upload", "--disable-progress-bar", "--non-interactive", "--repository-url", `${s.url}/acme/`, "-u", "__token__", "-p", uploader, ...args], { ...CLIENT_ENV, HOME: work });
     const wheelFile = async (spec: DistSpec) => {
       const file = join(work, "dist", wheelFilename(spec.name, spec.version));
       await mkdir(join(work, "dist"), { recursive: true });
@@ -278,7 +259,7 @@ for (const kind of MATRIX) {
       const wheel = buildWheel(spec);
       const basic = `Basic ${Buffer.from(`__token__:${uploader}`).toString("base64")}`;
       const bad = uvUpload(spec, wheel, '{"not": "a list"}');
-      const refused = await fetch(`${s.url}/acme/`, { method: "POST", headers: { "content-type": bad.type, authorization: basic }, body: bad.body });
+      const refused = await fetch(`${s.url}/acme/`, { method: "POST", headers: { "content-type": bad.type, authorization: basic }, body: new Uint8Array(bad.body) });
       assert.equal(refused.status, 400);
       assert.match(await refused.text(), /attestations.*PEP 740/);
       assert.equal(await s.rt.store.stat(`acme/pypi/st-attested/${wheelFilename(spec.name, spec.version)}`), null);
@@ -287,7 +268,7 @@ for (const kind of MATRIX) {
       const res = await fetch(`${s.url}/acme/`, {
         method: "POST",
         headers: { "content-type": good.type, authorization: basic, accept: "application/json;q=0.9, text/plain;q=0.8, text/html;q=0.7" },
-        body: good.body,
+        body: new Uint8Array(good.body),
       });
       assert.equal(res.status, 200, await res.clone().text());
       const doc = await page("st-attested");

@@ -4,7 +4,6 @@
 // credentials, uploads, and files put into the store by other means.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,34 +13,9 @@ import http from "node:http";
 import { MATRIX, startStack, lastLine, type Stack } from "../harness/gateway.js";
 import { buildWheel, coreMetadataText, wheelFilename, type DistSpec } from "../pypi/fixtures.js";
 import { indexPypi } from "../../src/cli/index-pypi.js";
+import { PYTHON_CLIENT_ENV as CLIENT_ENV, runClient } from "../pypi/clients.js";
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-
-interface Ran {
-  code: number;
-  out: string;
-}
-
-/** Runs a client to completion; never throws on a non-zero exit. */
-function runClient(cmd: string, args: string[], env: Record<string, string>, cwd?: string): Promise<Ran> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { env: { ...process.env, ...env }, cwd, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
-      resolve({ code, out: `${stdout}\n${stderr}` });
-    });
-  });
-}
-
-// no prompts, no keyring, no cache, no network beyond the gateway
-const CLIENT_ENV = {
-  PIP_NO_INPUT: "1",
-  PIP_DISABLE_PIP_VERSION_CHECK: "1",
-  PIP_NO_CACHE_DIR: "1",
-  PIP_CONFIG_FILE: "/dev/null",
-  TWINE_NON_INTERACTIVE: "1",
-  PYTHON_KEYRING_BACKEND: "keyring.backends.null.Keyring",
-  NO_COLOR: "1",
-};
 
 const CORE: DistSpec = { name: "Priv.Core", version: "1.0", requiresPython: ">=3.7" };
 const APP: DistSpec = { name: "priv-app", version: "2.0", requiresDist: ["priv-core>=1.0"] };
@@ -245,7 +219,7 @@ for (const kind of MATRIX) {
       assert.equal(json.headers.get("vary"), "Accept");
       assert.match(json.headers.get("cache-control") ?? "", /^private, max-age=60$/);
       const doc = await json.json();
-      assert.equal(doc.meta["api-version"], "1.1");
+      assert.equal(doc.meta["api-version"], "1.4");
       assert.deepEqual(doc.versions, ["1.0"]);
       const wheel = buildWheel(CORE);
       const fromJson = doc.files.map((f: { filename: string; hashes: { sha256: string }; size: number; "requires-python": string }) => [f.filename, f.hashes.sha256, f.size, f["requires-python"]]);
