@@ -15,7 +15,8 @@ export interface FileEntry {
   /** ISO 8601, UTC. */
   uploadTime: string;
   requiresPython?: string;
-  /** PEP 592: false (or absent) when not yanked; the reason ("" for none) when yanked. */
+  /** PEP 592: false (or absent) when not yanked; the reason ("" for none) when yanked. Set
+   * from the project's state (withState) for the pages; the index document never needs it. */
   yanked?: false | string;
   /** PEP 658: present when `<filename>.metadata` is served; the hash of those bytes. */
   coreMetadata?: { sha256: string };
@@ -202,19 +203,6 @@ export function addFile(index: ProjectIndex, entry: FileEntry): ProjectIndex {
     );
   }
   return { ...index, files: sortFiles([...index.files, entry]) };
-}
-
-/** Marks a file yanked (PEP 592) with a reason ("" for none), or un-yanks it with false. */
-export function setYanked(index: ProjectIndex, filename: string, yanked: false | string): ProjectIndex {
-  if (!index.files.some((f) => f.filename === filename)) throw new GateError("not_found", `no file ${filename} in ${index.name}`);
-  return {
-    ...index,
-    files: index.files.map((f) => {
-      if (f.filename !== filename) return f;
-      const { yanked: _, ...rest } = f;
-      return yanked === false ? rest : { ...rest, yanked };
-    }),
-  };
 }
 
 export function findFile(index: ProjectIndex, filename: string): FileEntry | undefined {

@@ -1,4 +1,4 @@
-// Content negotiation (PEP 691) and the HTML and JSON pages (PEP 503, 592, 658/714, 700).
+// Content negotiation (PEP 691) and the HTML and JSON pages (PEP 503, 592, 658/714, 700, 792).
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -9,7 +9,7 @@ import {
   renderRootHtml,
   renderRootJson,
 } from "../../src/pypi/simple.js";
-import type { ProjectIndex } from "../../src/pypi/project.js";
+import { withState, type ProjectIndex } from "../../src/pypi/project.js";
 
 const JSON_V1 = "application/vnd.pypi.simple.v1+json";
 const HTML_V1 = "application/vnd.pypi.simple.v1+html";
@@ -190,5 +190,33 @@ describe("root pages", () => {
       meta: { "api-version": "1.4" },
       projects: [{ name: "<b>" }, { name: "acme_core" }, { name: "Zope.Interface" }],
     });
+  });
+});
+
+describe("project status (PEP 792)", () => {
+  const one: ProjectIndex = { name: "Acme", normalized: "acme", files: [{ filename: "acme-1.0.tar.gz", size: 1, sha256: "a".repeat(64), uploadTime: "2024-05-01T10:00:00.000Z" }] };
+  const cases: Array<[string, ProjectIndex, unknown, string[]]> = [
+    ["active: no marker", one, undefined, []],
+    [
+      "archived with a reason",
+      { ...one, status: { status: "archived", reason: 'moved to "acme2" & <co>' } },
+      { status: "archived", reason: 'moved to "acme2" & <co>' },
+      ['<meta name="pypi:project-status" content="archived">', '<meta name="pypi:project-status-reason" content="moved to &quot;acme2&quot; &amp; &lt;co&gt;">'],
+    ],
+    ["deprecated without one", { ...one, status: { status: "deprecated" } }, { status: "deprecated" }, ['<meta name="pypi:project-status" content="deprecated">']],
+  ];
+  for (const [label, p, json, metas] of cases) {
+    test(label, () => {
+      assert.deepEqual(JSON.parse(renderProjectJson(p))["project-status"], json);
+      const html = renderProjectHtml(p);
+      const found = html.split("\n").map((l) => l.trim()).filter((l) => l.includes("pypi:project-status"));
+      assert.deepEqual(found, metas);
+    });
+  }
+
+  test("quarantined: no file, no version, the status and its reason", () => {
+    const q = withState(one, { status: { status: "quarantined", reason: "malware" }, yanked: {} });
+    assert.deepEqual(JSON.parse(renderProjectJson(q)), { meta: { "api-version": "1.4" }, name: "acme", files: [], versions: [], "project-status": { status: "quarantined", reason: "malware" } });
+    assert.ok(!renderProjectHtml(q).includes("<a "));
   });
 });

@@ -196,6 +196,13 @@ describe("validateUpload", () => {
     ["a wrong sha256_digest", { sha256_digest: "0".repeat(64) }, {}, {}, /sha256_digest sent does not match/],
     ["a wrong md5_digest", { md5_digest: "0".repeat(32) }, {}, {}, /md5_digest sent does not match/],
     ["a wrong blake2_256_digest", { blake2_256_digest: "0".repeat(64) }, {}, {}, /blake2_256_digest sent does not match/],
+    // PEP 740, as uv publish and twine --attestations send it: accepted, not kept
+    ["attestations: a JSON array of objects", { attestations: '[{"version": 1, "envelope": {}}]' }, {}, {}, null],
+    ["attestations: an empty array", { attestations: "[]" }, {}, {}, null],
+    ["attestations: one object, not in an array", { attestations: '{"version": 1}' }, {}, {}, /attestations field must be one JSON array of attestation objects \(PEP 740\)/],
+    ["attestations: an array of strings", { attestations: '["x"]' }, {}, {}, /PEP 740/],
+    ["attestations: not JSON", { attestations: "[{" }, {}, {}, /PEP 740/],
+    ["attestations sent twice", { attestations: ["[]", "[]"] }, {}, {}, /one JSON array/],
   ];
   for (const [label, fields, file, metadata, error] of cases) {
     test(`${label} → ${error ? "refused" : "ok"}`, () => {
