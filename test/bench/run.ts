@@ -18,7 +18,7 @@ import { pathToFileURL } from "node:url";
 import { figure, formatFigure, machine, type BenchOptions, type Figure } from "./figures.js";
 import type { RepodataBenchResult } from "./repodata.js";
 
-export const BENCHMARKS = ["large", "accel", "small", "tokens", "repodata", "repodata-gateway", "memory", "web-packages"] as const;
+export const BENCHMARKS = ["large", "accel", "small", "tokens", "repodata", "repodata-gateway", "memory", "web-packages", "uploads"] as const;
 export type BenchName = (typeof BENCHMARKS)[number];
 
 const ROOT = new URL("../..", import.meta.url).pathname;
