@@ -14,6 +14,7 @@ import { GateError } from "../errors.js";
 import type { TrustedPublisher } from "../access/model.js";
 import type { OidcExchange, Minted } from "../oidc/exchange.js";
 import { PUBLISHER_SCOPES, publisherInput, publisherName } from "../oidc/publisher.js";
+import { isAccountName } from "../access/names.js";
 import * as v from "./validate.js";
 import { accountFor, acting, arrayOf, me, param, type Acting, type ApiCall, type ApiRoute, type Schema } from "./route.js";
 
@@ -36,7 +37,9 @@ export async function addPublisher(a: Acting, oidc: OidcExchange | undefined, ch
   const ex = exchangeOf(oidc);
   const input = publisherInput(body, ex.verifier.config.issuers, v.packageList);
   const acc = await accountFor(a, "channel", channel, "tokens:write");
-  return ex.publishers.add(acc.name, input, a.principal.account ?? acc.name);
+  // the store's operator is no account: the publisher is then the account's own
+  const by = a.principal.account !== null && isAccountName(a.principal.account) ? a.principal.account : acc.name;
+  return ex.publishers.add(acc.name, input, by);
 }
 
 /** Remove a publisher: nothing more is minted for it, and its tokens are refused. */

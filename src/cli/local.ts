@@ -13,6 +13,9 @@ import { accountFor, orgView, tokenView, userView, type Acting } from "../api/ro
 import * as orgs from "../api/orgs.js";
 import * as channels from "../api/channels.js";
 import { issueToken } from "../api/tokens.js";
+import { addPublisher, listPublishers, removePublisher } from "../api/publishers.js";
+import { OidcExchange } from "../oidc/exchange.js";
+import type { NewPublisher, PublisherView } from "./operations.js";
 import * as users from "../api/users.js";
 import { PasswordThrottle } from "../api/throttle.js";
 import type { IndexPypiResult } from "./index-pypi.js";
@@ -195,6 +198,26 @@ export class LocalOperations implements Operations, StoreOperations {
     const a = await this.operator();
     const acc = await this.owner(a, owner, "tokens:write");
     return tokenView(await a.catalog.revokeToken(acc.name, name));
+  }
+
+  // ---- trusted publishers (api/publishers.ts, as the operator) --------------------------------
+
+  private oidc: Promise<OidcExchange> | null = null;
+
+  private publishers(): Promise<OidcExchange> {
+    return (this.oidc ??= this.rt().then((rt) => new OidcExchange({ catalog: rt.catalog, store: rt.store, cache: rt.cache, config: this.config.oidc, tokenMaxAge: this.config.tokenMaxAge })));
+  }
+
+  async listPublishers(channel: string): Promise<PublisherView[]> {
+    return listPublishers(await this.operator(), channel);
+  }
+
+  async addPublisher(channel: string, p: NewPublisher): Promise<PublisherView> {
+    return addPublisher(await this.operator(), await this.publishers(), channel, p);
+  }
+
+  async removePublisher(channel: string, name: string): Promise<PublisherView> {
+    return removePublisher(await this.operator(), await this.publishers(), channel, name);
   }
 
   // ---- conda packages --------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 // logged-in user. Both answer with the API's views (api/route.ts), so a verb parses, runs and
 // prints the same in either mode. What only one mode can do has an interface of its own:
 // `Session` (a gateway's logins) and `StoreOperations` (work done where the store is).
-import type { Group, Privacy, TokenRecord } from "../access/model.js";
+import type { Group, Privacy, TokenRecord, TrustedPublisher } from "../access/model.js";
 import type { OrgView, UserView } from "../api/route.js";
 import type { ChannelView, PackageView } from "../api/channels.js";
 import type { IndexPypiResult } from "./index-pypi.js";
@@ -25,6 +25,19 @@ export type TokenView = TokenRecord;
 
 /** A new token, with its secret: the one time it is shown. */
 export type CreatedToken = TokenView & { token: string };
+
+/** A trusted publisher as the API shows it. */
+export type PublisherView = TrustedPublisher;
+
+/** A trusted publisher to register, as typed (the server validates it). */
+export interface NewPublisher {
+  name: string;
+  issuer: string;
+  kind?: string;
+  claims: Record<string, string>;
+  scopes: string[];
+  packages: string[] | "*";
+}
 
 /** A package's privacy as the API shows it, without whether it is the package's own setting. */
 export type PackagePrivacy = Omit<PackageView, "own">;
@@ -105,6 +118,11 @@ export interface Operations {
   createToken(owner: TokenOwner, token: NewToken): Promise<CreatedToken>;
   listTokens(owner: TokenOwner): Promise<TokenView[]>;
   revokeToken(owner: TokenOwner, name: string): Promise<TokenView>;
+
+  listPublishers(channel: string): Promise<PublisherView[]>;
+  addPublisher(channel: string, publisher: NewPublisher): Promise<PublisherView>;
+  /** Its tokens are refused from then on. */
+  removePublisher(channel: string, name: string): Promise<PublisherView>;
 
   /** Publishes one package into `channel`; null: the logged-in account's (on a gateway). */
   uploadConda(channel: string | null, file: CondaFile): Promise<CondaUploadResult>;

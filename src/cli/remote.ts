@@ -11,6 +11,7 @@ import { stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { readLoginConfig, removeLoginConfig, writeLoginConfig } from "./login-config.js";
 import { UsageError } from "./usage.js";
+import type { NewPublisher, PublisherView } from "./operations.js";
 import type { ProjectStatusView, YankSelector, YankView } from "./operations.js";
 import type { KindPutResult } from "../kinds/files.js";
 import { kindOfFile } from "../kinds/kinds.js";
@@ -216,6 +217,16 @@ export class RemoteOperations implements Operations, Session {
   }
   revokeToken(owner: TokenOwner, name: string): Promise<TokenView> {
     return this.call("DELETE", `${tokensPath(owner)}/${seg(name)}`);
+  }
+
+  listPublishers(channel: string): Promise<PublisherView[]> {
+    return this.call("GET", `/channels/${seg(channel)}/publishers`);
+  }
+  addPublisher(channel: string, p: NewPublisher): Promise<PublisherView> {
+    return this.call("POST", `/channels/${seg(channel)}/publishers`, p);
+  }
+  removePublisher(channel: string, name: string): Promise<PublisherView> {
+    return this.call("DELETE", `/channels/${seg(channel)}/publishers/${seg(name)}`);
   }
 
   async uploadConda(channel: string | null, file: CondaFile): Promise<CondaUploadResult> {

@@ -12,6 +12,8 @@ import { kindOfFile } from "../kinds/kinds.js";
 import type { KindPutResult } from "../kinds/files.js";
 import { UsageError, listInWords, missingOptions, optionForm, type Args, type CommandSpec, type OptionSpec, type OptionTable } from "./usage.js";
 
+import type { NewPublisher, PublisherView } from "./operations.js";
+
 export const PROGRAM = "pkgate";
 
 /** Where a verb runs: both modes (a gateway after `pkgate login` or with --site, else the
@@ -822,7 +824,92 @@ const whoami = verb<"gateway", Session, null>({
 });
 
 /** Every verb, in the order the general usage lists them. */
-export const VERBS: readonly Verb[] = [org, group, user, channel, pkg, auth, upload, remove, label, projectStatus, yank, login, logout, whoami, index, doctor];
+// ---- trusted publishers (CI publishing without stored secrets) ---------------------------------
+
+const PUBLISHER_OPTIONS: OptionTable = {
+  issuer: { type: "string", value: "URL", help: "with add: the OIDC issuer (GitHub Actions' by default; one of the server's OIDC_ISSUERS)" },
+  kind: { type: "string", value: "KIND", help: "with add: github, gitlab or oidc (implied by GitHub's and gitlab.com's issuers)" },
+  claims: { type: "string", value: "'K=V ...'", help: "with add: the claims to match; github: repository workflow [environment ref], gitlab: project_path ci_config_path [environment ref], oidc: sub and any other" },
+  scopes: { type: "string", value: "'SCOPES'", help: "with add: what its tokens may do: pypi:upload and/or conda" },
+  packages: { type: "string", value: "'NAMES'", help: "with add: the packages its tokens may upload, or '*'" },
+};
+
+type PublisherRequest = { action: "list"; channel: string } | { action: "remove"; channel: string; name: string } | { action: "add"; channel: string; publisher: NewPublisher };
+
+/** `'repository=acme/lib workflow=release.yml'` → its claims. */
+function claimsOption(s: string): Record<string, string> {
+  const claims: Record<string, string> = {};
+  for (const part of s.trim().split(/\s+/).filter(Boolean)) {
+    const eq = part.indexOf("=");
+    if (eq < 1) throw new UsageError(`--claims takes NAME=VALUE pairs separated by spaces, not "${part}"`);
+    claims[part.slice(0, eq)] = part.slice(eq + 1);
+  }
+  return claims;
+}
+
+const formatPublisher = (p: PublisherView) =>
+  `${p.name}\t${p.kind} ${p.issuer}\t${Object.entries(p.claims).map(([k, v]) => `${k}=${v}`).join(" ")}\tscopes ${p.scopes.join(" ")}\tpackages ${p.packages === "*" ? "*" : p.packages.join(" ")}`;
+
+const publisher = verb<"both", Operations, PublisherRequest>({
+  name: "publisher",
+  summary: "trusted publishers: CI jobs that publish with their OIDC ID token, no stored secret",
+  where: "both",
+  forms: [
+    "publisher add CHANNEL/NAME --claims 'K=V ...' --scopes 'pypi:upload conda' --packages 'NAMES' [--issuer URL] [--kind KIND]",
+    "publisher list CHANNEL",
+    "publisher remove CHANNEL/NAME",
+  ],
+  notes:
+    "A job whose ID token matches exchanges it (uv publish does by itself; POST /api/oidc/mint-token otherwise) for a token named oidc:NAME:<run>, living OIDC_TOKEN_TTL, holding the scopes on the packages. Removing the publisher revokes its tokens. Needs admin of the channel (a token with api:write).",
+  options: PUBLISHER_OPTIONS,
+  examples: [
+    "pkgate publisher add acme/release --claims 'repository=acme/lib workflow=release.yml environment=pypi' --scopes pypi:upload --packages acme-lib",
+    "pkgate publisher add acme/gitlab --issuer https://gitlab.com --claims 'project_path=acme/lib ci_config_path=.gitlab-ci.yml' --scopes conda --packages '*'",
+    "pkgate publisher list acme",
+    "pkgate publisher remove acme/release",
+  ],
+  parse(args) {
+    const [action, spec, ...rest] = args.positionals;
+    if (rest.length > 0) throw new UsageError(`unexpected argument ${rest[0]}`);
+    if (action !== "add" && action !== "list" && action !== "remove") throw new UsageError("give add CHANNEL/NAME, list CHANNEL or remove CHANNEL/NAME");
+    if (spec === undefined) throw new UsageError(action === "list" ? "missing CHANNEL" : "missing CHANNEL/NAME");
+    onlyWith(args, Object.keys(PUBLISHER_OPTIONS), action, ["add"]);
+    if (action === "list") return { action, channel: spec };
+    const [channel, name] = pair(spec, "CHANNEL/NAME");
+    if (action === "remove") return { action, channel, name };
+    need(PUBLISHER_OPTIONS, args, ["claims", "scopes", "packages"], "add");
+    return {
+      action,
+      channel,
+      publisher: {
+        name,
+        issuer: str(args, "issuer") ?? "https://token.actions.githubusercontent.com",
+        ...(str(args, "kind") !== undefined ? { kind: str(args, "kind") } : {}),
+        claims: claimsOption(str(args, "claims")!),
+        scopes: str(args, "scopes")!.split(/[\s,]+/).filter(Boolean),
+        packages: packagesOption(str(args, "packages")!),
+      },
+    };
+  },
+  async run(ops, r) {
+    switch (r.action) {
+      case "list": {
+        const list = await ops.listPublishers(r.channel);
+        return { text: list.length ? list.map(formatPublisher).join("\n") : `no trusted publishers for ${r.channel}`, json: list };
+      }
+      case "add": {
+        const p = await ops.addPublisher(r.channel, r.publisher);
+        return { text: `added trusted publisher ${r.channel}/${p.name}\n${formatPublisher(p)}`, json: p };
+      }
+      case "remove": {
+        const p = await ops.removePublisher(r.channel, r.name);
+        return { text: `removed trusted publisher ${r.channel}/${p.name}; its tokens are refused from now on`, json: p };
+      }
+    }
+  },
+});
+
+export const VERBS: readonly Verb[] = [org, group, user, channel, pkg, auth, publisher, upload, remove, label, projectStatus, yank, login, logout, whoami, index, doctor];
 
 const SECTIONS: Record<Where, string> = {
   both: "On a gateway (after pkgate login, or with --site URL), else on the store (or with --local):",

@@ -64,7 +64,7 @@ describe("usage errors: exit 2, what to type instead", () => {
     const r = await runCliProcess(["grup", "--list", "acme"]);
     assert.equal(r.code, 2);
     assertNoCrash(r);
-    assert.match(r.stderr, /^pkgate: unknown command "grup" \(did you mean group\?\); the commands: org, group, user, channel, package, auth, upload, remove, label, project-status, yank, login, logout, whoami, index, doctor/);
+    assert.match(r.stderr, /^pkgate: unknown command "grup" \(did you mean group\?\); the commands: org, group, user, channel, package, auth, publisher, upload, remove, label, project-status, yank, login, logout, whoami, index, doctor/);
     const help = await runCliProcess(["help", "grup"]);
     assert.equal(help.code, 2);
     assert.equal(help.stderr, r.stderr);

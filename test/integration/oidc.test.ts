@@ -16,6 +16,7 @@ import { lastLine, startStack, type Stack } from "../harness/gateway.js";
 import { githubClaims, startOidcIssuer, type OidcIssuer } from "../harness/oidc-issuer.js";
 import { buildWheel, wheelFilename } from "../pypi/fixtures.js";
 import { buildCondaChannel, type BuiltChannel } from "../fixtures/conda-channel.js";
+import { runCliProcess } from "../harness/cli-process.js";
 
 const CLIENT_ENV = { TWINE_NON_INTERACTIVE: "1", PYTHON_KEYRING_BACKEND: "keyring.backends.null.Keyring", NO_COLOR: "1" };
 
@@ -215,6 +216,34 @@ describe("trusted publishing (fs + memory)", () => {
     assert.equal(none.status, 403);
     assert.match((await none.json()).message, /none is registered for it/);
     assert.equal((await api("/channels/acme/publishers/release", { method: "DELETE" })).status, 404);
+  });
+
+  test("pkgate publisher add, list and remove, on the store and on a gateway; a GitLab job's token", async () => {
+    const add = await s.cli(["publisher", "add", "acme/gl", "--issuer", issuer.url, "--kind", "gitlab", "--claims", "project_path=Acme/Lib ci_config_path=.gitlab-ci.yml", "--scopes", "conda", "--packages", "*"]);
+    assert.equal(add.code, 0, add.stderr);
+    assert.match(add.stdout, /^added trusted publisher acme\/gl\ngl\tgitlab http:\/\/127\.0\.0\.1:\d+\tproject_path=Acme\/Lib ci_config_path=\.gitlab-ci\.yml\tscopes conda\tpackages \*\n$/);
+    const gitlab = { sub: "project_path:acme/lib:ref_type:branch:ref:main", project_path: "acme/lib", ci_config_ref_uri: "gitlab.example/acme/lib//.gitlab-ci.yml@refs/heads/main", pipeline_id: "77", job_id: "88", ref: "main" };
+    const res = await uvExchange(s.url, await issuer.sign(gitlab));
+    const body = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(body));
+    minted.push(body.token);
+    assert.equal(body.name, "oidc:gl:77.88");
+    const other = await uvExchange(s.url, await issuer.sign({ ...gitlab, ci_config_ref_uri: "gitlab.example/acme/lib//other.yml@refs/heads/main" }));
+    assert.match((await other.json()).message, /acme\/gl: ci_config_ref_uri is .*other\.yml.*the publisher's CI file is "\.gitlab-ci\.yml"/);
+
+    const login = join(work, "login.json");
+    await writeFile(login, JSON.stringify({ site: s.url, token: admin, username: "acme" }), { mode: 0o600 });
+    const remote = (args: string[]) => runCliProcess(args, { env: { PKGATE_CONFIG: login, DATA_DIR: join(work, "no-store") } });
+    const listed = await remote(["publisher", "list", "acme", "--json"]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(JSON.parse(listed.stdout).map((p: { name: string }) => p.name), ["gl"]);
+    const removed = await remote(["publisher", "remove", "acme/gl"]);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.equal(removed.stdout, "removed trusted publisher acme/gl; its tokens are refused from now on\n");
+    assert.equal((await s.cli(["publisher", "list", "acme"])).stdout, "no trusted publishers for acme\n");
+    const usage = await s.cli(["publisher", "add", "acme/x", "--scopes", "conda"]);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /add needs --claims/);
   });
 });
 
