@@ -13,6 +13,7 @@
 // sends HEAD), conditional requests that end in 304 or 412, and a Range that cannot be
 // satisfied (416): only a GET that will carry bytes leaves. Indexes never come here.
 import type { Context } from "hono";
+import { close as fsClose } from "node:fs";
 import { header } from "./headers.js";
 import { decide, quoteEtag, type ConditionalHeaders } from "./conditional.js";
 import { send, sendObject, type SendOptions } from "./send.js";
@@ -45,10 +46,11 @@ const REDIRECT_CACHE_CONTROL = "private, no-store";
 export async function sendArtifact(c: Context, cfg: DownloadConfig | undefined, objects: ObjectSource, key: string, opts: SendOptions): Promise<Response | null> {
   if (!cfg || cfg.mode === "stream") return sendObject(c, objects, key, opts);
   const { store } = objects;
-  const info = await objects.stat(key);
+  const h = conditionalHeaders(c);
+  const info = await lookup(objects, key, h.ifNoneMatch !== undefined || h.ifModifiedSince !== undefined);
   if (!info) return null;
   const method = c.req.method;
-  const d = decide(conditionalHeaders(c), info, method);
+  const d = decide(h, info, method);
   if (method !== "GET" || (d.status !== 200 && d.status !== 206)) {
     // HEAD, 304, 412, 416: from the validators alone; the body is never opened
     return send(c, { kind: "stream", info, open: (range, signal) => store.read(key, range, signal) }, opts);
@@ -58,6 +60,19 @@ export async function sendArtifact(c: Context, cfg: DownloadConfig | undefined, 
     return new Response(null, { status: 302, headers: { location, "cache-control": REDIRECT_CACHE_CONTROL } });
   }
   return accel(cfg, store, key, info, d.status === 206 ? d : null, opts);
+}
+
+/** The object's validators, at the store cost ObjectSource.probe pays for a hidden one
+ * (send.ts probeObject, what the doors do before refusing), so that a missing object costs
+ * what a hidden one does: an open on a directory store (closed at once: nginx opens the file
+ * itself), a stat when the request is conditional or the store is S3. */
+async function lookup(objects: ObjectSource, key: string, conditional: boolean): Promise<ObjectInfo | null> {
+  const { store } = objects;
+  if (conditional || !store.openFile) return objects.stat(key);
+  const f = await store.openFile(key);
+  if (!f) return null;
+  fsClose(f.fd, () => undefined);
+  return f.info;
 }
 
 /** nginx keeps Content-Type and Cache-Control of this answer (and the ETag its location adds
