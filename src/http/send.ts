@@ -71,10 +71,21 @@ function conditionalHeaders(c: Context): ConditionalHeaders {
   };
 }
 
+/** An object's validators as header values, formatted once per Validators object (the hot
+ * object cache hands out the same one until the object changes). */
+const formatted = new WeakMap<Validators, { etag: string; lastModified?: string }>();
+
 function validatorHeaders(info: Validators, opts: SendOptions): Record<string, string> {
-  const headers: Record<string, string> = { etag: quoteEtag(info.etag) };
-  if (info.lastModified) headers["last-modified"] = info.lastModified.toUTCString();
-  return { ...headers, "cache-control": opts.cacheControl, "accept-ranges": "bytes", ...opts.headers };
+  let f = formatted.get(info);
+  if (!f) {
+    f = { etag: quoteEtag(info.etag), lastModified: info.lastModified?.toUTCString() };
+    formatted.set(info, f);
+  }
+  const headers: Record<string, string> = { etag: f.etag };
+  if (f.lastModified) headers["last-modified"] = f.lastModified;
+  headers["cache-control"] = opts.cacheControl;
+  headers["accept-ranges"] = "bytes";
+  return opts.headers ? Object.assign(headers, opts.headers) : headers;
 }
 
 /** A stored object: a revalidation (If-None-Match / If-Modified-Since) is answered from the
@@ -101,7 +112,7 @@ async function sendBody(c: Context, body: Body, opts: SendOptions, takeFile?: ()
   const d = decide(conditionalHeaders(c), info, method);
   // GET and HEAD alike: the refusal's own head, never the object's length
   if (d.status === 412) throw new GateError("precondition_failed", "the stored object does not match If-Match / If-Unmodified-Since");
-  const headers: Record<string, string> = { ...validatorHeaders(info, opts), ...bodyHeaders(d, info.size) };
+  const headers = Object.assign(validatorHeaders(info, opts), bodyHeaders(d, info.size));
   if (d.status === 304 || d.status === 416) return headOnly(c, d.status, headers);
   headers["content-type"] = opts.contentType;
   if (method === "HEAD") return headOnly(c, d.status, headers);
