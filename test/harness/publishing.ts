@@ -1,4 +1,4 @@
-// A gateway ready to publish into (the conda CLI, label and anaconda-client tests share it): a
+// A gateway ready to publish into (the conda CLI, label, kinds and anaconda-client tests share it): a
 // stack, an organization, an upload token (scope conda) and a download token (conda:download)
 // of that organization, and stored logins for `pkgate` processes — the upload token's as
 // `pkgate login` writes it (with the account), the same token bare, and the download token's.
@@ -21,8 +21,15 @@ export interface Publishing {
   remote(args: string[], config?: string): Promise<CliRun>;
   /** A pkgate process on the gateway's store, as its operator. */
   local(args: string[]): Promise<CliRun>;
+  /** The file names the organization's `<root><subdir>/repodata.json` holds (root: "" for
+   * main, "label/dev/"), read from the store; none when there is no index. */
+  indexed(root: string, subdir: string): Promise<string[]>;
   stop(): Promise<void>;
 }
+
+/** Gateways re-check their hot index objects once a second: wait that long before a client
+ * reads what was just published. */
+export const settle = (): Promise<void> => new Promise((ok) => setTimeout(ok, 1100));
 
 /** Starts the stack and makes the organization and its tokens; `dir` holds the logins. */
 export async function startPublishing(dir: string, opts: { org?: string; kind?: { store: StoreKind; cache: CacheKind }; env?: Record<string, string> } = {}): Promise<Publishing> {
@@ -50,6 +57,12 @@ export async function startPublishing(dir: string, opts: { org?: string; kind?: 
       logins,
       remote: (args, config = logins.upload) => runCliProcess(args, { env: { PKGATE_CONFIG: config, DATA_DIR: join(dir, "no-store") } }),
       local: (args) => runCliProcess(args, { env: { ...s.env } }),
+      async indexed(root, subdir) {
+        const body = (await s.rt.store.get(`${org}/${root}${subdir}/repodata.json`))?.body;
+        if (!body) return [];
+        const doc = JSON.parse(body.toString("utf8")) as { packages: object; "packages.conda": object };
+        return [...Object.keys(doc.packages), ...Object.keys(doc["packages.conda"])].sort();
+      },
       stop: () => s.stop(),
     };
   } catch (e) {

@@ -12,40 +12,22 @@ import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { simpleSolve } from "@conda-org/rattler";
-import { startPublishing, type Publishing } from "../harness/publishing.js";
-import { buildCondaChannel, type BuiltChannel, type BuiltPackage } from "../fixtures/conda-channel.js";
+import { settle, startPublishing, type Publishing } from "../harness/publishing.js";
+import { anacondaAsk } from "../harness/anaconda-client.js";
+import { buildCondaChannel, type BuiltChannel } from "../fixtures/conda-channel.js";
 
-const CLIENT = {
-  "x-binstar-api-version": "1.16.0",
-  "user-agent": "Anaconda-Client/1.16.0 (+https://anaconda.org)",
-  "content-type": "application/json",
-  accept: "application/json",
-};
 const PLATFORMS: ("linux-64" | "noarch")[] = ["linux-64", "noarch"];
 /** What the client sends for `{package, version, basename}` (nulls for what the spec lacks). */
 const sel = (pkg: string | null, version: string | null = null, basename: string | null = null) => ({ package: pkg, version, basename });
 
 let dir: string;
 let built: BuiltChannel;
-const file = (subdir: string, f: string): BuiltPackage => built.packages.find((p) => p.filename === f && p.path.includes(`/${subdir}/`))!;
 
 describe("anaconda remove, label, move and copy against pkgate", () => {
   let p: Publishing;
 
-  const ask = async (method: string, path: string, opts: { token?: string; body?: unknown; client?: boolean } = {}) => {
-    const headers: Record<string, string> = opts.client === false ? { "content-type": "application/json" } : { ...CLIENT };
-    headers.authorization = `token ${opts.token ?? p.upload}`;
-    const res = await fetch(`${p.s.url}/api${path}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
-    const text = await res.text();
-    return { status: res.status, json: text ? (JSON.parse(text) as any) : null };
-  };
-  const indexed = async (root: string, subdir: string): Promise<string[]> => {
-    const body = (await p.s.rt.store.get(`acme/${root}${subdir}/repodata.json`))?.body;
-    if (!body) return [];
-    const doc = JSON.parse(body.toString("utf8")) as { packages: object; "packages.conda": object };
-    return [...Object.keys(doc.packages), ...Object.keys(doc["packages.conda"])].sort();
-  };
-  const settle = () => new Promise((ok) => setTimeout(ok, 1100));
+  const ask = (method: string, path: string, opts: { token?: string; body?: unknown; client?: boolean } = {}) => anacondaAsk(p.s.url, method, path, { ...opts, token: opts.token ?? p.upload });
+  const indexed = (root: string, subdir: string) => p.indexed(root, subdir);
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "pkgate-anaconda-labels-"));

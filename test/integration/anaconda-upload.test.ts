@@ -26,14 +26,9 @@ import { simpleSolve } from "@conda-org/rattler";
 import { startStack, type Stack } from "../harness/gateway.js";
 import { buildCondaChannel, type BuiltChannel, type BuiltPackage } from "../fixtures/conda-channel.js";
 import { verifyPostUrl } from "../../src/api/anaconda-upload.js";
+import { anacondaAsk, multipart } from "../harness/anaconda-client.js";
 
 const PASSWORD = "correct horse battery";
-const CLIENT = {
-  "x-binstar-api-version": "1.16.0",
-  "user-agent": "Anaconda-Client/1.16.0 (+https://anaconda.org)",
-  "content-type": "application/json",
-  accept: "application/json",
-};
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
 const PLATFORMS: ("linux-64" | "noarch")[] = ["linux-64", "noarch"];
 
@@ -41,28 +36,12 @@ let dir: string;
 let built: BuiltChannel;
 const pkgOf = (f: string): BuiltPackage => built.packages.find((p) => p.filename === f)!;
 
-/** requests_toolbelt's MultipartEncoder, as multipart_files_upload builds it. */
-function multipart(fields: Record<string, string>, basename: string, bytes: Buffer): { body: Buffer; type: string } {
-  const b = `----pkgate-test-${Math.random().toString(16).slice(2)}`;
-  const parts: Buffer[] = [];
-  for (const [k, v] of Object.entries(fields)) parts.push(Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
-  parts.push(Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="file"; filename="${basename}"\r\n\r\n`), bytes, Buffer.from(`\r\n--${b}--\r\n`));
-  return { body: Buffer.concat(parts), type: `multipart/form-data; boundary=${b}` };
-}
-
 describe("anaconda upload against pkgate", () => {
   let s: Stack;
   let token: string;
   let dl: string;
 
-  const ask = async (method: string, path: string, opts: { token?: string; auth?: string; body?: unknown } = {}) => {
-    const headers: Record<string, string> = { ...CLIENT };
-    if (opts.token) headers.authorization = `token ${opts.token}`;
-    if (opts.auth) headers.authorization = opts.auth;
-    const res = await fetch(`${s.url}/api${path}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
-    const text = await res.text();
-    return { status: res.status, json: text ? (JSON.parse(text) as Record<string, any>) : null };
-  };
+  const ask = (method: string, path: string, opts: { token?: string; auth?: string; body?: unknown } = {}) => anacondaAsk(s.url, method, path, opts);
   const authCreate = async (name: string, scopes: string[]) => {
     const r = await ask("POST", "/authentications", { auth: basic("jdoe", PASSWORD), body: { scopes, note: name, note_url: "http://anaconda.org", hostname: "ci", user: null, "max-age": null, strength: "strong", "fail-if-exists": true } });
     assert.equal(r.status, 200, JSON.stringify(r.json));

@@ -11,8 +11,9 @@ import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { simpleSolve } from "@conda-org/rattler";
-import { lastLine, startStack, type Stack } from "../harness/gateway.js";
-import { runCliProcess, type CliRun } from "../harness/cli-process.js";
+import type { Stack } from "../harness/gateway.js";
+import type { CliRun } from "../harness/cli-process.js";
+import { startPublishing, type Publishing } from "../harness/publishing.js";
 import { buildCondaChannel, type BuiltChannel, type BuiltPackage } from "../fixtures/conda-channel.js";
 
 const PLATFORMS: ("linux-64" | "noarch")[] = ["linux-64", "noarch"];
@@ -39,6 +40,7 @@ after(() => rm(dir, { recursive: true, force: true }));
 const file = (f: string): BuiltPackage => built.packages.find((p) => p.filename === f)!;
 
 describe("pkgate upload, remove and index --conda", () => {
+  let p: Publishing;
   let s: Stack;
   let dl: string;
   /** A pkgate process logged in to the gateway with the conda-scoped token, with no store. */
@@ -48,20 +50,11 @@ describe("pkgate upload, remove and index --conda", () => {
   let local: (args: string[]) => Promise<CliRun>;
 
   before(async () => {
-    s = await startStack({ store: "fs", cache: "memory" });
-    assert.equal((await s.cli(["org", "--create", "acme"])).code, 0);
-    const made = await s.cli(["auth", "--create", "--name", "ci-upload", "--scopes", "conda", "--org", "acme"]);
-    assert.equal(made.code, 0, made.stderr);
-    dl = lastLine((await s.cli(["auth", "--create", "--name", "ci-download", "--scopes", "conda:download", "--org", "acme"])).stdout);
-    // a stored login as `pkgate login` writes it (the account it is for), and one holding a bare token
-    const login = join(dir, "login.json");
-    bare = join(dir, "token-only.json");
-    writeFileSync(login, JSON.stringify({ site: s.url, token: lastLine(made.stdout), username: "acme" }), { mode: 0o600 });
-    writeFileSync(bare, JSON.stringify({ site: s.url, token: lastLine(made.stdout) }), { mode: 0o600 });
-    remote = (args, config = login) => runCliProcess(args, { env: { PKGATE_CONFIG: config, DATA_DIR: join(dir, "no-store") } });
-    local = (args) => runCliProcess(args, { env: { ...s.env } });
+    p = await startPublishing(dir);
+    ({ s, download: dl, remote, local } = p);
+    bare = p.logins.bare;
   });
-  after(() => s.stop());
+  after(() => p.stop());
 
   const solve = (names: string[]) => simpleSolve(names, [`${s.url}/t/${dl}/acme`], PLATFORMS, undefined);
 
@@ -161,16 +154,13 @@ describe("MAX_CONDA_UPLOAD", () => {
     const p = file("cli-app-1.0-0.conda");
     const limit = 1024;
     assert.ok(p.size > limit, `the fixture is larger than ${limit} bytes`);
-    const s = await startStack({ store: "fs", cache: "memory" }, { MAX_CONDA_UPLOAD: String(limit) });
+    const limited = await startPublishing(mkdtempSync(join(dir, "limit-")), { env: { MAX_CONDA_UPLOAD: String(limit) } });
     try {
-      await s.cli(["org", "--create", "acme"]);
-      const token = lastLine((await s.cli(["auth", "--create", "--name", "ci", "--scopes", "conda", "--org", "acme"])).stdout);
-      writeFileSync(join(dir, "limit.json"), JSON.stringify({ site: s.url, token }), { mode: 0o600 });
-      const refused = await runCliProcess(["upload", p.path, "--channel", "acme"], { env: { PKGATE_CONFIG: join(dir, "limit.json"), DATA_DIR: join(dir, "no-store") } });
+      const refused = await limited.remote(["upload", p.path, "--channel", "acme"]);
       assert.equal(refused.code, 1);
       assert.match(refused.stderr, new RegExp(`larger than the ${limit} bytes this gateway accepts \\(MAX_CONDA_UPLOAD\\)`));
     } finally {
-      await s.stop();
+      await limited.stop();
     }
   });
 });

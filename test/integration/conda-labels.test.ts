@@ -5,13 +5,14 @@
 // label's files; a download-only token is refused with 403 naming the conda scope.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { simpleSolve } from "@conda-org/rattler";
-import { lastLine, startStack, type Stack } from "../harness/gateway.js";
-import { runCliProcess, type CliRun } from "../harness/cli-process.js";
+import type { Stack } from "../harness/gateway.js";
+import type { CliRun } from "../harness/cli-process.js";
+import { settle, startPublishing, type Publishing } from "../harness/publishing.js";
 import { buildCondaChannel, type BuiltChannel, type BuiltPackage } from "../fixtures/conda-channel.js";
 
 const PLATFORMS: ("linux-64" | "noarch")[] = ["linux-64", "noarch"];
@@ -36,6 +37,7 @@ after(() => rm(dir, { recursive: true, force: true }));
 const file = (subdir: string, f: string): BuiltPackage => built.packages.find((p) => p.filename === f && p.path.includes(`/${subdir}/`))!;
 
 describe("pkgate label and remove of versions", () => {
+  let p: Publishing;
   let s: Stack;
   let dl: string;
   let remote: (args: string[], config?: string) => Promise<CliRun>;
@@ -43,30 +45,14 @@ describe("pkgate label and remove of versions", () => {
   let download: string;
 
   before(async () => {
-    s = await startStack({ store: "fs", cache: "memory" });
-    assert.equal((await s.cli(["org", "--create", "acme"])).code, 0);
-    const made = await s.cli(["auth", "--create", "--name", "ci-upload", "--scopes", "conda", "--org", "acme"]);
-    assert.equal(made.code, 0, made.stderr);
-    dl = lastLine((await s.cli(["auth", "--create", "--name", "ci-download", "--scopes", "conda:download", "--org", "acme"])).stdout);
-    const login = join(dir, "login.json");
-    download = join(dir, "download.json");
-    writeFileSync(login, JSON.stringify({ site: s.url, token: lastLine(made.stdout), username: "acme" }), { mode: 0o600 });
-    writeFileSync(download, JSON.stringify({ site: s.url, token: dl, username: "acme" }), { mode: 0o600 });
-    remote = (args, config = login) => runCliProcess(args, { env: { PKGATE_CONFIG: config, DATA_DIR: join(dir, "no-store") } });
-    local = (args) => runCliProcess(args, { env: { ...s.env } });
+    p = await startPublishing(dir);
+    ({ s, download: dl, remote, local } = p);
+    download = p.logins.download;
   });
-  after(() => s.stop());
+  after(() => p.stop());
 
   const solve = (names: string[], label = "") => simpleSolve(names, [`${s.url}/t/${dl}/acme${label}`], PLATFORMS, undefined);
-  /** The file names a label's subdir index holds, read from the store. */
-  const indexed = async (root: string, subdir: string): Promise<string[]> => {
-    const body = (await s.rt.store.get(`acme/${root}${subdir}/repodata.json`))?.body;
-    if (!body) return [];
-    const doc = JSON.parse(body.toString("utf8")) as { packages: object; "packages.conda": object };
-    return [...Object.keys(doc.packages), ...Object.keys(doc["packages.conda"])].sort();
-  };
-  /** The gateway re-checks its hot index objects once a second. */
-  const settle = () => new Promise((ok) => setTimeout(ok, 1100));
+  const indexed = (root: string, subdir: string) => p.indexed(root, subdir);
 
   test("uploaded to dev, copied to main: rattler finds it at the channel's root", async () => {
     const up = await remote(["upload", "--label", "dev", file("noarch", "lbl-lib-1.0-0.conda").path, file("linux-64", "lbl-lib-1.0-0.tar.bz2").path, file("noarch", "lbl-lib-2.0-0.conda").path, file("noarch", "lbl-app-1.0-0.conda").path]);
