@@ -223,7 +223,13 @@ describe("trusted publishing (fs + memory)", () => {
     assert.equal(add.code, 0, add.stderr);
     assert.match(add.stdout, /^added trusted publisher acme\/gl\ngl\tgitlab http:\/\/127\.0\.0\.1:\d+\tproject_path=Acme\/Lib ci_config_path=\.gitlab-ci\.yml\tscopes conda\tpackages \*\n$/);
     const gitlab = { sub: "project_path:acme/lib:ref_type:branch:ref:main", project_path: "acme/lib", ci_config_ref_uri: "gitlab.example/acme/lib//.gitlab-ci.yml@refs/heads/main", pipeline_id: "77", job_id: "88", ref: "main" };
-    const res = await uvExchange(s.url, await issuer.sign(gitlab));
+    // the CLI wrote to the store beside the gateway (no shared cache here): the gateway sees
+    // the change when it next looks at the catalog's generation, within a second
+    let res = await uvExchange(s.url, await issuer.sign(gitlab));
+    for (let tries = 0; res.status === 403 && tries < 30; tries++) {
+      await new Promise((r) => setTimeout(r, 100));
+      res = await uvExchange(s.url, await issuer.sign(gitlab));
+    }
     const body = await res.json();
     assert.equal(res.status, 200, JSON.stringify(body));
     minted.push(body.token);
@@ -277,5 +283,28 @@ describe("trusted publishing across replicas (s3 + redis)", () => {
     } finally {
       await replica.stop();
     }
+  });
+});
+
+describe("trusted publishing under BASE_PATH", () => {
+  let s: Stack;
+  before(async () => {
+    s = await startStack({ store: "fs", cache: "memory" }, { OIDC_ISSUERS: issuer.url, BASE_PATH: "/pkg" });
+  });
+  after(() => s.stop());
+
+  test("uv's endpoints answer at the host's root, where uv asks, and under BASE_PATH", async () => {
+    const origin = new URL(s.url).origin;
+    for (const base of [origin, `${origin}/pkg`]) {
+      const aud = await fetch(`${base}/_/oidc/audience`);
+      assert.equal(aud.status, 200, base);
+      assert.deepEqual(await aud.json(), { audience: "pkgate" });
+      // no publisher yet: a refusal that says so, from the exchange itself
+      const res = await uvExchange(base, await issuer.sign(githubClaims("acme/lib", "release.yml")));
+      assert.equal(res.status, 403, base);
+      assert.match((await res.json()).message, /none is registered for it/);
+    }
+    assert.equal((await fetch(`${origin}/pkg/api/oidc/audience`)).status, 200);
+    assert.equal((await fetch(`${origin}/_/oidc/other`)).status, 404);
   });
 });

@@ -1,0 +1,150 @@
+// Trusted publishers as data (oidc/publisher.ts): which registrations are accepted, and for
+// each kind which ID-token claims match and what the refusal says; the OIDC_* configuration;
+// and the verifier's replay memory on a real Redis, up and down.
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { identityOf, kindOf, mintedTokenName, mismatch, publisherInput, registeredIdentity, runOf } from "../../src/oidc/publisher.js";
+import { loadConfig, GITHUB_ACTIONS_ISSUER, GITLAB_ISSUER } from "../../src/config.js";
+import { packageList } from "../../src/api/validate.js";
+import { IdTokenVerifier, type VerifiedIdToken } from "../../src/oidc/verify.js";
+import { RedisCache } from "../../src/cache/redis.js";
+import { MemoryCache } from "../../src/cache/memory.js";
+import { startRedis } from "../harness/services.js";
+import { GateError } from "../../src/errors.js";
+
+const GH = { kind: "github" as const, claims: { repository: "Acme/Lib", workflow: "release.yml" } };
+const gh = (extra: Record<string, unknown> = {}) => ({
+  repository: "acme/lib",
+  job_workflow_ref: "acme/lib/.github/workflows/release.yml@refs/heads/main",
+  workflow_ref: "acme/lib/.github/workflows/release.yml@refs/heads/main",
+  ref: "refs/heads/main",
+  ...extra,
+});
+
+describe("claims matching", () => {
+  const table: [string, { kind: "github" | "gitlab" | "oidc"; claims: Record<string, string> }, Record<string, unknown>, RegExp | null][] = [
+    ["github: the repository in any case, the workflow file", GH, gh(), null],
+    ["github: a reusable workflow elsewhere, the caller's workflow_ref", GH, gh({ job_workflow_ref: "other/tools/.github/workflows/publish.yml@v1" }), null],
+    ["github: another repository", GH, gh({ repository: "acme/fork" }), /^repository is "acme\/fork", the publisher's is "Acme\/Lib"$/],
+    ["github: another workflow", GH, gh({ job_workflow_ref: "acme/lib/.github/workflows/ci.yml@refs/heads/main", workflow_ref: "acme/lib/.github/workflows/ci.yml@refs/heads/main" }), /^the workflow is .*ci\.yml/],
+    ["github: a workflow file of the same name in another repository", GH, gh({ job_workflow_ref: "evil/x/.github/workflows/release.yml@main", workflow_ref: "evil/x/.github/workflows/release.yml@main" }), /the workflow is/],
+    ["github: no workflow claims", GH, { repository: "acme/lib" }, /missing \(no job_workflow_ref or workflow_ref\)/],
+    ["github: environment, any case", { ...GH, claims: { ...GH.claims, environment: "PyPI" } }, gh({ environment: "pypi" }), null],
+    ["github: environment missing", { ...GH, claims: { ...GH.claims, environment: "pypi" } }, gh(), /^environment is missing, the publisher's is "pypi"$/],
+    ["github: ref exact", { ...GH, claims: { ...GH.claims, ref: "refs/heads/main" } }, gh(), null],
+    ["github: ref prefix", { ...GH, claims: { ...GH.claims, ref: "refs/tags/v*" } }, gh({ ref: "refs/tags/v1.2" }), null],
+    ["github: ref other", { ...GH, claims: { ...GH.claims, ref: "refs/tags/v*" } }, gh(), /^ref is "refs\/heads\/main", the publisher's is "refs\/tags\/v\*"$/],
+    ["gitlab: project and CI file", { kind: "gitlab", claims: { project_path: "acme/lib", ci_config_path: ".gitlab-ci.yml" } }, { project_path: "Acme/Lib", ci_config_ref_uri: "gitlab.com/Acme/Lib//.gitlab-ci.yml@refs/heads/main" }, null],
+    ["gitlab: CI file of another project", { kind: "gitlab", claims: { project_path: "acme/lib", ci_config_path: ".gitlab-ci.yml" } }, { project_path: "acme/lib", ci_config_ref_uri: "gitlab.com/evil/x//.gitlab-ci.yml@main" }, /ci_config_ref_uri is/],
+    ["gitlab: another CI file", { kind: "gitlab", claims: { project_path: "acme/lib", ci_config_path: ".gitlab-ci.yml" } }, { project_path: "acme/lib", ci_config_ref_uri: "gitlab.com/acme/lib//ci/other.yml@main" }, /the publisher's CI file is "\.gitlab-ci\.yml"/],
+    ["oidc: every claim exactly", { kind: "oidc", claims: { sub: "system:serviceaccount:ci:publisher", team: "a" } }, { sub: "system:serviceaccount:ci:publisher", team: "a" }, null],
+    ["oidc: one claim differs", { kind: "oidc", claims: { sub: "s", team: "a" } }, { sub: "s", team: "A" }, /^team is "A", the publisher's is "a"$/],
+    ["oidc: a number is no string", { kind: "oidc", claims: { sub: "s", n: "1" } }, { sub: "s", n: 1 }, /^n is missing/],
+  ];
+  for (const [what, publisher, claims, refusal] of table) {
+    test(what, () => {
+      const got = mismatch(publisher, claims);
+      if (refusal === null) assert.equal(got, null);
+      else assert.match(got ?? "(matched)", refusal);
+    });
+  }
+
+  test("the index key: the CI project, lower case where the platform ignores case", () => {
+    assert.equal(identityOf("github", { repository: "Acme/Lib" }), "acme/lib");
+    assert.equal(registeredIdentity(GH), "acme/lib");
+    assert.equal(identityOf("gitlab", { project_path: "Acme/Lib" }), "acme/lib");
+    assert.equal(identityOf("oidc", { sub: "Case:Kept" }), "Case:Kept");
+    assert.equal(identityOf("github", { sub: "x" }), null);
+  });
+
+  test("token names: the run, then -2, -3 for the same run", () => {
+    assert.equal(mintedTokenName("release", runOf({ run_id: "123", run_attempt: "2" }), 1), "oidc:release:123.2");
+    assert.equal(mintedTokenName("release", runOf({ pipeline_id: 9, job_id: 10 }), 3), "oidc:release:9.10-3");
+    assert.equal(mintedTokenName("release", runOf({ jti: "ab/cd ef" }), 1), "oidc:release:abcdef");
+    assert.ok(mintedTokenName("a".repeat(32), runOf({ run_id: "9".repeat(40) }), 1).length <= 64);
+  });
+});
+
+describe("registrations", () => {
+  const allowed = [GITHUB_ACTIONS_ISSUER, GITLAB_ISSUER, "https://ci.example"];
+  const base = { name: "release", issuer: GITHUB_ACTIONS_ISSUER, claims: { repository: "acme/lib", workflow: "release.yml" }, scopes: ["conda", "pypi:upload"], packages: ["Acme_Lib"] };
+  const parse = (b: unknown) => publisherInput(b, allowed, packageList);
+
+  test("a GitHub publisher: its kind implied, scopes in order, packages normalized", () => {
+    assert.deepEqual(parse(base), { name: "release", kind: "github", issuer: GITHUB_ACTIONS_ISSUER, claims: base.claims, scopes: ["pypi:upload", "conda"], packages: ["acme-lib"] });
+    assert.equal(parse({ ...base, issuer: `${GITLAB_ISSUER}/`, claims: { project_path: "a/b", ci_config_path: ".gitlab-ci.yml" } }).kind, "gitlab");
+    assert.equal(parse({ ...base, issuer: "https://ci.example", claims: { sub: "x" } }).kind, "oidc");
+    assert.equal(parse({ ...base, issuer: "https://ci.example", kind: "github" }).kind, "github");
+  });
+
+  const refusals: [string, unknown, RegExp][] = [
+    ["not an object", [], /JSON object/],
+    ["an unknown field", { ...base, extra: 1 }, /unknown field "extra"/],
+    ["a bad name", { ...base, name: "-x" }, /invalid name/],
+    ["an issuer not allowed", { ...base, issuer: "https://evil.example" }, /not allowed on this server; OIDC_ISSUERS allows/],
+    ["a kind against its issuer", { ...base, kind: "gitlab" }, /is github's/],
+    ["github without a workflow", { ...base, claims: { repository: "acme/lib" } }, /github needs repository and workflow \(given: repository\)/],
+    ["a claim github does not have", { ...base, claims: { ...base.claims, sub: "x" } }, /"sub" is not one of github's/],
+    ["a workflow path", { ...base, claims: { ...base.claims, workflow: ".github/workflows/release.yml" } }, /claims.workflow/],
+    ["a repository without owner", { ...base, claims: { ...base.claims, repository: "lib" } }, /claims.repository: owner\/name/],
+    ["an empty claim", { ...base, claims: { ...base.claims, environment: "" } }, /claims.environment: a non-empty string/],
+    ["oidc without sub", { ...base, issuer: "https://ci.example", claims: { team: "a" } }, /oidc needs sub/],
+    ["no scopes", { ...base, scopes: [] }, /invalid scopes/],
+    ["a scope beyond publishing", { ...base, scopes: ["api"] }, /invalid scopes: a list of pypi:upload and\/or conda/],
+    ["no packages", { ...base, packages: undefined }, /invalid packages/],
+    ["a bad package", { ...base, packages: ["../x"] }, /packages\[0\]/],
+  ];
+  for (const [what, body, message] of refusals) {
+    test(`refused: ${what}`, () => {
+      assert.throws(() => parse(body), (e: unknown) => e instanceof GateError && e.status === 400 && message.test(e.message));
+    });
+  }
+  test("kindOf: an unknown kind", () => assert.throws(() => kindOf("https://ci.example", "jenkins"), /github, gitlab or oidc/));
+});
+
+describe("OIDC configuration", () => {
+  test("defaults: GitHub Actions and gitlab.com, the audience from PUBLIC_URL, 15 minutes", () => {
+    assert.deepEqual(loadConfig({}).oidc, { issuers: [GITHUB_ACTIONS_ISSUER, GITLAB_ISSUER], audience: "pkgate", tokenTtl: 900, jwksRefresh: 30 });
+    assert.equal(loadConfig({ PUBLIC_URL: "https://pkgs.example.com:8443" }).oidc.audience, "pkgs.example.com:8443");
+    assert.equal(loadConfig({ PUBLIC_URL: "https://pkgs.example.com", OIDC_AUDIENCE: "pkgate-prod" }).oidc.audience, "pkgate-prod");
+    assert.deepEqual(loadConfig({ OIDC_ISSUERS: " https://ci.example/ , http://127.0.0.1:9999" }).oidc.issuers, ["https://ci.example", "http://127.0.0.1:9999"]);
+  });
+  const bad: [Record<string, string>, RegExp][] = [
+    [{ OIDC_ISSUERS: "http://ci.example" }, /OIDC_ISSUERS must list https:\/\/ issuers \(http:\/\/ only on a loopback address\)/],
+    [{ OIDC_ISSUERS: "not a url" }, /OIDC_ISSUERS must be a comma-separated list/],
+    [{ OIDC_ISSUERS: "https://u:p@ci.example" }, /OIDC_ISSUERS an issuer is a plain URL/],
+    [{ OIDC_AUDIENCE: "a b" }, /OIDC_AUDIENCE must be one word/],
+    [{ OIDC_TOKEN_TTL: "10" }, /OIDC_TOKEN_TTL must be between 60 and 86400/],
+    [{ OIDC_JWKS_REFRESH: "-1" }, /OIDC_JWKS_REFRESH must be a whole number/],
+  ];
+  for (const [env, message] of bad) test(`refused: ${JSON.stringify(env)}`, () => assert.throws(() => loadConfig(env), message));
+});
+
+describe("an ID token is spent once", () => {
+  const config = loadConfig({}).oidc;
+  const token = (key: string): VerifiedIdToken => ({ issuer: "https://ci.example", claims: {}, replayKey: `oidc:seen:${key}`, expiresAt: Math.floor(Date.now() / 1000) + 300 });
+  const closing: { stop?: () => Promise<void>; close?: () => Promise<void> }[] = [];
+  after(async () => {
+    for (const c of closing.reverse()) await (c.close ?? c.stop)!.call(c);
+  });
+
+  test("in-process cache (one gateway): the second use is refused", async () => {
+    const v = new IdTokenVerifier(config, new MemoryCache());
+    await v.consume(token("a"));
+    await assert.rejects(v.consume(token("a")), /already exchanged/);
+    await v.consume(token("b"));
+  });
+
+  test("Redis: spent for every verifier sharing it; Redis down: 503, never accepted", async () => {
+    const redis = await startRedis();
+    closing.push(redis);
+    const [one, two] = [new RedisCache(redis.url), new RedisCache(redis.url)];
+    closing.push(one, two);
+    const a = new IdTokenVerifier(config, one);
+    const b = new IdTokenVerifier(config, two);
+    await a.consume(token("c"));
+    await assert.rejects(b.consume(token("c")), /already exchanged/);
+    await redis.stop();
+    await assert.rejects(b.consume(token("d")), (e: unknown) => e instanceof GateError && e.status === 503 && /cannot tell whether the ID token was used before/.test(e.message));
+  });
+});
