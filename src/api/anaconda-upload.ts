@@ -428,10 +428,10 @@ export async function anacondaFilePost(c: Context, deps: ApiDeps, body: Readable
         headers: { "content-type": "application/xml", "cache-control": "no-store" },
       });
     }
-    const [, filename] = claims.basename.split("/") as [string, string];
+    const [subdir, filename] = claims.basename.split("/") as [string, string];
     const published: string[] = [];
     for (const label of claims.labels) {
-      const r = await uploadCondaPackage({ catalog: deps.catalog, principal: p }, conda, claims.channel, () => ({ filename, label, existing: "refuse", body: createReadStream(f.path), contentLength: f.size }));
+      const r = await uploadCondaPackage({ catalog: deps.catalog, principal: p }, conda, claims.channel, () => ({ filename, label, existing: "refuse", body: createReadStream(f.path), contentLength: f.size, subdir }));
       published.push(...r.published.map((x) => `${label}/${x}`));
     }
     const key = `${claims.channel}/${claims.basename}`;

@@ -85,6 +85,9 @@ export interface CondaUpload {
   existing: OnExisting;
   body: Readable;
   contentLength?: number;
+  /** The subdir the client declared (anaconda-client's stage names `<subdir>/<file>`): an
+   * archive built for another is refused before anything is published. */
+  subdir?: string;
 }
 
 export type CondaUploadResult = PublishResult & { record: CondaPackage["record"] };
@@ -134,6 +137,9 @@ export async function uploadCondaPackage(a: Acting, conda: NonNullable<ApiDeps["
     }
     // the package named by its own metadata, not by the client
     enforce(authorize(a.principal, "conda:upload", { ...resource, package: pkg.record.name }));
+    if (up.subdir !== undefined && pkg.record.subdir !== up.subdir) {
+      throw new GateError("bad_request", `${filename} is built for ${pkg.record.subdir}, not ${up.subdir} as the upload was staged: upload it as ${pkg.record.subdir}/${filename}`);
+    }
     const result = await publisher.publish(resource.account!.name, up.label, [{ pkg, body: () => createReadStream(spooled) }], up.existing);
     return { ...result, record: pkg.record };
   } finally {

@@ -49,7 +49,7 @@ describe("anaconda upload against pkgate", () => {
   };
 
   /** What Uploader.upload_package sends for one file; each request's method, path and status. */
-  async function anacondaUpload(p: BuiltPackage, opts: { labels?: string[]; mode?: "force" | "skip"; as?: string; tamper?: (url: string) => string; sha256?: string } = {}) {
+  async function anacondaUpload(p: BuiltPackage, opts: { labels?: string[]; mode?: "force" | "skip"; as?: string; tamper?: (url: string) => string; sha256?: string; subdir?: string } = {}) {
     const t = opts.as ?? token;
     const seen: string[] = [];
     const note = (m: string, path: string, status: number) => seen.push(`${m} ${path.replace(/\/anaconda-upload\/.*/, "/anaconda-upload/<signed>")} ${status}`);
@@ -59,7 +59,7 @@ describe("anaconda upload against pkgate", () => {
       return r;
     };
     const owner = (await call("GET", "/user")).json!.login as string;
-    const basename = `${p.subdir}/${p.filename}`;
+    const basename = `${opts.subdir ?? p.subdir}/${p.filename}`;
     const tail = `${owner}/${p.name}/${p.version}/${basename}`;
     const dist = await call("GET", `/dist/${tail}`);
     if (dist.status === 200) {
@@ -170,7 +170,7 @@ describe("anaconda upload against pkgate", () => {
     assert.deepEqual(force.commit!.json!.labels, ["main"], "as on anaconda.org, removing a distribution takes it out of every label");
   });
 
-  test("a post_url is refused when tampered with, used twice, or with another sha256: S3's XML the client reads", async () => {
+  test("a post_url is refused when tampered with, used twice, with another sha256 or for another subdir: S3's XML the client reads", async () => {
     const p = pkgOf("up-lib-2.0-0.tar.bz2");
     assert.equal((await ask("DELETE", `/dist/jdoe/up-lib/2.0/linux-64/${p.filename}`, { token })).status, 200);
     const tampered = await anacondaUpload(p, { tamper: (u) => u.replace(/\/anaconda-upload\/([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\./, (_m, head: string, body: string) => `/anaconda-upload/${head}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body, "base64url").toString()), channel: "mia" })).toString("base64url")}.`) });
@@ -179,6 +179,12 @@ describe("anaconda upload against pkgate", () => {
     const wrongSha = await anacondaUpload(p, { sha256: "0".repeat(64) });
     assert.equal(wrongSha.status, 400);
     assert.match(wrongSha.xml!, /<Code>InvalidDigest<\/Code>/);
+    // staged under another subdir than the archive's own: refused at the file POST, nothing stored
+    const elsewhere = await anacondaUpload(p, { subdir: "noarch" });
+    assert.equal(elsewhere.status, 400);
+    assert.match(elsewhere.xml!, /is built for linux-64, not noarch as the upload was staged/);
+    assert.equal(await s.rt.store.stat(`jdoe/noarch/${p.filename}`), null);
+    assert.equal(await s.rt.store.stat(`jdoe/linux-64/${p.filename}`), null);
     const ok = await anacondaUpload(p);
     assert.equal(ok.commit!.status, 200);
     const again = await fetch(ok.post_url!, { method: "POST", headers: { "content-type": "multipart/form-data; boundary=x" }, body: "--x--\r\n" });
