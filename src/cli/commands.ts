@@ -5,6 +5,7 @@
 // output printed. Help comes from the same table. A usage error exits 2 with what to type
 // instead; a refusal or failure exits 1 with one line; never a stack.
 import { GateError } from "../errors.js";
+import { packageVersion } from "../metrics.js";
 import { chooseGateway, loginConfigPath } from "./login-config.js";
 import { secretReader, type Input } from "./prompt.js";
 import { RemoteError, RemoteOperations } from "./remote.js";
@@ -23,6 +24,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (first === undefined) {
     io.stderr.write(generalHelp() + "\n");
     return 2;
+  }
+  if (first === "--version" || first === "-V" || first === "version") {
+    io.stdout.write(`${PROGRAM} ${packageVersion()} (Node ${process.version})\n`);
+    return 0;
   }
   if (first === "help" || first === "--help" || first === "-h") {
     const topic = first === "help" ? rest[0] : undefined;

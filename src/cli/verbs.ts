@@ -928,7 +928,7 @@ export function generalHelp(): string {
     "",
     "Every command takes --json for machine-readable output. On the store, the environment configures the",
     "store and cache as for the gateway (DATA_DIR or S3_*, REDIS_URL); a stored login is used when no",
-    `--site is given (${PROGRAM} login --site URL --username NAME).`,
+    `--site is given (${PROGRAM} login --site URL --username NAME). ${PROGRAM} --version prints the version.`,
   );
   return lines.join("\n");
 }

@@ -49,6 +49,15 @@ describe("help, generated from the verb table", () => {
 });
 
 describe("usage errors: exit 2, what to type instead", () => {
+  test("pkgate --version, -V and version print the version from package.json, exit 0", async () => {
+    const { version } = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    for (const arg of ["--version", "-V", "version"]) {
+      const r = await runCliProcess([arg]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `pkgate ${version} (Node ${process.version})\n`);
+    }
+  });
+
   test("auth --scope x names --scopes, then the verb's options", async () => {
     const r = await runCliProcess(["auth", "--create", "--name", "ci", "--scope", "conda"]);
     assert.equal(r.code, 2);
