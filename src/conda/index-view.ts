@@ -12,7 +12,7 @@ import { addAbortSignal, Readable } from "node:stream";
 import { close as fsClose, read as fsRead } from "node:fs";
 import { createHash } from "node:crypto";
 import type { ObjectInfo, ReadRange, Store } from "../store/store.js";
-import { unavailable, notFound } from "../errors.js";
+import { notFound, unavailable } from "../errors.js";
 import { indexCuts, MemberKind, repodataMembers, viewSize, type IndexMap, type Visible } from "./repodata.js";
 import { sharedCopy } from "./compress.js";
 import { bunzip2, bzip2 } from "./bzip2.js";
@@ -164,7 +164,7 @@ async function cutView(src: ViewSource, file: string, key: string, info: ObjectI
 async function jsonOf(src: ViewSource, file: string, key: string, info: ObjectInfo): Promise<Uint8Array> {
   if (file.endsWith(".json")) {
     const data = await readShared(src.store, key, info.etag);
-    if (!data) throw changed();
+    if (!data) throw notFound();
     return data;
   }
   const got = await src.store.get(key);
@@ -180,8 +180,14 @@ async function jsonOf(src: ViewSource, file: string, key: string, info: ObjectIn
   return sharedCopy(json);
 }
 
-/** Replaced between the stat that named the version and the read: the next request sees the new one. */
-const changed = () => unavailable("the index (it was replaced just now)", 1);
+/** The stored object is no longer the version a view was asked for (replaced since the stat that
+ * named it): the caller asks the store again and takes the new version. */
+export class StaleIndex extends Error {
+  constructor(readonly key: string) {
+    super(`${key} was replaced while read`);
+    this.name = "StaleIndex";
+  }
+}
 
 async function shardView(src: ViewSource, key: string, visible: Visible, empty: boolean): Promise<IndexView> {
   const got = await src.store.get(key);
@@ -215,14 +221,14 @@ function readAt(fd: number, buf: Uint8Array, offset: number, length: number, pos
   return new Promise((resolve, reject) => fsRead(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
 }
 
-/** The stored object in shared memory, or null when it is missing or no longer `etag`. Read in
- * steps straight into the shared buffer: no whole-file copy on the main thread. */
+/** The stored object in shared memory, or null when it is missing (StaleIndex when it is no longer
+ * `etag`). Read in steps straight into the shared buffer: no whole-file copy on the main thread. */
 export async function readShared(store: Store, key: string, etag: string): Promise<Uint8Array | null> {
   if (store.openFile) {
     const f = await store.openFile(key);
     if (!f) return null;
     try {
-      if (f.info.etag !== etag) return null;
+      if (f.info.etag !== etag) throw new StaleIndex(key);
       const out = new Uint8Array(new SharedArrayBuffer(f.info.size));
       let at = 0;
       while (at < out.length) {
@@ -236,7 +242,8 @@ export async function readShared(store: Store, key: string, etag: string): Promi
     }
   }
   const got = await store.get(key);
-  if (!got || got.info.etag !== etag) return null;
+  if (!got) return null;
+  if (got.info.etag !== etag) throw new StaleIndex(key);
   return sharedCopy(got.body);
 }
 
@@ -261,35 +268,66 @@ export function keptRanges(size: number, cuts: ArrayLike<number>, from: number, 
   return out;
 }
 
-/**
- * The bytes of a cut view (or of one range of it), streamed from the stored object, which must
- * still be version `etag` (else 503: it was replaced since; the next request sees the new one).
- */
-export async function openCutView(store: Store, key: string, etag: string, view: { size: number; cuts: Float64Array }, original: number, range?: ReadRange, signal?: AbortSignal): Promise<Readable | null> {
-  const ranges = keptRanges(original, view.cuts, range?.start ?? 0, range?.end ?? view.size - 1);
-  let source: AsyncGenerator<Buffer>;
+/** One version of a stored index, open: its validators, and its bytes under a cut list. */
+export interface OpenIndex {
+  info: ObjectInfo;
+  /** The bytes of the view (or of one range of it): the kept slices of this version. Call once. */
+  open(view: { size: number; cuts: Float64Array }, range?: ReadRange, signal?: AbortSignal): Readable;
+  /** Lets go of the object when open() was not called. */
+  close(): void;
+}
+
+/** Opens a stored index, so that the version its validators name is the one read (null: missing). */
+export async function openStored(store: Store, key: string): Promise<OpenIndex | null> {
+  let slices: (ranges: number[]) => AsyncGenerator<Buffer>;
+  let info: ObjectInfo;
+  let close: () => void;
   if (store.openFile) {
     const f = await store.openFile(key);
     if (!f) return null;
-    if (f.info.etag !== etag) {
-      fsClose(f.fd, () => undefined);
-      throw changed();
-    }
-    source = fileSlices(f.fd, ranges);
+    info = f.info;
+    slices = (ranges) => fileSlices(f.fd, ranges);
+    close = () => fsClose(f.fd, () => undefined);
   } else {
-    const stream = await store.read(key, undefined, signal);
+    const stream = await store.read(key);
     if (!stream) return null;
-    const tag = (stream as Readable & { headers?: Record<string, unknown> }).headers?.["etag"];
-    if (typeof tag !== "string" || tag.replace(/^(W\/)?"|"$/g, "") !== etag) {
-      // not known to be the version the cuts were made for
+    // the S3 adapter hands over the HTTP response: its headers describe exactly these bytes
+    const h = (stream as Readable & { headers?: Record<string, unknown> }).headers;
+    const etag = h?.["etag"];
+    const length = Number(h?.["content-length"]);
+    if (typeof etag === "string" && Number.isSafeInteger(length)) {
+      const modified = typeof h?.["last-modified"] === "string" ? new Date(h["last-modified"] as string) : new Date(0);
+      info = { etag: etag.replace(/^(W\/)?"|"$/g, ""), size: length, lastModified: modified };
+      slices = (ranges) => streamSlices(stream, ranges);
+      close = () => stream.destroy();
+    } else {
       stream.destroy();
-      throw changed();
+      const got = await store.get(key);
+      if (!got) return null;
+      info = got.info;
+      slices = (ranges) => bufferSlices(got.body, ranges);
+      close = () => undefined;
     }
-    source = streamSlices(stream, ranges);
   }
-  const out = Readable.from(source, { objectMode: false, highWaterMark: READ_STEP });
-  if (signal) addAbortSignal(signal, out);
-  return out;
+  let used = false;
+  return {
+    info,
+    open(view, range, signal) {
+      used = true;
+      const ranges = keptRanges(info.size, view.cuts, range?.start ?? 0, range?.end ?? view.size - 1);
+      const out = Readable.from(slices(ranges), { objectMode: false, highWaterMark: READ_STEP });
+      if (signal) addAbortSignal(signal, out);
+      return out;
+    },
+    close() {
+      if (!used) close();
+      used = true;
+    },
+  };
+}
+
+async function* bufferSlices(buf: Buffer, ranges: number[]): AsyncGenerator<Buffer> {
+  for (let i = 0; i < ranges.length; i += 2) yield buf.subarray(ranges[i]!, ranges[i + 1]!);
 }
 
 /** The ranges of an open file, in reads of up to 1 MiB (small ranges gathered into one). */

@@ -4,15 +4,16 @@ import { createHash } from "node:crypto";
 import type { Context } from "hono";
 import type { Target } from "./target.js";
 import type { Account, Principal } from "../access/model.js";
-import type { Store, ObjectInfo } from "../store/store.js";
-import { GateError, notFound } from "../errors.js";
+import type { Store, ObjectInfo, ReadRange } from "../store/store.js";
+import { GateError, notFound, unavailable } from "../errors.js";
 import type { Body } from "./send.js";
 import { cacheControl, probeObject, send, sendObject, type SendOptions } from "./send.js";
 import type { ObjectSource } from "./objects.js";
 import { sendArtifact, type DownloadConfig } from "./download.js";
 import { roleOn, visibility, type Visibility } from "../access/policy.js";
 import { authorize, missing, refusal } from "../access/authorize.js";
-import { computeView, decodeView, openCutView, shardOwnersOf, type IndexView } from "../conda/index-view.js";
+import { computeView, decodeView, openStored, shardOwnersOf, StaleIndex, type IndexView } from "../conda/index-view.js";
+import { header } from "./headers.js";
 import type { ViewCache } from "../cache/views.js";
 import { indexWorkers, type WorkerPool } from "../workers/pool.js";
 
@@ -117,25 +118,60 @@ async function serveIndex(c: Context, deps: CondaDeps, t: IndexTarget, principal
     return res;
   }
   const vis = visibility(verdict.as, acc);
-  const info = await objects.stat(key);
+  let info = await objects.stat(key);
   if (!info) throw gone;
   if (vis.all) return sendStored(c, objects, key, await contentTag(store, key, info), opts, gone);
 
-  let view = await viewOf(deps, t.file, key, info, vis);
-  if (view.kind === "pass") return sendStored(c, objects, key, await contentTag(store, key, info), opts, gone);
-  if (view.kind === "none") {
-    // An index of nothing but hidden packages is what a missing one is. But conda refuses a
-    // channel (or label) without noarch/repodata.json, so noarch answers with its empty view
-    // when anything else of the label is visible (the label's channeldata.json names every
-    // package of every subdir; conda-index always writes both).
-    if (t.subdir !== "noarch" || !(await labelShowsAnything(deps, t, vis))) throw gone;
-    // rare and small (a noarch of hidden packages only): its empty view is not cached
-    view = decodeView(await computeView(viewSource(deps), t.file, key, info, vis.visible, true));
-    if (view.kind === "pass" || view.kind === "none") throw gone;
+  for (let attempt = 0; ; attempt++) {
+    let view: IndexView;
+    try {
+      view = await viewOf(deps, t.file, key, info, vis);
+    } catch (err) {
+      // replaced since the (cached) stat: take the version the store has now
+      if (!(err instanceof StaleIndex) || attempt > 2) throw err;
+      info = await store.stat(key);
+      if (!info) throw gone;
+      continue;
+    }
+    if (view.kind === "pass") return sendStored(c, objects, key, await contentTag(store, key, info), opts, gone);
+    if (view.kind === "none") {
+      // An index of nothing but hidden packages is what a missing one is. But conda refuses a
+      // channel (or label) without noarch/repodata.json, so noarch answers with its empty view
+      // when anything else of the label is visible (the label's channeldata.json names every
+      // package of every subdir; conda-index always writes both).
+      if (t.subdir !== "noarch" || !(await labelShowsAnything(deps, t, vis))) throw gone;
+      // rare and small (a noarch of hidden packages only): its empty view is not cached
+      view = decodeView(await computeView(viewSource(deps), t.file, key, info, vis.visible, true));
+      if (view.kind === "pass" || view.kind === "none") throw gone;
+    }
+    if (view.kind === "bytes") return send(c, { kind: "buffer", info: { size: view.body.length, etag: view.tag }, buffer: view.body }, opts);
+    const cut = view;
+    const validators = { size: cut.size, etag: cut.tag };
+    if (header(c, "if-none-match")?.includes(`"${cut.tag}"`)) {
+      // a revalidation that matches is answered from the view alone (as stored objects are, from validators cached for a second)
+      const version = info.etag;
+      const open = async (range?: ReadRange, signal?: AbortSignal) => {
+        const stored = await openStored(store, key);
+        if (stored && stored.info.etag !== version) stored.close();
+        else if (stored) return stored.open(cut, range, signal);
+        throw unavailable("the index (it was replaced just now)", 1);
+      };
+      return send(c, { kind: "stream", info: validators, open }, opts);
+    }
+    // the bytes of the version the cuts were made for, or that version's own view
+    const stored = await openStored(store, key);
+    if (!stored) throw gone;
+    if (stored.info.etag !== info.etag) {
+      stored.close();
+      info = stored.info;
+      continue;
+    }
+    try {
+      return await send(c, { kind: "stream", info: validators, open: async (range, signal) => stored.open(cut, range, signal) }, opts);
+    } finally {
+      stored.close(); // unless the body was opened
+    }
   }
-  if (view.kind === "bytes") return send(c, { kind: "buffer", info: { size: view.body.length, etag: view.tag }, buffer: view.body }, opts);
-  const cut = view;
-  return send(c, { kind: "stream", info: { size: cut.size, etag: cut.tag }, open: (range, signal) => openCutView(store, key, info.etag, cut, info.size, range, signal) }, opts);
 }
 
 const viewSource = (deps: CondaDeps) => ({ store: deps.store, workers: deps.workers ?? indexWorkers() });
