@@ -120,8 +120,17 @@ async function serveFile(c: Context, deps: PypiDeps, t: FileTarget, principal: P
   if (!dist || dist.name !== t.normalized) throw gone;
   const key = t.metadata ? metadataKey(t.channel, t.normalized, t.file) : fileKey(t.channel, t.normalized, t.file);
   const verdict = authorize(principal, "pypi:download", resource);
-  if (!verdict.allow) throw await refusal(verdict, () => probeObject(c, deps.objects, key));
-  if (await deps.registry.quarantined(t.channel, t.normalized)) throw gone;
+  // the status read is part of the work a missing file costs, so a hidden one does it too
+  const quarantined = () => deps.registry.quarantined(t.channel, t.normalized);
+  if (!verdict.allow) throw await refusal(verdict, async () => {
+    await quarantined();
+    return probeObject(c, deps.objects, key);
+  });
+  if (await quarantined()) {
+    // a quarantined project's files are missing ones, store work included
+    await probeObject(c, deps.objects, key).catch(() => undefined);
+    throw gone;
+  }
   // core metadata is index data: always from the gateway; distribution files as DOWNLOAD_MODE says
   const res = await sendArtifact(c, t.metadata ? undefined : deps.downloads, deps.objects, key, {
     contentType: t.metadata ? "text/plain; charset=utf-8" : distContentType(t.file),

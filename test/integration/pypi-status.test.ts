@@ -282,6 +282,26 @@ for (const kind of MATRIX) {
       assert.deepEqual(keys.sort(), [".index.json", `.meta/${wheelFilename(spec.name, spec.version)}.metadata`, wheelFilename(spec.name, spec.version)].sort());
     });
 
+    test("the verbs on a gateway (a stored login): an upload token changes the state, a download token is refused naming the scope", async () => {
+      const login = (token: string) => {
+        const file = join(work, `login-${token.slice(-6)}.json`);
+        return writeFile(file, JSON.stringify({ site: s.url, token, username: "acme" }), { mode: 0o600 }).then(() => file);
+      };
+      const remote = async (token: string, args: string[]) => runCliProcess(args, { env: { PKGATE_CONFIG: await login(token), DATA_DIR: join(work, "no-store") } });
+      const y = await remote(uploader, ["yank", "acme/st-lib/1.0", "--reason", "remote"]);
+      assert.equal(y.code, 0, y.stderr);
+      assert.equal(y.stdout.trim(), "yanked (remote) acme/st-lib/st_lib-1.0-py3-none-any.whl");
+      const st = await remote(uploader, ["project-status", "acme/st-lib", "deprecated", "--json"]);
+      assert.equal(st.code, 0, st.stderr);
+      assert.deepEqual(JSON.parse(st.stdout), { channel: "acme", project: "st-lib", status: "deprecated" });
+      const denied = await remote(reader, ["yank", "--undo", "acme/st-lib/1.0"]);
+      assert.equal(denied.code, 1);
+      assert.match(denied.stderr, /pypi:upload/);
+      const doc = await page("st-lib");
+      assert.deepEqual([doc.files[0].yanked, doc["project-status"]], ["remote", { status: "deprecated" }]);
+      for (const args of [["yank", "--undo", "acme/st-lib/1.0"], ["project-status", "acme/st-lib", "active"]]) assert.equal((await remote(uploader, args)).code, 0);
+    });
+
     test("concurrent writers in other processes (the gateway's API, the CLI in process, a CLI process) never lose each other's change", async () => {
       const files = ["1.0", "1.1"].map((v) => wheelFilename("St.Lib", v));
       const results = await Promise.all([
