@@ -134,14 +134,20 @@ for (const kind of MATRIX) {
         [`/_pkgate/store/.pkgate/`, {}],
         [`/_pkgate/s3`, { headers: { "x-pkgate-presigned": `${s.env.S3_ENDPOINT ?? "http://127.0.0.1:1"}/x` } }],
         [`/_pkgate/unavailable`, {}],
+        [`/_pkgate/missing`, {}],
         [`/_pkgate/store/acme/${privFile}`, { headers: { "x-accel-redirect": `/_pkgate/store/acme/${privFile}` } }],
       ];
       for (const [path, init] of probes) {
         const res = await get(path, init);
-        const body = await res.arrayBuffer();
+        const body = await res.text();
         assert.equal(res.status, 404, path);
-        assert.ok(body.byteLength < 1000, `${path}: a small error page, not the file`);
+        assert.ok(body.length < 1000, `${path}: a small error page, not the file`);
       }
+      // the locations' own refusal is the JSON 404 the gateway's clients read
+      const store = await get(`/_pkgate/store/acme/${privFile}`);
+      assert.deepEqual([store.headers.get("content-type"), await store.json()], ["application/json", { error: "not_found", message: "not found" }]);
+      const s3 = await get(`/_pkgate/s3`);
+      assert.deepEqual([s3.status, await s3.json()], [404, { error: "not_found", message: "not found" }]);
     });
 
     test("a PyPI file (with '+' in its name on the directory store); indexes come from the gateway", async () => {
