@@ -299,11 +299,6 @@ export class PypiRegistry {
 
   // ---- status and yanks (PEP 792, PEP 592) ----------------------------------------------
 
-  /** The project's state as stored (active, nothing yanked, when there is no document). */
-  async state(channel: string, normalized: string): Promise<ProjectState> {
-    return this.readState(channel, normalized);
-  }
-
   /**
    * Changes the project's state under its lock: `change` gets the project's index (as the
    * files are now, without any state) and the stored state, and returns the new state (or
