@@ -122,12 +122,27 @@ export type Visibility = { all: true; key: string } | { all: false; key: string;
  * for public packages and for private ones a group lists for the principal.
  */
 export function visibility(as: Principal, account: Account): Visibility {
+  if (as.packages !== undefined && anyPrivate(account)) return limitedVisibility(as, as.packages, account);
   if (!anyPrivate(account) || atLeast(roleOn(as, account, null), "read")) {
     return { all: true, key: `${digestOf(account)}:all` };
   }
   const readablePrivate = [...listedFor(as, account)].filter((name) => privacyOf(account, name) === "private").sort();
   const readable = new Set(readablePrivate);
   const visible = (name: string) => privacyOf(account, name) === "public" || readable.has(normalizeProjectName(name));
+  return privateView(account, readablePrivate, visible);
+}
+
+/** A token limited to some packages (a trusted publisher's) lists, of the private packages
+ * its account may read, only those. */
+function limitedVisibility(as: Principal, packages: readonly string[], account: Account): Visibility {
+  const unlimited = visibility({ ...as, packages: undefined }, account);
+  const readablePrivate = packages.filter((name) => privacyOf(account, name) === "private" && (unlimited.all || unlimited.visible(name))).sort();
+  const readable = new Set(readablePrivate);
+  return privateView(account, readablePrivate, (name) => privacyOf(account, name) === "public" || readable.has(normalizeProjectName(name)));
+}
+
+/** The view of the public packages and `readablePrivate` (sorted, normalized), keyed by them. */
+function privateView(account: Account, readablePrivate: string[], visible: (name: string) => boolean): Visibility {
   if (readablePrivate.length === 0) return { all: false, key: `${digestOf(account)}:public`, visible };
   // 128 bits of sha256: a collision would serve one view's index to another principal.
   const digest = createHash("sha256").update(readablePrivate.join("\n")).digest("hex").slice(0, 32);

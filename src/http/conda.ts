@@ -111,8 +111,9 @@ async function serveIndex(c: Context, deps: CondaDeps, t: IndexTarget, principal
   const gone = missing(principal, "conda:download", resource);
   const opts = { contentType: contentTypeOf(t.file), cacheControl: cacheControl(c, INDEX_MAX_AGE) };
   const acc = account!;
-  // a role over the whole channel sees it as stored, validators included
-  if (roleOn(verdict.as, acc, null) !== "none") {
+  // a role over the whole channel sees it as stored, validators included (a token limited to
+  // some packages, a trusted publisher's, sees only those)
+  if (roleOn(verdict.as, acc, null) !== "none" && verdict.as.packages === undefined) {
     const res = await sendObject(c, objects, key, opts);
     if (!res) throw gone;
     return res;

@@ -42,7 +42,11 @@ let conda: BuiltChannel;
 before(async () => {
   [issuer, stranger] = await Promise.all([startOidcIssuer(), startOidcIssuer()]);
   work = await mkdtemp(join(tmpdir(), "pkgate-oidc-"));
-  conda = await buildCondaChannel(join(work, "fixture"), { channel: "acme", packages: [{ name: "acme-lib", version: "1.0", subdir: "noarch", format: ".conda" }] });
+  conda = await buildCondaChannel(join(work, "fixture"), { channel: "acme", packages: [
+      { name: "acme-lib", version: "1.0", subdir: "noarch", format: ".conda" },
+      { name: "acme-secret", version: "1.0", subdir: "noarch", format: ".conda" },
+    ],
+  });
 });
 after(async () => {
   await Promise.all([issuer.stop(), stranger.stop()]);
@@ -139,16 +143,28 @@ describe("trusted publishing (fs + memory)", () => {
     assert.equal(again.name, "oidc:release:4242.2-2");
   });
 
-  test("a conda package uploads with a token minted at /api/oidc/mint-token for the channel", async () => {
+  test("a conda package uploads with a token minted at /api/oidc/mint-token for the channel; it sees only its packages of a private channel", async () => {
+    assert.equal((await api("/channels/acme", { method: "PATCH", body: JSON.stringify({ defaultPrivacy: "private" }) })).status, 200);
+    const full = { token: lastLine((await s.cli(["auth", "--create", "--name", "conda-all", "--scopes", "conda", "--org", "acme"])).stdout) };
+    minted.push(full.token);
+    const secret = conda.packages.find((p) => p.filename.startsWith("acme-secret"))!;
+    const put = await fetch(`${s.url}/api/channels/acme/conda?filename=${secret.filename}`, { method: "POST", headers: { authorization: `Bearer ${full.token}`, "content-type": "application/octet-stream" }, body: new Uint8Array(await readFile(secret.path)) });
+    assert.equal(put.status, 201, await put.text());
+
     const res = await fetch(`${s.url}/api/oidc/mint-token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: await issuer.sign(githubClaims("acme/lib", "release.yml")), channel: "acme" }) });
     const body = await res.json();
     assert.equal(res.status, 200, JSON.stringify(body));
     minted.push(body.token);
-    const pkg = conda.packages[0]!;
+    const pkg = conda.packages.find((p) => p.filename.startsWith("acme-lib"))!;
     const up = await fetch(`${s.url}/api/channels/acme/conda?filename=${pkg.filename}`, { method: "POST", headers: { authorization: `Bearer ${body.token}`, "content-type": "application/octet-stream" }, body: new Uint8Array(await readFile(pkg.path)) });
     assert.equal(up.status, 201, await up.text());
-    const repodata = await (await fetch(`${s.url}/acme/noarch/repodata.json`)).json();
-    assert.ok(Object.keys(repodata.packages.conda ?? repodata["packages.conda"]).includes(pkg.filename));
+    const listed = async (token: string) => Object.keys((await (await fetch(`${s.url}/acme/noarch/repodata.json`, { headers: { authorization: `Bearer ${token}` } })).json())["packages.conda"]).sort();
+    assert.deepEqual(await listed(full.token), [pkg.filename, secret.filename]);
+    assert.deepEqual(await listed(body.token), [pkg.filename]);
+    const hidden = await fetch(`${s.url}/acme/noarch/${secret.filename}`, { headers: { authorization: `Bearer ${body.token}` } });
+    assert.equal(hidden.status, 403);
+    assert.match((await hidden.json()).message, /acts only on the packages acme-lib, not on "acme-secret"/);
+    assert.equal((await fetch(`${s.url}/acme/noarch/${pkg.filename}`, { headers: { authorization: `Bearer ${body.token}` } })).status, 200);
     // naming another channel: only that channel's publishers, and it has none
     const elsewhere = await fetch(`${s.url}/api/oidc/mint-token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: await issuer.sign(githubClaims("acme/lib", "release.yml")), channel: "other" }) });
     assert.equal(elsewhere.status, 403);
