@@ -13,9 +13,9 @@ export const MIN_READ = 64 * 1024;
 export const START_READ = 128 * 1024;
 export const MAX_READ = 1024 * 1024;
 /** Bytes of read buffers all responses may hold at once before reads stop growing. */
-export const BUDGET = 64 * 1024 * 1024;
+export const BUDGET = 32 * 1024 * 1024;
 /** Free buffers kept for reuse, in bytes. */
-const POOL_BYTES = 16 * 1024 * 1024;
+const POOL_BYTES = 8 * 1024 * 1024;
 /** A read aims to hold this many milliseconds of the client's bytes: 1 MiB from ~260 MB/s up,
  * 64 KiB below ~16 MB/s. */
 const READ_MS = 4;
