@@ -3,8 +3,10 @@
 // of the tokens it mints. Pure: no I/O.
 //
 //   github  repository (owner/name, any case), workflow (the file under .github/workflows/,
-//           found in job_workflow_ref or workflow_ref), optionally environment (any case)
-//           and ref (exact, or a prefix ending in '*': refs/tags/*)
+//           found in job_workflow_ref or workflow_ref), optionally environment (any case),
+//           ref (exact, or a prefix ending in '*': refs/tags/*), and repository_owner_id /
+//           repository_id (exact: a repository deleted and made again under the same name by
+//           someone else has other ids)
 //   gitlab  project_path (any case), ci_config_path (the CI file, found in
 //           ci_config_ref_uri), optionally environment and ref
 //   oidc    sub and any other claims, each compared exactly
@@ -33,7 +35,7 @@ interface KindSpec {
 }
 
 const KINDS: Record<PublisherKind, KindSpec> = {
-  github: { required: ["repository", "workflow"], optional: ["environment", "ref"], identity: "repository" },
+  github: { required: ["repository", "workflow"], optional: ["environment", "ref", "repository_owner_id", "repository_id"], identity: "repository" },
   gitlab: { required: ["project_path", "ci_config_path"], optional: ["environment", "ref"], identity: "project_path" },
   oidc: { required: ["sub"], optional: [], identity: "sub" },
 };
@@ -136,6 +138,9 @@ export function mismatch(p: Pick<TrustedPublisher, "kind" | "claims">, claims: C
         return path.toLowerCase().startsWith(prefix) && path.slice(prefix.length) === want.workflow;
       });
       if (!ok) return `the workflow is ${runs.length ? runs.map((r) => JSON.stringify(r)).join(" / ") : "missing (no job_workflow_ref or workflow_ref)"}, the publisher's is ".github/workflows/${want.workflow}"`;
+      for (const id of ["repository_owner_id", "repository_id"]) {
+        if (want[id] !== undefined && String(claims[id]) !== want[id]) return `${id} is ${shown(claims[id])}, the publisher's is "${want[id]}"`;
+      }
       return common(want, claims);
     }
     case "gitlab": {

@@ -26,6 +26,8 @@ export const publisherKeys = Object.freeze({
   lock: (hash: string) => `${CATALOG_PREFIX}locks/publishers/${hash}/`,
 });
 
+const sameIdentity = (a: TrustedPublisher, b: TrustedPublisher) => a.issuer === b.issuer && a.kind === b.kind && registeredIdentity(a) === registeredIdentity(b);
+
 const indexHash = (issuer: string, kind: PublisherKind, identity: string) => createHash("sha256").update(`${issuer}\n${kind}\n${identity}`).digest("hex");
 
 /** A publisher an ID token came close to: its account, and why it does not match (null: it does). */
@@ -49,12 +51,19 @@ export class PublisherRegistry {
     const publisher: TrustedPublisher = { ...input, createdAt: new Date().toISOString(), createdBy };
     const hash = indexHash(publisher.issuer, publisher.kind, registeredIdentity(publisher));
     await this.editIndex(hash, (names) => (names.includes(account) ? names : [...names, account]));
-    await this.catalog.updateAccount(account, (acc) => {
-      const list = (acc.publishers ??= []);
-      if (list.some((p) => p.name === publisher.name)) throw new GateError("conflict", `a trusted publisher named "${publisher.name}" already exists for ${account}; remove it first or pick another name`);
-      if (list.length >= MAX_PUBLISHERS_PER_ACCOUNT) throw new GateError("conflict", `${account} has ${MAX_PUBLISHERS_PER_ACCOUNT} trusted publishers, the most one account can have; remove one first`);
-      list.push(publisher);
-    });
+    try {
+      await this.catalog.updateAccount(account, (acc) => {
+        const list = (acc.publishers ??= []);
+        if (list.some((p) => p.name === publisher.name)) throw new GateError("conflict", `a trusted publisher named "${publisher.name}" already exists for ${account}; remove it first or pick another name`);
+        if (list.length >= MAX_PUBLISHERS_PER_ACCOUNT) throw new GateError("conflict", `${account} has ${MAX_PUBLISHERS_PER_ACCOUNT} trusted publishers, the most one account can have; remove one first`);
+        list.push(publisher);
+      });
+    } catch (err) {
+      // refused: take the entry back unless another publisher of the account needs it
+      const acc = await this.catalog.requireAccount(account).catch(() => null);
+      if (!(acc?.publishers ?? []).some((p) => sameIdentity(p, publisher))) await this.editIndex(hash, (names) => names.filter((n) => n !== account)).catch(() => undefined);
+      throw err;
+    }
     return publisher;
   }
 
@@ -67,9 +76,7 @@ export class PublisherRegistry {
       doc.publishers = doc.publishers!.filter((p) => p !== removed);
     });
     const gone = removed!;
-    const identity = registeredIdentity(gone);
-    const stillThere = (acc.publishers ?? []).some((p) => p.issuer === gone.issuer && p.kind === gone.kind && registeredIdentity(p) === identity);
-    if (!stillThere) await this.editIndex(indexHash(gone.issuer, gone.kind, identity), (names) => names.filter((n) => n !== account));
+    if (!(acc.publishers ?? []).some((p) => sameIdentity(p, gone))) await this.editIndex(indexHash(gone.issuer, gone.kind, registeredIdentity(gone)), (names) => names.filter((n) => n !== account));
     return gone;
   }
 

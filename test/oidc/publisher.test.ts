@@ -31,6 +31,8 @@ describe("claims matching", () => {
     ["github: no workflow claims", GH, { repository: "acme/lib" }, /missing \(no job_workflow_ref or workflow_ref\)/],
     ["github: environment, any case", { ...GH, claims: { ...GH.claims, environment: "PyPI" } }, gh({ environment: "pypi" }), null],
     ["github: environment missing", { ...GH, claims: { ...GH.claims, environment: "pypi" } }, gh(), /^environment is missing, the publisher's is "pypi"$/],
+    ["github: the repository's ids", { ...GH, claims: { ...GH.claims, repository_owner_id: "1234", repository_id: "5678" } }, gh({ repository_owner_id: "1234", repository_id: "5678" }), null],
+    ["github: the same name, another owner (deleted and made again)", { ...GH, claims: { ...GH.claims, repository_owner_id: "1234" } }, gh({ repository_owner_id: "999" }), /^repository_owner_id is "999", the publisher's is "1234"$/],
     ["github: ref exact", { ...GH, claims: { ...GH.claims, ref: "refs/heads/main" } }, gh(), null],
     ["github: ref prefix", { ...GH, claims: { ...GH.claims, ref: "refs/tags/v*" } }, gh({ ref: "refs/tags/v1.2" }), null],
     ["github: ref other", { ...GH, claims: { ...GH.claims, ref: "refs/tags/v*" } }, gh(), /^ref is "refs\/heads\/main", the publisher's is "refs\/tags\/v\*"$/],
