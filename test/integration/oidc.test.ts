@@ -45,6 +45,7 @@ before(async () => {
   conda = await buildCondaChannel(join(work, "fixture"), { channel: "acme", packages: [
       { name: "acme-lib", version: "1.0", subdir: "noarch", format: ".conda" },
       { name: "acme-secret", version: "1.0", subdir: "noarch", format: ".conda" },
+      { name: "acme-lib", version: "2.0", subdir: "noarch", format: ".conda" },
     ],
   });
 });
@@ -155,7 +156,7 @@ describe("trusted publishing (fs + memory)", () => {
     const body = await res.json();
     assert.equal(res.status, 200, JSON.stringify(body));
     minted.push(body.token);
-    const pkg = conda.packages.find((p) => p.filename.startsWith("acme-lib"))!;
+    const pkg = conda.packages.find((p) => p.filename.startsWith("acme-lib-1.0"))!;
     const up = await fetch(`${s.url}/api/channels/acme/conda?filename=${pkg.filename}`, { method: "POST", headers: { authorization: `Bearer ${body.token}`, "content-type": "application/octet-stream" }, body: new Uint8Array(await readFile(pkg.path)) });
     assert.equal(up.status, 201, await up.text());
     const listed = async (token: string) => Object.keys((await (await fetch(`${s.url}/acme/noarch/repodata.json`, { headers: { authorization: `Bearer ${token}` } })).json())["packages.conda"]).sort();
@@ -165,6 +166,14 @@ describe("trusted publishing (fs + memory)", () => {
     assert.equal(hidden.status, 403);
     assert.match((await hidden.json()).message, /acts only on the packages acme-lib, not on "acme-secret"/);
     assert.equal((await fetch(`${s.url}/acme/noarch/${pkg.filename}`, { headers: { authorization: `Bearer ${body.token}` } })).status, 200);
+    // pkgate upload with the minted token, as a CI step runs it
+    const next = conda.packages.find((p) => p.filename.startsWith("acme-lib-2.0"))!;
+    const config = join(work, "minted.json");
+    await writeFile(config, JSON.stringify({ site: s.url, token: body.token }), { mode: 0o600 });
+    const cli = await runCliProcess(["upload", next.path, "--channel", "acme"], { env: { PKGATE_CONFIG: config, DATA_DIR: join(work, "no-store") } });
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.equal(cli.stdout, `uploaded acme/noarch/${next.filename} (label main)\n`);
+    assert.deepEqual(await listed(body.token), [pkg.filename, next.filename].sort());
     // naming another channel: only that channel's publishers, and it has none
     const elsewhere = await fetch(`${s.url}/api/oidc/mint-token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: await issuer.sign(githubClaims("acme/lib", "release.yml")), channel: "other" }) });
     assert.equal(elsewhere.status, 403);
