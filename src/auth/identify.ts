@@ -61,7 +61,8 @@ export class Identifier {
     }
     const account = await this.catalog.getAccount(record.account);
     if (!account) throw new GateError("token_invalid", "The token given is invalid: its account no longer exists.");
-    if (record.publisher !== undefined && !(account.publishers ?? []).some((p) => p.name === record.publisher)) {
+    // the publisher that minted it, still there (one removed and registered again under its name is another)
+    if (record.publisher !== undefined && !(account.publishers ?? []).some((p) => p.name === record.publisher && p.createdAt <= record.createdAt)) {
       throw new GateError("token_revoked", `The token "${record.name}" of ${record.account} was revoked: its trusted publisher "${record.publisher}" was removed.`);
     }
     const principal: Principal = {

@@ -241,6 +241,10 @@ describe("trusted publishing (fs + memory)", () => {
     assert.equal(none.status, 403);
     assert.match((await none.json()).message, /none is registered for it/);
     assert.equal((await api("/channels/acme/publishers/release", { method: "DELETE" })).status, 404);
+    // registered again under the same name: the old publisher's tokens stay refused
+    assert.equal((await register(release)).status, 201);
+    assert.equal((await fetch(`${s.url}/acme/noarch/repodata.json`, { headers: { authorization: `Bearer ${token}` } })).status, 401);
+    assert.equal((await api("/channels/acme/publishers/release", { method: "DELETE" })).status, 200);
   });
 
   test("pkgate publisher add, list and remove, on the store and on a gateway; a GitLab job's token", async () => {
