@@ -67,10 +67,11 @@ const claimsSchema: Schema = {
   description: "github: repository, workflow (file name), environment?, ref? (exact, or a prefix ending in *); gitlab: project_path, ci_config_path, environment?, ref?; oidc: sub and any other claims, compared exactly",
   additionalProperties: { type: "string" },
 };
+const nameSchema: Schema = { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$" };
 const publisherSchema: Schema = {
   type: "object",
   properties: {
-    name: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$" },
+    name: nameSchema,
     kind: { type: "string", enum: ["github", "gitlab", "oidc"] },
     issuer: { type: "string", format: "uri", description: "one of the server's OIDC_ISSUERS" },
     claims: claimsSchema,
@@ -83,7 +84,7 @@ const publisherSchema: Schema = {
 };
 const publisherCreate: Schema = {
   type: "object",
-  properties: { name: publisherSchema.properties && (publisherSchema.properties as Record<string, Schema>).name, kind: { type: "string", enum: ["github", "gitlab", "oidc"], description: "implied by GitHub's and gitlab.com's issuers" }, issuer: { type: "string", format: "uri" }, claims: claimsSchema, scopes: { type: "array", items: { type: "string", enum: [...PUBLISHER_SCOPES] }, minItems: 1 }, packages: { oneOf: [{ type: "string", const: "*" }, { type: "array", items: { type: "string" } }] } },
+  properties: { name: nameSchema, kind: { type: "string", enum: ["github", "gitlab", "oidc"], description: "implied by GitHub's and gitlab.com's issuers" }, issuer: { type: "string", format: "uri" }, claims: claimsSchema, scopes: { type: "array", items: { type: "string", enum: [...PUBLISHER_SCOPES] }, minItems: 1 }, packages: { oneOf: [{ type: "string", const: "*" }, { type: "array", items: { type: "string" } }] } },
   required: ["name", "issuer", "claims", "scopes", "packages"],
   additionalProperties: false,
 };
