@@ -14,7 +14,6 @@ import { createHash } from "node:crypto";
 import type { ObjectInfo, ReadRange, Store } from "../store/store.js";
 import { notFound, unavailable } from "../errors.js";
 import { indexCuts, MemberKind, repodataMembers, viewSize, type IndexMap, type Visible } from "./repodata.js";
-import { sharedCopy } from "./compress.js";
 import { bunzip2, bzip2 } from "./bzip2.js";
 import type { WorkerPool } from "../workers/pool.js";
 
@@ -104,80 +103,104 @@ function membersOf(file: string): Record<string, MemberKind> {
 const maps = new Map<string, Promise<IndexMap>>();
 const MAPS_KEPT = 4;
 
-function mapOf(src: ViewSource, id: string, data: Uint8Array, file: string): Promise<IndexMap> {
+/** The map of one version of a stored index (computed in a worker from the stored bytes, which are
+ * read here and then let go of: 250 MB for a conda-forge subdir, once per version). */
+function mapOf(src: ViewSource, file: string, key: string, info: ObjectInfo): Promise<IndexMap> {
+  const id = `${key}|${info.etag}`;
   let m = maps.get(id);
   if (m) {
     maps.delete(id);
     maps.set(id, m);
     return m;
   }
-  m = src.workers.run("map", { data, members: membersOf(file) });
+  m = (async () => {
+    const members = membersOf(file);
+    if (file.endsWith(".json")) {
+      const data = await readVersion(src.store, key, info.etag);
+      return src.workers.run("map", { data, members }, movable(data));
+    }
+    if (file.endsWith(".zst")) {
+      const zst = await getVersion(src.store, key, info.etag);
+      return (await src.workers.run("mapZst", { zst, members }, movable(zst))).map;
+    }
+    const json = await bz2Json(await getVersion(src.store, key, info.etag));
+    return src.workers.run("map", { data: json, members }, movable(json));
+  })();
   m.catch(() => maps.delete(id));
   maps.set(id, m);
   while (maps.size > MAPS_KEPT) maps.delete(maps.keys().next().value!);
   return m;
 }
 
+/** The buffer of `b` when `b` is all of it (so it can move to a worker), else nothing (it is copied). */
+function movable(b: Uint8Array): ArrayBuffer[] {
+  return !(b.buffer instanceof SharedArrayBuffer) && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? [b.buffer as ArrayBuffer] : [];
+}
+
 /**
- * The view of one stored index file for `visible`, encoded (encodeView) for the view cache. Each file is judged on its own bytes: a
- * compressed twin that disagrees with its .json (stale, or written by hand) is filtered for what it
- * holds itself. `empty`: compute the view even when nothing in it is visible (else "none").
+ * The view of one stored index file for `visible`, encoded (encodeView) for the view cache.
+ * Each file is judged on its own bytes: a compressed twin that disagrees with its .json (stale,
+ * or written by hand) is filtered for what it holds itself. `empty`: compute the view even when
+ * nothing in it is visible (else "none"). StaleIndex when the store no longer holds `info`'s version.
  */
 export async function computeView(src: ViewSource, file: string, key: string, info: ObjectInfo, visible: Visible, empty = false): Promise<Buffer> {
   if (file === SHARD_INDEX) return encodeView(await shardView(src, key, visible, empty));
+  const map = await mapOf(src, file, key, info);
+  // the policy is asked once per package name, here (it cannot cross to a worker)
+  const keep = map.names.map((n) => visible(n));
+  const cutList = indexCuts(map, keep);
+  if (cutList.length === 0) return encodeView({ kind: "pass" });
+  if (!empty && !keep.includes(true)) return encodeView({ kind: "none" });
+  const cuts = Float64Array.from(cutList);
+  if (file.endsWith(".json")) {
+    const size = viewSize(map.size, cuts);
+    return encodeView({ kind: "cuts", tag: await hashView(src.store, key, info.etag, { size, cuts }), size, cuts });
+  }
   if (file.endsWith(".zst")) {
-    // the compressed view comes back with room for its header: no copy of it here
-    const view = await cutView(src, file, key, info, visible, empty);
-    if (view.kind !== "cuts") return encodeView(view);
-    const { body, tag } = await src.workers.run("zstdView", { data: view.data, cuts: view.cuts, reserve: HEADER });
+    // decompressed, cut and compressed again in pieces; the view comes back with room for its header
+    const zst = await getVersion(src.store, key, info.etag);
+    const { body, tag } = await src.workers.run("zstdRecut", { zst, cuts, reserve: HEADER }, movable(zst));
     const out = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     headBytes(out, tag);
     return out;
   }
-  const view = await cutView(src, file, key, info, visible, empty);
-  if (view.kind !== "cuts") return encodeView(view);
-  const { data, cuts } = view;
-  if (file.endsWith(".json")) {
-    const tag = await src.workers.run("viewTag", { data, cuts });
-    return encodeView({ kind: "cuts", tag, size: viewSize(data.length, cuts), cuts });
-  }
   // .bz2: bzip2 in pure JS runs at ~0.3 MB/s, far too slow for a filtered view: the system's bzip2
   // and, without one, 404 (conda and mamba never ask for .bz2; rattler then takes repodata.json)
-  const assembled = await src.workers.run("assemble", { data, cuts });
+  const json = await bz2Json(await getVersion(src.store, key, info.etag));
+  const assembled = await src.workers.run("assemble", { data: json, cuts }, movable(json));
   const body = await bzip2(Buffer.from(assembled.buffer, assembled.byteOffset, assembled.byteLength));
   if (!body) throw notFound();
   return encodeView({ kind: "bytes", tag: await src.workers.run("sha256", { data: body }), body });
 }
 
-/** The JSON behind a view and the cuts the view makes in it. */
-async function cutView(src: ViewSource, file: string, key: string, info: ObjectInfo, visible: Visible, empty: boolean): Promise<{ kind: "pass" | "none" } | { kind: "cuts"; data: Uint8Array; cuts: Float64Array }> {
-  const data = await jsonOf(src, file, key, info);
-  const map = await mapOf(src, `${key}|${info.etag}`, data, file);
-  const keep = map.names.map((n) => visible(n));
-  const cutList = indexCuts(map, keep);
-  if (cutList.length === 0) return { kind: "pass" };
-  if (!empty && !keep.includes(true)) return { kind: "none" };
-  return { kind: "cuts", data, cuts: Float64Array.from(cutList) };
+/** The ETag of a cut view: sha256 of its bytes, streamed from the store as they will be served
+ * (hashed here a MiB at a time: a few ms per event-loop turn, never a stall). */
+async function hashView(store: Store, key: string, etag: string, view: { size: number; cuts: Float64Array }): Promise<string> {
+  const stored = await openStored(store, key);
+  if (!stored) throw notFound();
+  if (stored.info.etag !== etag) {
+    stored.close();
+    throw new StaleIndex(key);
+  }
+  const h = createHash("sha256");
+  for await (const chunk of stored.open(view)) h.update(chunk as Buffer);
+  return h.digest("hex").slice(0, 32);
 }
 
-/** The JSON a view is cut from, in shared memory the workers read without a copy. */
-async function jsonOf(src: ViewSource, file: string, key: string, info: ObjectInfo): Promise<Uint8Array> {
-  if (file.endsWith(".json")) {
-    const data = await readShared(src.store, key, info.etag);
-    if (!data) throw notFound();
-    return data;
-  }
-  const got = await src.store.get(key);
+/** One version of a stored object, whole (index twins and shard indexes are a fraction of the
+ * JSON's size). */
+async function getVersion(store: Store, key: string, etag: string): Promise<Buffer> {
+  const got = await store.get(key);
   if (!got) throw notFound();
-  if (file.endsWith(".zst")) {
-    const body = got.body;
-    const whole = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
-    return src.workers.run("zstdDecompress", { data: body, shared: true }, whole ? [body.buffer as ArrayBuffer] : []);
-  }
-  // a stored .bz2 decompressed by the system's bzip2 (404 without one, as for compressing)
-  const json = await bunzip2(got.body);
+  if (got.info.etag !== etag) throw new StaleIndex(key);
+  return got.body;
+}
+
+/** A stored .bz2 decompressed by the system's bzip2 (404 without one, as for compressing). */
+async function bz2Json(body: Buffer): Promise<Buffer> {
+  const json = await bunzip2(body);
   if (!json) throw notFound();
-  return sharedCopy(json);
+  return json;
 }
 
 /** The stored object is no longer the version a view was asked for (replaced since the stat that
@@ -192,7 +215,7 @@ export class StaleIndex extends Error {
 async function shardView(src: ViewSource, key: string, visible: Visible, empty: boolean): Promise<IndexView> {
   const got = await src.store.get(key);
   if (!got) throw notFound();
-  const data = await sharedCopy(got.body);
+  const data = got.body;
   const names = await src.workers.run("shardNames", { data });
   const hidden = names.filter((n) => !visible(n));
   if (hidden.length === 0) return { kind: "pass" };
@@ -207,7 +230,7 @@ async function shardView(src: ViewSource, key: string, visible: Visible, empty: 
 export async function shardOwnersOf(src: ViewSource, key: string): Promise<Map<string, string>> {
   const got = await src.store.get(key);
   if (!got) throw notFound();
-  const flat = await src.workers.run("shardOwners", { data: await sharedCopy(got.body) });
+  const flat = await src.workers.run("shardOwners", { data: got.body });
   const owners = new Map<string, string>();
   for (let i = 0; i < flat.length; i += 2) owners.set(flat[i]!, flat[i + 1]!);
   return owners;
@@ -221,30 +244,25 @@ function readAt(fd: number, buf: Uint8Array, offset: number, length: number, pos
   return new Promise((resolve, reject) => fsRead(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
 }
 
-/** The stored object in shared memory, or null when it is missing (StaleIndex when it is no longer
- * `etag`). Read in steps straight into the shared buffer: no whole-file copy on the main thread. */
-export async function readShared(store: Store, key: string, etag: string): Promise<Uint8Array | null> {
-  if (store.openFile) {
-    const f = await store.openFile(key);
-    if (!f) return null;
-    try {
-      if (f.info.etag !== etag) throw new StaleIndex(key);
-      const out = new Uint8Array(new SharedArrayBuffer(f.info.size));
-      let at = 0;
-      while (at < out.length) {
-        const n = await readAt(f.fd, out, at, Math.min(READ_STEP * 4, out.length - at), at);
-        if (n === 0) throw unavailable("the store (a file shrank while read)");
-        at += n;
-      }
-      return out;
-    } finally {
-      fsClose(f.fd, () => undefined);
+/** One version of the stored object in a buffer of its own (so it can move to a worker), read in
+ * steps: the main thread never copies it. */
+export async function readVersion(store: Store, key: string, etag: string): Promise<Buffer> {
+  if (!store.openFile) return getVersion(store, key, etag);
+  const f = await store.openFile(key);
+  if (!f) throw notFound();
+  try {
+    if (f.info.etag !== etag) throw new StaleIndex(key);
+    const out = Buffer.allocUnsafeSlow(f.info.size);
+    let at = 0;
+    while (at < out.length) {
+      const n = await readAt(f.fd, out, at, Math.min(READ_STEP * 4, out.length - at), at);
+      if (n === 0) throw unavailable("the store (a file shrank while read)");
+      at += n;
     }
+    return out;
+  } finally {
+    fsClose(f.fd, () => undefined);
   }
-  const got = await store.get(key);
-  if (!got) return null;
-  if (got.info.etag !== etag) throw new StaleIndex(key);
-  return sharedCopy(got.body);
 }
 
 /** [start, end) ranges of the stored object that make up bytes [from, to] (inclusive) of the view. */

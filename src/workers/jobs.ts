@@ -52,87 +52,120 @@ function owned(b: Uint8Array): Uint8Array {
   return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !(b.buffer instanceof SharedArrayBuffer) ? b : b.slice();
 }
 
+/** Hands a big input back to the caller (moved, not copied): a worker thread that sits idle never
+ * collects its garbage, so a 250 MB input left here would stay in memory until its next job. */
+function handBack(data: Uint8Array): ArrayBuffer[] {
+  return data.buffer instanceof SharedArrayBuffer || data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength ? [] : [data.buffer];
+}
+
+/** zstd decompression in pieces (a frame of any size, or several frames). */
+function* zstdPieces(src: Uint8Array): Generator<Uint8Array> {
+  const dctx = new zstd.DCtx();
+  for (;;) {
+    const dst = Buffer.allocUnsafe(CHUNK);
+    const [ret, produced, consumed] = dctx.decompressStream(dst, src);
+    if (produced > 0) yield dst.subarray(0, produced);
+    src = src.subarray(consumed);
+    if (src.length === 0 && (produced < dst.length || ret === 0)) {
+      if (ret !== 0) throw new Error("zstd: truncated input");
+      return;
+    }
+  }
+}
+
+/** The pieces of a stream of bytes that a cut list keeps. */
+function* cutPieces(pieces: Iterable<Uint8Array>, cuts: ArrayLike<number>): Generator<Uint8Array> {
+  let pos = 0;
+  let c = 0;
+  for (const piece of pieces) {
+    let from = 0;
+    while (from < piece.length) {
+      const at = pos + from;
+      while (c < cuts.length && cuts[c + 1]! <= at) c += 2;
+      if (c < cuts.length && cuts[c]! <= at) {
+        from = Math.min(piece.length, cuts[c + 1]! - pos); // inside a cut: skip to its end
+        continue;
+      }
+      const until = c < cuts.length ? Math.min(piece.length, cuts[c]! - pos) : piece.length;
+      yield piece.subarray(from, until);
+      from = until;
+    }
+    pos += piece.length;
+  }
+}
+
+/** zstd of a sequence of pieces, as one frame, into one buffer after `reserve` free bytes. */
+function zstdOf(pieces: Iterable<Uint8Array>, level: number, reserve: number): Uint8Array {
+  const cctx = new zstd.CCtx();
+  cctx.setParameter(zstd.CParameter.compressionLevel, level);
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  let out = Buffer.allocUnsafe(CHUNK);
+  let at = 0;
+  const drain = (src: Uint8Array, end: number) => {
+    for (;;) {
+      const [left, produced, consumed] = cctx.compressStream2(out.subarray(at), src, end);
+      at += produced;
+      src = src.subarray(consumed);
+      if (at === out.length) {
+        parts.push(out);
+        size += at;
+        out = Buffer.allocUnsafe(CHUNK);
+        at = 0;
+      }
+      if (end === zstd.EndDirective.end ? left === 0 : src.length === 0) return;
+    }
+  };
+  for (const p of pieces) drain(p, zstd.EndDirective.continue);
+  drain(new Uint8Array(0), zstd.EndDirective.end);
+  parts.push(out.subarray(0, at));
+  size += at;
+  return joined(parts, size, reserve);
+}
+
 export const jobs = {
-  /** Where each member of the given top-level values is (see mapIndex). */
+  /** Where each member of the given top-level values is (see mapIndex). The input is handed back. */
   map(a: { data: Uint8Array; members: Record<string, MemberKind> }): Done<IndexMap> {
     const m = mapIndex(a.data, a.members);
-    return done(m, [m.groups.buffer, m.start.buffer, m.end.buffer, m.next.buffer, m.name.buffer] as ArrayBuffer[]);
+    return done(m, [m.groups.buffer, m.start.buffer, m.end.buffer, m.next.buffer, m.name.buffer, ...handBack(a.data)] as ArrayBuffer[]);
   },
 
-  /** The ETag of a view: sha256 of the bytes left by the cuts (hex, 128 bits). */
-  viewTag(a: { data: Uint8Array; cuts: Float64Array }): Done<string> {
-    const h = createHash("sha256");
-    for (const piece of keptPieces(a.data, a.cuts)) h.update(piece);
-    return done(hex32(h));
+  /** The map of a zstd-compressed index (decompressed here, then let go of). */
+  mapZst(a: { zst: Uint8Array; members: Record<string, MemberKind> }): Done<{ map: IndexMap; json: Uint8Array }> {
+    const json = jobs.zstdDecompress({ data: a.zst }).value;
+    const m = mapIndex(json, a.members);
+    // the 250 MB of JSON go back with the map, to be collected by the caller's (busy) heap
+    return done({ map: m, json }, [m.groups.buffer, m.start.buffer, m.end.buffer, m.next.buffer, m.name.buffer, json.buffer, ...handBack(a.zst)] as ArrayBuffer[]);
+  },
+
+  /** The view of a zstd-compressed index, zstd-compressed again, in one pass of pieces: the stored
+   * frame decompressed, the cut ranges dropped, the rest compressed (never the whole JSON in memory).
+   * Its ETag is the sha256 of the compressed bytes; `reserve` free bytes precede the body. */
+  zstdRecut(a: { zst: Uint8Array; cuts: Float64Array; level?: number; reserve?: number }): Done<{ body: Uint8Array; tag: string }> {
+    const reserve = a.reserve ?? 0;
+    const body = zstdOf(cutPieces(zstdPieces(a.zst), a.cuts), a.level ?? ZSTD_DEFAULT_LEVEL, reserve);
+    return done({ body, tag: hex32(createHash("sha256").update(body.subarray(reserve))) }, [body.buffer as ArrayBuffer, ...handBack(a.zst)]);
   },
 
   /** The view's bytes in one buffer. */
   assemble(a: { data: Uint8Array; cuts: Float64Array }): Done<Uint8Array> {
     const parts = [...keptPieces(a.data, a.cuts)];
     const out = joined(parts, parts.reduce((n, p) => n + p.length, 0));
-    return done(out, [out.buffer as ArrayBuffer]);
+    return done(out, [out.buffer as ArrayBuffer, ...handBack(a.data)]);
   },
 
-  /** The view zstd-compressed straight from the kept pieces (no view copy), and its ETag (of the
-   * compressed bytes). `reserve`: free bytes before the body, for the caller's header. */
-  zstdView(a: { data: Uint8Array; cuts: Float64Array; level?: number; reserve?: number }): Done<{ body: Uint8Array; tag: string }> {
-    const cctx = new zstd.CCtx();
-    cctx.setParameter(zstd.CParameter.compressionLevel, a.level ?? ZSTD_DEFAULT_LEVEL);
-    let total = 0;
-    for (const p of keptPieces(a.data, a.cuts)) total += p.length;
-    cctx.setPledgedSrcSize(total);
-    const parts: Uint8Array[] = [];
-    let size = 0;
-    let out = Buffer.allocUnsafe(CHUNK);
-    let at = 0;
-    const drain = (src: Uint8Array, end: number) => {
-      for (;;) {
-        const [left, produced, consumed] = cctx.compressStream2(out.subarray(at), src, end);
-        at += produced;
-        src = src.subarray(consumed);
-        if (at === out.length) {
-          parts.push(out);
-          size += at;
-          out = Buffer.allocUnsafe(CHUNK);
-          at = 0;
-        }
-        if (end === zstd.EndDirective.end ? left === 0 : src.length === 0) return;
-      }
-    };
-    for (const p of keptPieces(a.data, a.cuts)) drain(p, zstd.EndDirective.continue);
-    drain(new Uint8Array(0), zstd.EndDirective.end);
-    parts.push(out.subarray(0, at));
-    size += at;
-    const reserve = a.reserve ?? 0;
-    const body = joined(parts, size, reserve);
-    return done({ body, tag: hex32(createHash("sha256").update(body.subarray(reserve))) }, [body.buffer as ArrayBuffer]);
-  },
-
-  /** Decompressed into shared memory (when `shared`), so later jobs and the main thread read it without a copy. */
+  /** Decompressed (into shared memory when `shared`). */
   zstdDecompress(a: { data: Uint8Array; shared?: boolean }): Done<Uint8Array> {
-    const known = zstd.getFrameContentSize(a.data);
-    const dctx = new zstd.DCtx();
-    if (known !== null && a.data.length > 0 && zstd.findFrameCompressedSize(a.data) === a.data.length) {
+    const known = a.data.length > 0 ? zstd.getFrameContentSize(a.data) : null;
+    if (known !== null && zstd.findFrameCompressedSize(a.data) === a.data.length) {
       // one frame of known size: straight into the result
       const out = new Uint8Array(a.shared ? new SharedArrayBuffer(known) : new ArrayBuffer(known));
-      const n = dctx.decompress(out, a.data);
+      const n = new zstd.DCtx().decompress(out, a.data);
       if (n !== known) throw new Error("zstd: frame shorter than its header says");
       return done(out, a.shared ? [] : [out.buffer as ArrayBuffer]);
     }
-    const parts: Uint8Array[] = [];
-    let size = 0;
-    let src = a.data;
-    for (;;) {
-      const dst = Buffer.allocUnsafe(CHUNK);
-      const [ret, produced, consumed] = dctx.decompressStream(dst, src);
-      if (produced > 0) parts.push(dst.subarray(0, produced));
-      size += produced;
-      src = src.subarray(consumed);
-      if (src.length === 0 && (produced < dst.length || ret === 0)) {
-        if (ret !== 0) throw new Error("zstd: truncated input");
-        break;
-      }
-    }
+    const parts = [...zstdPieces(a.data)];
+    const size = parts.reduce((n, p) => n + p.length, 0);
     if (a.shared) {
       const out = new Uint8Array(new SharedArrayBuffer(size));
       let at = 0;
