@@ -19,8 +19,10 @@
 // On anaconda.org a file is one object carrying labels; in pkgate each label holds its own copy
 // (publish.ts). Adding a label to files therefore copies them from the labels that hold them.
 import { GateError } from "../errors.js";
-import { MAIN_LABEL, type CopyResult, type OnExisting, type PackageSelector } from "../conda/publish.js";
-import { checkLabel, checkSelector, copyCondaLabel, listCondaLabels, removeCondaPackages } from "./conda.js";
+import { MAIN_LABEL, selectorPath, type CopyResult, type OnExisting, type PackageSelector } from "../conda/publish.js";
+import { checkLabel, checkSelector, copyCondaLabel, listCondaLabels, removeCondaPackages, type CondaRemoval } from "./conda.js";
+import { KINDS } from "../kinds/kinds.js";
+import { removeKindFiles } from "./kinds.js";
 import { acting, param, type ApiCall, type ApiDeps, type ApiRoute, type Schema } from "./route.js";
 import * as v from "./validate.js";
 
@@ -48,6 +50,31 @@ const fileView = (channel: string, f: { path: string; name: string; version: str
   package: f.name,
   version: f.version,
 });
+
+/** `anaconda remove OWNER/NAME[/VERSION]`: the conda files of that name (every label) and its
+ * environments and notebooks; nothing of either: 404. */
+async function removeEverywhere(call: ApiCall, name: string, version?: string) {
+  const owner = param(call, "owner");
+  const sel = checkSelector(name, version, undefined);
+  let conda: CondaRemoval | null = null;
+  try {
+    conda = await removeCondaPackages(acting(call), publishing(call), owner, sel, null);
+  } catch (e) {
+    if (!(e instanceof GateError && e.code === "not_found")) throw e;
+  }
+  const kinds: string[] = [];
+  if (call.deps.kinds) {
+    for (const kind of Object.values(KINDS)) {
+      try {
+        kinds.push(...(await removeKindFiles(acting(call), call.deps.kinds, owner, kind, name, version)).removed);
+      } catch (e) {
+        if (!(e instanceof GateError && e.code === "not_found")) throw e;
+      }
+    }
+  }
+  if (!conda && kinds.length === 0) throw new GateError("not_found", `${selectorPath(owner, sel)} was not found`);
+  return { channel: conda?.channel ?? owner, labels: conda?.labels ?? [], removed: kinds };
+}
 
 async function listLabels(call: ApiCall) {
   const { labels } = await listCondaLabels(acting(call), publishing(call), param(call, "channel"));
@@ -178,25 +205,25 @@ export const anacondaLabelRoutes: ApiRoute[] = [
     method: "DELETE",
     path: "/package/{owner}/{pkg}",
     operationId: "anacondaRemovePackage",
-    summary: "anaconda remove OWNER/PKG: every file of the conda package out of every label; 201 as the client expects.",
+    summary: "anaconda remove OWNER/PKG: every file of the conda package out of every label, and its environments or notebooks; 201 as the client expects.",
     tag,
     auth: "token",
     action: "conda:upload",
     response: removal(201, "removed, per label"),
     errors: [404, 503],
-    handle: (call) => removeCondaPackages(acting(call), publishing(call), param(call, "owner"), checkSelector(param(call, "pkg"), undefined, undefined), null),
+    handle: (call) => removeEverywhere(call, param(call, "pkg")),
   },
   {
     method: "DELETE",
     path: "/release/{owner}/{pkg}/{ver}",
     operationId: "anacondaRemoveRelease",
-    summary: "anaconda remove OWNER/PKG/VER: every file of that version out of every label; 201 as the client expects.",
+    summary: "anaconda remove OWNER/PKG/VER: every file of that version out of every label (an environment's or notebook's too); 201 as the client expects.",
     tag,
     auth: "token",
     action: "conda:upload",
     response: removal(201, "removed, per label"),
     errors: [404, 503],
-    handle: (call) => removeCondaPackages(acting(call), publishing(call), param(call, "owner"), checkSelector(param(call, "pkg"), param(call, "ver"), undefined), null),
+    handle: (call) => removeEverywhere(call, param(call, "pkg"), param(call, "ver")),
   },
   {
     method: "GET",

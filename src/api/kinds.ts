@@ -37,18 +37,26 @@ function shelf(deps: ApiDeps): KindFiles {
   return deps.kinds;
 }
 
+/** A body up to this size is read to its end even when it is too large, so the client, still
+ * sending, reads the 413 instead of a broken pipe; a larger one is cut (Connection: close). */
+const DRAIN_LIMIT = 64 * 1024 * 1024;
+
+const tooLarge = (kind: Kind, filename: string) => new GateError("payload_too_large", `${filename} is larger than the ${kind.maxBytes} bytes an ${kind.one} may have`);
+
 /** The body, whole (these files are small: at most the kind's maxBytes), or 413. */
 async function readWhole(body: Readable, kind: Kind, filename: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const chunk of body) {
     n += (chunk as Buffer).length;
-    if (n > kind.maxBytes) {
+    if (n > DRAIN_LIMIT) {
       body.destroy();
-      throw closing(new GateError("payload_too_large", `${filename} is larger than the ${kind.maxBytes} bytes an ${kind.one} may have`));
+      throw closing(tooLarge(kind, filename));
     }
-    chunks.push(chunk as Buffer);
+    // past the limit nothing is kept: the rest is only read
+    if (n <= kind.maxBytes) chunks.push(chunk as Buffer);
   }
+  if (n > kind.maxBytes) throw tooLarge(kind, filename);
   return Buffer.concat(chunks);
 }
 
@@ -62,7 +70,7 @@ export async function uploadKindFile(a: Acting, files: KindFiles, channel: strin
   try {
     up = parameters();
     if (!KIND_FILE.test(up.filename) || kindOfFile(up.filename) !== kind) throw new GateError("bad_request", `?filename= must be the ${kind.one}'s file name, ending in ${kind.extensions.join(" or ")}: ${KIND_FILE.describe}`);
-    if (up.contentLength !== undefined && up.contentLength > kind.maxBytes) throw new GateError("payload_too_large", `${up.filename} is larger than the ${kind.maxBytes} bytes an ${kind.one} may have`);
+    if (up.contentLength !== undefined && up.contentLength > DRAIN_LIMIT) throw tooLarge(kind, up.filename);
   } catch (e) {
     throw closing(e);
   }

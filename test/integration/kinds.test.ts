@@ -162,6 +162,13 @@ for (const kind of MATRIX) {
       // --force removes it first: DELETE /dist (200), then it is gone
       assert.equal((await anacondaAsk(p.s.url, "DELETE", `/dist/${owner}/ci-env/${version}/environment.yml`, { token: p.upload })).status, 200);
       assert.equal((await download(`acme/ci-env/${version}/environment.yml`, p.download)).status, 404);
+      // anaconda remove OWNER/NAME/VERSION takes a notebook's version too (201); then nothing is left
+      const rm1 = await anacondaAsk(p.s.url, "DELETE", `/release/${owner}/analysis/${version}`, { token: p.upload });
+      assert.equal(rm1.status, 201, JSON.stringify(rm1.json));
+      assert.deepEqual(rm1.json.removed, [`notebooks/analysis/${version}/analysis.ipynb`]);
+      assert.equal((await anacondaAsk(p.s.url, "DELETE", `/package/${owner}/analysis`, { token: p.upload })).status, 404);
+      // uploaded again for the pages below
+      assert.equal((await p.remote(["upload", write("analysis.ipynb", NOTEBOOK)])).code, 0);
     });
 
     test("the Notebooks and Environments pages list them, and download them for the signed-in admin", async () => {
