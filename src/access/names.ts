@@ -69,6 +69,9 @@ export const GROUP_NAME = rule("group name", "^[a-z0-9][a-z0-9_.-]{0,63}$", 64, 
 /** Token names: unique per account, shown in listings and logs. */
 export const TOKEN_NAME = rule("token name", "^[A-Za-z0-9][A-Za-z0-9 _.:@-]{0,63}$", 64, "1-64 letters, digits, spaces and _ . : @ -, starting with a letter or digit");
 
+/** Trusted publisher names: part of the names of the tokens they mint (oidc:<publisher>:<run>). */
+export const PUBLISHER_NAME = rule("publisher name", "^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", 32, "1-32 letters, digits, '_', '.' and '-', starting with a letter or digit");
+
 /** PyPI project names: PEP 508's grammar (ASCII letters, digits, '-', '_', '.', a letter or
  * digit at both ends), at most 200 characters. */
 export const PYPI_PROJECT_NAME = rule(
@@ -147,7 +150,7 @@ export const isPackageName = (s: string): boolean => PACKAGE_NAME.test(s);
 export const isLabelName = (s: string): boolean => LABEL_NAME.test(s);
 
 /** Every rule, for the tests that compare each one with its published schema. */
-export const NAME_RULES: readonly NameRule[] = Object.freeze([ACCOUNT_NAME, GROUP_NAME, TOKEN_NAME, PYPI_PROJECT_NAME, CONDA_PACKAGE_NAME, PACKAGE_NAME, NORMALIZED_PACKAGE_NAME, LABEL_NAME, CONDA_VERSION, CONDA_BUILD, CONDA_SUBDIR, CONDA_FILE, KIND_FILE, SIGNED_TOKEN]);
+export const NAME_RULES: readonly NameRule[] = Object.freeze([ACCOUNT_NAME, GROUP_NAME, TOKEN_NAME, PUBLISHER_NAME, PYPI_PROJECT_NAME, CONDA_PACKAGE_NAME, PACKAGE_NAME, NORMALIZED_PACKAGE_NAME, LABEL_NAME, CONDA_VERSION, CONDA_BUILD, CONDA_SUBDIR, CONDA_FILE, KIND_FILE, SIGNED_TOKEN]);
 
 /** A 400 naming the field and the rule, or the value itself when it follows the rule. */
 export function requireName(r: NameRule, value: unknown, field: string = r.what): string {

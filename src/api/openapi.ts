@@ -2,7 +2,7 @@
 // from (see route.ts), plus the schemas of the bodies. Served at /api/openapi.json.
 import { SCOPES } from "../auth/scopes.js";
 import { MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH } from "../auth/password.js";
-import { ACCOUNT_NAME, CONDA_FILE, CONDA_PACKAGE_NAME, CONDA_SUBDIR, CONDA_VERSION, GROUP_NAME, KIND_FILE, LABEL_NAME, SIGNED_TOKEN, LIFETIME_CEILING, NORMALIZED_PACKAGE_NAME, PACKAGE_NAME, PYPI_PROJECT_NAME, TOKEN_NAME, lifetimeSchema } from "../access/names.js";
+import { ACCOUNT_NAME, PUBLISHER_NAME, CONDA_FILE, CONDA_PACKAGE_NAME, CONDA_SUBDIR, CONDA_VERSION, GROUP_NAME, KIND_FILE, LABEL_NAME, SIGNED_TOKEN, LIFETIME_CEILING, NORMALIZED_PACKAGE_NAME, PACKAGE_NAME, PYPI_PROJECT_NAME, TOKEN_NAME, lifetimeSchema } from "../access/names.js";
 import { ACTIONS } from "../access/authorize.js";
 import type { ApiRoute, Schema } from "./route.js";
 import { ref } from "./route.js";
@@ -36,7 +36,7 @@ export const PATH_PARAMETERS: Record<string, Schema> = {
   group,
   package: packageIn,
   name: tokenName,
-  publisher: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", description: "a trusted publisher's name" },
+  publisher: PUBLISHER_NAME.schema("a trusted publisher's name"),
   label: LABEL_NAME.schema("a conda label (main: the channel's root)"),
   to: LABEL_NAME.schema("the conda label copied into"),
   basename: KIND_FILE.schema(),

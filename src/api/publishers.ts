@@ -14,7 +14,7 @@ import { GateError } from "../errors.js";
 import type { TrustedPublisher } from "../access/model.js";
 import type { OidcExchange, Minted } from "../oidc/exchange.js";
 import { PUBLISHER_SCOPES, publisherInput, publisherName } from "../oidc/publisher.js";
-import { isAccountName } from "../access/names.js";
+import { ACCOUNT_NAME, NORMALIZED_PACKAGE_NAME, PACKAGE_NAME, PUBLISHER_NAME, TOKEN_NAME, isAccountName } from "../access/names.js";
 import * as v from "./validate.js";
 import { accountFor, acting, arrayOf, me, param, type Acting, type ApiCall, type ApiRoute, type Schema } from "./route.js";
 
@@ -67,7 +67,8 @@ const claimsSchema: Schema = {
   description: "github: repository, workflow (file name), environment?, ref? (exact, or a prefix ending in *); gitlab: project_path, ci_config_path, environment?, ref?; oidc: sub and any other claims, compared exactly",
   additionalProperties: { type: "string" },
 };
-const nameSchema: Schema = { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$" };
+const nameSchema: Schema = PUBLISHER_NAME.schema();
+const account = ACCOUNT_NAME.schema();
 const publisherSchema: Schema = {
   type: "object",
   properties: {
@@ -76,22 +77,22 @@ const publisherSchema: Schema = {
     issuer: { type: "string", format: "uri", description: "one of the server's OIDC_ISSUERS" },
     claims: claimsSchema,
     scopes: { type: "array", items: { type: "string", enum: [...PUBLISHER_SCOPES] } },
-    packages: { oneOf: [{ type: "string", const: "*" }, { type: "array", items: { type: "string" } }], description: "the packages its tokens may upload" },
+    packages: { oneOf: [{ type: "string", const: "*" }, { type: "array", items: NORMALIZED_PACKAGE_NAME.schema() }], description: "the packages its tokens may upload" },
     createdAt: { type: "string", format: "date-time" },
-    createdBy: { type: "string" },
+    createdBy: account,
   },
   required: ["name", "kind", "issuer", "claims", "scopes", "packages", "createdAt", "createdBy"],
 };
 const publisherCreate: Schema = {
   type: "object",
-  properties: { name: nameSchema, kind: { type: "string", enum: ["github", "gitlab", "oidc"], description: "implied by GitHub's and gitlab.com's issuers" }, issuer: { type: "string", format: "uri" }, claims: claimsSchema, scopes: { type: "array", items: { type: "string", enum: [...PUBLISHER_SCOPES] }, minItems: 1 }, packages: { oneOf: [{ type: "string", const: "*" }, { type: "array", items: { type: "string" } }] } },
+  properties: { name: nameSchema, kind: { type: "string", enum: ["github", "gitlab", "oidc"], description: "implied by GitHub's and gitlab.com's issuers" }, issuer: { type: "string", format: "uri" }, claims: claimsSchema, scopes: { type: "array", items: { type: "string", enum: [...PUBLISHER_SCOPES] }, minItems: 1 }, packages: { oneOf: [{ type: "string", const: "*" }, { type: "array", items: PACKAGE_NAME.schema() }] } },
   required: ["name", "issuer", "claims", "scopes", "packages"],
   additionalProperties: false,
 };
-const mintRequest: Schema = { type: "object", properties: { token: { type: "string", description: "the CI's OIDC ID token" }, channel: { type: "string", description: "only this account's publishers" } }, required: ["token"] };
+const mintRequest: Schema = { type: "object", properties: { token: { type: "string", description: "the CI's OIDC ID token" }, channel: ACCOUNT_NAME.schema("only this account's publishers") }, required: ["token"] };
 const mintResponse: Schema = {
   type: "object",
-  properties: { success: { type: "boolean" }, token: { type: "string", description: "a pkgate token, shown once" }, expires: { type: "integer", description: "epoch seconds" }, name: { type: "string" }, expiresAt: { type: "string", format: "date-time" } },
+  properties: { success: { type: "boolean" }, token: { type: "string", description: "a pkgate token, shown once" }, expires: { type: "integer", description: "epoch seconds" }, name: TOKEN_NAME.schema(), expiresAt: { type: "string", format: "date-time" } },
   required: ["token", "expires", "name", "expiresAt"],
 };
 const audienceSchema: Schema = { type: "object", properties: { audience: { type: "string" } }, required: ["audience"] };

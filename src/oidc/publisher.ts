@@ -13,15 +13,13 @@
 import { GateError, badRequest } from "../errors.js";
 import type { TrustedPublisher } from "../access/model.js";
 import { GITHUB_ACTIONS_ISSUER, GITLAB_ISSUER } from "../config.js";
-import { TOKEN_NAME, requireName } from "../access/names.js";
+import { PUBLISHER_NAME, TOKEN_NAME, requireName } from "../access/names.js";
 
 export type PublisherKind = TrustedPublisher["kind"];
 export type Claims = Record<string, unknown>;
 
 /** What a publisher's token may do: PyPI uploads, conda uploads (and removals). */
 export const PUBLISHER_SCOPES = ["pypi:upload", "conda"] as const;
-/** A publisher name: it is part of its tokens' names (oidc:<publisher>:<run>). */
-const PUBLISHER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 export const MAX_PUBLISHERS_PER_ACCOUNT = 50;
 const MAX_CLAIMS = 16;
 const MAX_CLAIM_LENGTH = 512;
@@ -80,8 +78,7 @@ export function publisherInput(body: unknown, allowed: readonly string[], packag
 }
 
 export function publisherName(v: unknown): string {
-  if (typeof v !== "string" || !PUBLISHER_NAME.test(v)) throw badRequest("invalid name: 1-32 letters, digits, '_', '.' and '-', starting with a letter or digit");
-  return v;
+  return requireName(PUBLISHER_NAME, v, "name");
 }
 
 function claimsOf(kind: PublisherKind, v: unknown): Record<string, string> {

@@ -24,6 +24,7 @@ import {
   PYPI_PROJECT_NAME,
   RESERVED_ACCOUNT_NAMES,
   TOKEN_NAME,
+  PUBLISHER_NAME,
   lifetimeSchema,
   tokenExpiry,
   type NameRule,
@@ -79,6 +80,7 @@ const IN_WORDS = new Map<NameRule, (s: string) => boolean>([
   [ACCOUNT_NAME, (s) => lengthIn(s, 64) && !RESERVED_ACCOUNT_NAMES.includes(s) && within(s[0]!, LOWER + DIGITS) && dottedParts(s, LOWER + DIGITS + "_-")],
   [GROUP_NAME, (s) => lengthIn(s, 64) && within(s[0]!, LOWER + DIGITS) && within(s, LOWER + DIGITS + "_.-")],
   [TOKEN_NAME, (s) => lengthIn(s, 64) && within(s[0]!, LOWER + UPPER + DIGITS) && within(s, LOWER + UPPER + DIGITS + " _.:@-")],
+  [PUBLISHER_NAME, (s) => lengthIn(s, 32) && within(s[0]!, LOWER + UPPER + DIGITS) && within(s, LOWER + UPPER + DIGITS + "_.-")],
   [PYPI_PROJECT_NAME, pypi],
   [CONDA_PACKAGE_NAME, conda],
   [PACKAGE_NAME, (s) => pypi(s) || conda(s)],
@@ -294,9 +296,11 @@ const NAMES_IN_SCHEMAS: [string, NameRule][] = [
   ["Token/properties/name", TOKEN_NAME],
   ["Token/properties/account", ACCOUNT_NAME],
   ["Token/properties/createdBy", ACCOUNT_NAME],
+  ["Token/properties/packages/items", NORMALIZED_PACKAGE_NAME],
   ["TokenCreated/allOf/0/properties/name", TOKEN_NAME],
   ["TokenCreated/allOf/0/properties/account", ACCOUNT_NAME],
   ["TokenCreated/allOf/0/properties/createdBy", ACCOUNT_NAME],
+  ["TokenCreated/allOf/0/properties/packages/items", NORMALIZED_PACKAGE_NAME],
   ["TokenCreate/properties/name", TOKEN_NAME],
   ["User/properties/name", ACCOUNT_NAME],
   ["Signup/properties/username", ACCOUNT_NAME],
@@ -316,7 +320,7 @@ const NAMES_IN_SCHEMAS: [string, NameRule][] = [
   ["Package/properties/channel", ACCOUNT_NAME],
   ["Package/properties/package", NORMALIZED_PACKAGE_NAME],
 ];
-const PATH_PARAMETERS: Record<string, NameRule> = { channel: ACCOUNT_NAME, org: ACCOUNT_NAME, user: ACCOUNT_NAME, group: GROUP_NAME, package: PACKAGE_NAME, name: TOKEN_NAME, label: LABEL_NAME, owner: ACCOUNT_NAME, pkg: CONDA_PACKAGE_NAME, ver: CONDA_VERSION, subdir: CONDA_SUBDIR, file: CONDA_FILE, token: SIGNED_TOKEN, to: LABEL_NAME, basename: KIND_FILE };
+const PATH_PARAMETERS: Record<string, NameRule> = { channel: ACCOUNT_NAME, org: ACCOUNT_NAME, user: ACCOUNT_NAME, group: GROUP_NAME, package: PACKAGE_NAME, name: TOKEN_NAME, label: LABEL_NAME, owner: ACCOUNT_NAME, pkg: CONDA_PACKAGE_NAME, ver: CONDA_VERSION, subdir: CONDA_SUBDIR, file: CONDA_FILE, token: SIGNED_TOKEN, publisher: PUBLISHER_NAME, project: PYPI_PROJECT_NAME, to: LABEL_NAME, basename: KIND_FILE };
 /** Property names that hold a name wherever they appear. */
 const NAME_KEYS = new Set(["name", "username", "account", "createdBy", "channel", "admins", "members", "package", "packages", "org", "user", "group"]);
 
