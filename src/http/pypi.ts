@@ -85,7 +85,7 @@ async function serveRoot(c: Context, deps: PypiDeps, channel: string, principal:
   const verdict = authorize(principal, "pypi:download", { account, name: channel, package: null });
   if (!verdict.allow) throw await refusal(verdict, () => deps.registry.projectNames(channel));
   const vis = visibility(verdict.as, account!);
-  const { names } = await deps.registry.projectNames(channel);
+  const { names } = await deps.registry.projectNames(channel, { installable: true });
   // normalized names: the same on every replica, whichever projects it has rendered
   const shown = vis.all ? names : names.filter((name) => vis.visible(name));
   const body = Buffer.from(n.format === "json" ? renderRootJson(shown) : renderRootHtml(shown));

@@ -135,10 +135,12 @@ export class PypiRegistry {
   // ---- reading ------------------------------------------------------------------------
 
   /** Normalized names of the channel's projects that hold at least one distribution file
-   * (with includeEmpty, also prefixes left with only an index document or metadata). */
-  async projectNames(channel: string, opts: { includeEmpty?: boolean } = {}): Promise<{ names: string[]; lastModified: Date }> {
+   * (with includeEmpty, also prefixes left with only an index document or metadata; with
+   * installable, without quarantined projects, as PyPI's root index leaves them out). */
+  async projectNames(channel: string, opts: { includeEmpty?: boolean; installable?: boolean } = {}): Promise<{ names: string[]; lastModified: Date }> {
     const prefix = pypiPrefix(channel);
     const names = new Set<string>();
+    const withState: string[] = [];
     let lastModified = new Date(0);
     for await (const o of this.store.list(prefix)) {
       const rest = o.key.slice(prefix.length);
@@ -147,11 +149,14 @@ export class PypiRegistry {
       const project = rest.slice(0, slash);
       const file = rest.slice(slash + 1);
       if (!isValidProjectName(project) || normalizeProjectName(project) !== project) continue;
+      if (file === STATE_DOC) withState.push(project);
       if (isDistOf(file, project) || (opts.includeEmpty && (file === INDEX_DOC || file === STATE_DOC || file.startsWith(META_DIR)))) {
         names.add(project);
         if (o.lastModified > lastModified) lastModified = o.lastModified;
       }
     }
+    // only projects with a state document can be quarantined: one memoized read each
+    if (opts.installable) for (const project of withState) if (names.has(project) && (await this.quarantined(channel, project))) names.delete(project);
     return { names: [...names].sort(), lastModified };
   }
 

@@ -194,6 +194,8 @@ for (const kind of MATRIX) {
       assert.equal(await s.rt.store.stat(`acme/pypi/st-lib/${wheelFilename("St.Lib", "1.2")}`), null, "the refused file left nothing");
       const stillThere = await pip(join(work, "archived"), "st-lib");
       assert.equal(stillThere.code, 0, stillThere.out);
+      const rootNames = async () => ((await (await get(`/t/${uploader}/acme/simple/`, { headers: JSON_ACCEPT })).json()).projects as { name: string }[]).map((p) => p.name);
+      assert.ok((await rootNames()).includes("st-lib"), "an archived project stays in the root index");
 
       const q = await runCliProcess(["project-status", "acme/st-lib", "quarantined", "--reason", "malware", "--json"], { env: s.env });
       assert.equal(q.code, 0, q.stderr);
@@ -203,9 +205,11 @@ for (const kind of MATRIX) {
       text = await html("st-lib");
       assert.ok(!text.includes("<a "), text);
       assert.ok(text.includes('<meta name="pypi:project-status" content="quarantined">'));
-      // its files and metadata answer exactly like missing ones (within the status memo's 5 s)
+      // its files and metadata answer exactly like missing ones, and the root leaves it out
+      // (each within the status memo's 5 s)
       const file = wheelFilename("St.Lib", "1.1");
       await new Promise((r) => setTimeout(r, 5_100));
+      assert.ok(!(await rootNames()).includes("st-lib"), "a quarantined project leaves the root index, as on PyPI");
       for (const [hiddenPath, missingPath] of [
         [`/t/${reader}/acme/simple/st-lib/${file}`, `/t/${reader}/acme/simple/st-none/st_none-1.1-py3-none-any.whl`],
         [`/t/${reader}/acme/simple/st-lib/${file}.metadata`, `/t/${reader}/acme/simple/st-none/st_none-1.1-py3-none-any.whl.metadata`],
