@@ -16,9 +16,9 @@ export const MAX_READ = 1024 * 1024;
 export const BUDGET = 32 * 1024 * 1024;
 /** Free buffers kept for reuse, in bytes. */
 const POOL_BYTES = 8 * 1024 * 1024;
-/** A read aims to hold this many milliseconds of the client's bytes: 1 MiB from ~260 MB/s up,
- * 64 KiB below ~16 MB/s. */
-const READ_MS = 4;
+/** A read aims to hold this many milliseconds of the client's bytes: 1 MiB from ~64 MB/s up,
+ * 64 KiB below ~8 MB/s. */
+const READ_MS = 16;
 /** How often the client's rate is measured. */
 const RATE_WINDOW_MS = 10;
 
@@ -138,7 +138,11 @@ export function writeFileBody(res: ServerResponse, fd: number, start: number, le
     const rate = (flushed - markBytes) / (now - markAt);
     markAt = now;
     markBytes = flushed;
-    size = sizeFor(rate * READ_MS, BUDGET - held);
+    const want = rate * READ_MS;
+    // a dip to no less than half the size does not shrink it (a fast client on a busy machine
+    // loses the CPU for a few milliseconds now and then)
+    if (want < size && want * 2 >= size && held <= BUDGET) return;
+    size = sizeFor(want, BUDGET - held);
   };
 
   const onDrain = () => {
