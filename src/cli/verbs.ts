@@ -553,9 +553,9 @@ const upload = verb<"both", Operations, UploadRequest>({
   where: "both",
   forms: ["upload FILE... [--channel CHANNEL] [--label LABEL] [--force | --skip]"],
   notes:
-    "Everything in the index comes from the package itself (its info/index.json); the file name must match it. A file name the label already holds is refused unless --force or --skip. The files go one by one; the first refusal stops the command (exit 1) with the server's reason. On a gateway the file is streamed, never read into memory; it needs a token with the conda scope and write on the package.",
+    "Everything in the index comes from the package itself (its info/index.json); the file name must match it. A file name the label already holds is refused unless --force or --skip. The files go one by one; the first refusal stops the command (exit 1) with the server's reason. On a gateway the file is streamed, never read into memory; it needs a token with the conda scope and write on the package. An environment (.yml, .yaml) or a notebook (.ipynb) is stored as it is, named by its name: or its file, versioned by the time; labels do not apply to it.",
   options: UPLOAD_OPTIONS,
-  examples: ["pkgate upload dist/secret-lib-1.2-py_0.conda --channel acme", "pkgate upload build/*/*.conda --channel acme --label dev --skip", "pkgate upload pkg-1.0-0.tar.bz2 --channel acme --force --json"],
+  examples: ["pkgate upload dist/secret-lib-1.2-py_0.conda --channel acme", "pkgate upload build/*/*.conda --channel acme --label dev --skip", "pkgate upload pkg-1.0-0.tar.bz2 --channel acme --force --json", "pkgate upload environment.yml analysis.ipynb --channel acme"],
   parse(args) {
     if (args.positionals.length === 0) throw new UsageError("missing FILE: the package files to upload");
     const existing = pick(UPLOAD_OPTIONS, args, ["force", "skip"] as const);
