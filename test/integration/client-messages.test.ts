@@ -10,30 +10,14 @@
 //   - conda and uv print the JSON body (`message`, problem+json `detail`): checked on the body.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { simpleSolve } from "@conda-org/rattler";
 import { startStack, type Stack } from "../harness/gateway.js";
 import { buildWheel, wheelFilename } from "../pypi/fixtures.js";
+import { runClient } from "../pypi/clients.js";
 import { generateToken } from "../../src/auth/token.js";
-
-interface Ran {
-  code: number;
-  out: string;
-}
-
-/** A client run to completion with stdin closed, as in CI; never throws on a non-zero exit. */
-function runClient(cmd: string, args: string[], env: Record<string, string>): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = execFile(cmd, args, { env: { ...process.env, ...env }, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
-      resolve({ code, out: `${stdout}\n${stderr}` });
-    });
-    child.stdin?.end();
-  });
-}
 
 // no keyring, no cache, nothing beyond the gateway; prompts are NOT switched off (pip would
 // ask for a user name on a 401: that is what is tested)

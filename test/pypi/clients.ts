@@ -1,5 +1,5 @@
 // Running the Python clients of this machine (pip, twine, poetry) from a test: to completion,
-// never throwing on a non-zero exit, with an environment that allows no prompt, keyring,
+// never throwing on a non-zero exit, stdin closed, with an environment that allows no prompt, keyring,
 // cache or network beyond the gateway.
 import { execFile } from "node:child_process";
 
@@ -23,9 +23,11 @@ export const PYTHON_CLIENT_ENV = {
 
 export function runClient(cmd: string, args: string[], env: Record<string, string>, cwd?: string): Promise<Ran> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { env: { ...process.env, ...env }, cwd, timeout: 90_000, maxBuffer: 16 * 1024 * 1024, encoding: "buffer" }, (err, stdout, stderr) => {
+    const child = execFile(cmd, args, { env: { ...process.env, ...env }, cwd, timeout: 90_000, maxBuffer: 16 * 1024 * 1024, encoding: "buffer" }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
       resolve({ code, out: `${stdout.toString()}\n${stderr.toString()}`, stdout });
     });
+    // stdin closed, as in CI: a client that prompts reads end of input instead of waiting
+    child.stdin?.end();
   });
 }
