@@ -30,15 +30,10 @@ import { hashPassword } from "../../src/auth/password.js";
 import { DEFAULT_SCOPES } from "../../src/auth/scopes.js";
 import { inProcessGateway, type InProcessGateway } from "../harness/inproc.js";
 import { startStack, type Stack } from "../harness/gateway.js";
+import { CLIENT } from "../harness/anaconda-client.js";
 
 const BASE = "http://gate.test";
 const PASSWORD = "correct horse battery";
-const CLIENT = {
-  "x-binstar-api-version": "1.16.0",
-  "user-agent": "Anaconda-Client/1.16.0 (+https://anaconda.org)",
-  "content-type": "application/json",
-  accept: "application/json",
-};
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
 
 /** `anaconda login` (legacy flow, as with --username/--password) from `host`. */
