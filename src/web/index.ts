@@ -15,7 +15,7 @@ import { formGuard } from "./forms.js";
 import { errorPage } from "./render.js";
 import { forgotPage, homePage, signIn, signOut, signUpPage, termsPage } from "./routes/account.js";
 import { dashboardHome, dashboardPage, kindFilePage, sectionPage, signedIn } from "./routes/dashboard.js";
-import { createToken, revokeToken, tokensPage } from "./routes/tokens.js";
+import { createToken, removePublisherPage, revokeToken, tokensPage } from "./routes/tokens.js";
 import { packagePages } from "./routes/packages.js";
 import { orgPages } from "./routes/orgs.js";
 import { settingsPages } from "./routes/settings.js";
@@ -95,6 +95,7 @@ export function webRoutes(deps: WebDeps): Hono {
   on("GET", "/settings/:account/tokens", user, run(tokensPage));
   on("POST", "/settings/:account/tokens", [...user, form], run(createToken));
   on("POST", "/settings/:account/tokens/revoke", [...user, form], run(revokeToken));
+  on("POST", "/settings/:account/tokens/publishers/remove", [...user, form], run(removePublisherPage));
 
   // the areas of the site, each in its own module
   const chains: Chains = { open, user, form, run };

@@ -1,5 +1,6 @@
 // What every page handler shares: the app's parts it reads (the catalog, the Identifier, the
 // store), the keys, the password throttle, the configuration of the web pages.
+import type { OidcExchange } from "../oidc/exchange.js";
 import type { Catalog } from "../access/catalog.js";
 import type { Identifier } from "../auth/identify.js";
 import type { Cache } from "../cache/cache.js";
@@ -31,6 +32,8 @@ export interface WebDeps {
   web?: WebConfig;
   /** The clock of sessions (tests move it). */
   now?: () => number;
+  /** Trusted publishing (its publishers are listed, and removed, on the Tokens page). */
+  oidc?: OidcExchange;
 }
 
 export interface Web {

@@ -6,6 +6,7 @@ import type { Context } from "hono";
 import { GateError } from "../../errors.js";
 import type { Account, TokenRecord } from "../../access/model.js";
 import { issueToken } from "../../api/tokens.js";
+import { removePublisher } from "../../api/publishers.js";
 import * as v from "../../api/validate.js";
 import { DEFAULT_TOKEN_LIFETIME } from "../../access/names.js";
 import { isSessionToken } from "../session.js";
@@ -59,6 +60,8 @@ const byCreated = (a: TokenRecord, b: TokenRecord) => b.createdAt.localeCompare(
 export async function tokensPage(c: Context, web: Web): Promise<Response> {
   const account = await accountFor(c, web, "tokens:read");
   const revoked = c.req.query("revoked");
+  const removed = c.req.query("publisher-removed");
+  if (removed) return page(c, web, account, { info: `The trusted publisher "${removed}" is removed: it mints no more tokens, and the tokens it minted no longer work.` });
   return page(c, web, account, revoked ? { info: `The token "${revoked}" is revoked: it no longer works anywhere.` } : {});
 }
 
@@ -98,4 +101,12 @@ export async function revokeToken(c: Context, web: Web): Promise<Response> {
     return c.redirect(href(web, "/?tab=signin&signedout"), 303);
   }
   return c.redirect(href(web, `/settings/${account.name}/tokens?revoked=${encodeURIComponent(name)}`), 303);
+}
+
+/** Remove a trusted publisher (the API's own operation, as the visitor). */
+export async function removePublisherPage(c: Context, web: Web): Promise<Response> {
+  const account = await accountFor(c, web, "tokens:write");
+  const name = field(c.get("form"), "name");
+  await removePublisher({ catalog: web.deps.catalog, principal: c.get("visitor").principal }, web.deps.oidc, account.name, name);
+  return c.redirect(href(web, `/settings/${account.name}/tokens?publisher-removed=${encodeURIComponent(name)}`), 303);
 }

@@ -2,7 +2,7 @@
 // create one with a name, scopes and an expiry; see the secret once, with the line conda
 // needs; list the live ones (never a secret) and revoke them. A user's web sessions are
 // listed apart: each is a login token too, and signing one out revokes it.
-import type { Account, TokenRecord } from "../../access/model.js";
+import type { Account, TokenRecord, TrustedPublisher } from "../../access/model.js";
 import type { Scope } from "../../auth/scopes.js";
 import { href, type Web } from "../web.js";
 import type { Visitor } from "../visitor.js";
@@ -96,6 +96,13 @@ export function TokensView({ web, visitor, state }: { web: Web; visitor: Visitor
         <h2 id="live">Tokens</h2>
         {state.tokens.length === 0 ? <p class="empty">No tokens yet.</p> : <TokenTable web={web} visitor={visitor} base={base} tokens={state.tokens} />}
       </section>
+      <section class="card" aria-labelledby="publishers">
+        <h2 id="publishers">Trusted publishers</h2>
+        <p class="hint">
+          CI jobs that publish without a stored secret: a job whose OIDC ID token matches exchanges it for a short-lived token. Register one with <code>pkgate publisher add</code> or the API.
+        </p>
+        {(state.account.publishers ?? []).length === 0 ? <p class="empty">None.</p> : <PublisherTable web={web} visitor={visitor} base={base} publishers={state.account.publishers!} />}
+      </section>
       {state.account.kind === "user" ? (
         <section class="card" aria-labelledby="sessions">
           <h2 id="sessions">Signed-in browsers</h2>
@@ -165,6 +172,44 @@ function TokenTable({ web, visitor, base, tokens, sessionId }: { web: Web; visit
               <input type="hidden" name="name" value={t.name} />
               <button type="submit" class="danger small" aria-label={`${session ? "Sign out" : "Revoke"} ${t.name}`}>
                 {session ? "Sign out" : "Revoke"}
+              </button>
+            </form>
+          </td>
+        </tr>
+      ))}
+    </Table>
+  );
+}
+
+function PublisherTable({ web, visitor, base, publishers }: { web: Web; visitor: Visitor; base: string; publishers: TrustedPublisher[] }) {
+  return (
+    <Table columns={["Name", "CI job", "Its tokens may", <span class="visually-hidden">Actions</span>]}>
+      {publishers.map((p) => (
+        <tr>
+          <td>
+            <span class="mono">{p.name}</span>
+            <div class="hint">added by {p.createdBy}</div>
+          </td>
+          <td>
+            <div>
+              {p.kind} · <span class="mono">{p.issuer}</span>
+            </div>
+            {Object.entries(p.claims).map(([k, v]) => (
+              <div class="hint">
+                {k}: <span class="mono">{v}</span>
+              </div>
+            ))}
+          </td>
+          <td>
+            {p.scopes.map((s) => <span class="tag">{s}</span>)}
+            <div class="hint">{p.packages === "*" ? "every package" : p.packages.join(", ")}</div>
+          </td>
+          <td>
+            <form method="post" action={href(web, `${base}/publishers/remove`)}>
+              <FormToken visitor={visitor} />
+              <input type="hidden" name="name" value={p.name} />
+              <button type="submit" class="danger small" aria-label={`Remove ${p.name}`}>
+                Remove
               </button>
             </form>
           </td>
