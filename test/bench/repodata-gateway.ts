@@ -115,7 +115,7 @@ export default async function run(opts: BenchOptions): Promise<Figure[]> {
       value: peakResettable ? peak : NaN,
       unit: "MB",
       baseline: { name: "RSS before", value: rssBefore },
-      detail: { note: "VmHWM after writing 5 to /proc/self/clear_refs just before the request; the source file and its filtered view are both held while the view is computed" },
+      detail: { note: "VmHWM after writing 5 to /proc/self/clear_refs just before the request; the stored file is read once per version to map it (in a worker thread); a .json view is kept as its cut list, never as bytes" },
       command,
     });
 
