@@ -59,6 +59,9 @@ export interface VerifierOptions {
 export class IdTokenVerifier {
   private readonly issuers = new Map<string, IssuerKeys>();
   private readonly discovering = new Map<string, Promise<IssuerKeys>>();
+  /** The last failure to reach an issuer that has nothing cached: answered again, without a
+   * fetch, for OIDC_JWKS_REFRESH (a broken issuer is not asked once per request). */
+  private readonly failed = new Map<string, { at: number; error: unknown }>();
   private readonly now: () => number;
   private readonly fetch: typeof fetch;
   /** Key-set fetches made (for tests and metrics). */
@@ -146,6 +149,7 @@ export class IdTokenVerifier {
 
   private async refresh(entry: IssuerKeys, iss: string, stale: boolean): Promise<void> {
     if (entry.inflight) return entry.inflight;
+    this.recentFailure(iss);
     // bounded: a token naming an unknown key fetches at most once per period
     if (!stale && this.now() - entry.triedAt < this.config.jwksRefresh * 1000) return;
     entry.triedAt = this.now();
@@ -156,9 +160,13 @@ export class IdTokenVerifier {
         this.fetches++;
         entry.keys = createLocalJWKSet(jwks as JSONWebKeySet);
         entry.fetchedAt = this.now();
+        this.failed.delete(iss);
       } catch (err) {
         // keys fetched before stay in use while the issuer is unreachable
-        if (entry.keys === null) throw err;
+        if (entry.keys === null) {
+          this.failed.set(iss, { at: this.now(), error: err });
+          throw err;
+        }
       } finally {
         entry.inflight = null;
       }
@@ -170,6 +178,7 @@ export class IdTokenVerifier {
     const known = this.issuers.get(iss);
     if (known && this.now() - known.discoveredAt < DISCOVERY_MAX_AGE_MS) return Promise.resolve(known);
     let running = this.discovering.get(iss);
+    if (!running && !known) this.recentFailure(iss);
     if (!running) {
       running = (async () => {
         try {
@@ -182,10 +191,12 @@ export class IdTokenVerifier {
           const entry: IssuerKeys = known && known.jwksUri === doc.jwks_uri ? known : { jwksUri: doc.jwks_uri, discoveredAt: 0, keys: null, fetchedAt: 0, triedAt: -Infinity, inflight: null };
           entry.discoveredAt = this.now();
           this.issuers.set(iss, entry);
+          this.failed.delete(iss);
           return entry;
         } catch (err) {
           // a discovery document fetched before stays in use while the issuer is unreachable
           if (known) return known;
+          this.failed.set(iss, { at: this.now(), error: err });
           throw err;
         } finally {
           this.discovering.delete(iss);
@@ -194,6 +205,12 @@ export class IdTokenVerifier {
       this.discovering.set(iss, running);
     }
     return running;
+  }
+
+  /** Throws the issuer's last failure while it is recent. */
+  private recentFailure(iss: string): void {
+    const last = this.failed.get(iss);
+    if (last && this.now() - last.at < Math.max(1, this.config.jwksRefresh) * 1000) throw last.error;
   }
 
   private async getJson(url: string, iss: string, what: string): Promise<unknown> {

@@ -10,6 +10,7 @@ import { IdTokenVerifier, type VerifiedIdToken } from "../../src/oidc/verify.js"
 import { RedisCache } from "../../src/cache/redis.js";
 import { MemoryCache } from "../../src/cache/memory.js";
 import { startRedis } from "../harness/services.js";
+import { startOidcIssuer } from "../harness/oidc-issuer.js";
 import { GateError } from "../../src/errors.js";
 
 const GH = { kind: "github" as const, claims: { repository: "Acme/Lib", workflow: "release.yml" } };
@@ -148,5 +149,22 @@ describe("an ID token is spent once", () => {
     await assert.rejects(b.consume(token("c")), /already exchanged/);
     await redis.stop();
     await assert.rejects(b.consume(token("d")), (e: unknown) => e instanceof GateError && e.status === 503 && /cannot tell whether the ID token was used before/.test(e.message));
+  });
+});
+
+describe("an issuer that cannot be reached", () => {
+  test("503 saying so; asked again at most once per OIDC_JWKS_REFRESH, not once per token", async () => {
+    const issuer = await startOidcIssuer();
+    await issuer.stop();
+    let fetches = 0;
+    const counting: typeof fetch = (input, init) => {
+      fetches++;
+      return fetch(input, init);
+    };
+    const v = new IdTokenVerifier({ ...loadConfig({}).oidc, issuers: [issuer.url], jwksRefresh: 30 }, new MemoryCache(), { fetch: counting });
+    for (let i = 0; i < 5; i++) {
+      await assert.rejects(v.verify(await issuer.sign({ sub: "x" })), (e: unknown) => e instanceof GateError && e.status === 503 && /the issuer http:\/\/127\.0\.0\.1:\d+ is unreachable or broken: its discovery document could not be fetched/.test(e.message));
+    }
+    assert.equal(fetches, 1);
   });
 });
