@@ -11,7 +11,7 @@
 //     DELETE /channels/{owner}/{label} (201); POST|DELETE /channels/{owner}/{label}/lock (201);
 //   - `anaconda move --from-label A --to-label B SPEC`: POST /channels/{owner}/{B} then DELETE
 //     /channels/{owner}/{A}, each with `{package, version, basename}` (201);
-//   - `anaconda copy SPEC [--from-label A] [--to-label B] [--replace | --update]`: POST (PUT with
+//   - `anaconda copy SPEC [--to-owner O] [--from-label A] [--to-label B] [--replace | --update]`: POST (PUT with
 //     --replace, PATCH with --update) /copy/package/{owner}/{pkg}/{ver}/[{basename}] with
 //     `{to_owner, from_channel, to_channel}` → 200, a list of `{basename}`.
 // The /channels routes share their paths with pkgate's own (GET /channels/{channel} is a
@@ -20,7 +20,7 @@
 // (publish.ts). Adding a label to files therefore copies them from the labels that hold them.
 import { GateError } from "../errors.js";
 import { MAIN_LABEL, selectorPath, type CopyResult, type OnExisting, type PackageSelector } from "../conda/publish.js";
-import { checkLabel, checkSelector, copyCondaLabel, listCondaLabels, removeCondaPackages, type CondaRemoval } from "./conda.js";
+import { checkLabel, checkSelector, copyCondaAcross, copyCondaLabel, listCondaLabels, removeCondaPackages, type CondaRemoval } from "./conda.js";
 import { KINDS } from "../kinds/kinds.js";
 import { removeKindFiles } from "./kinds.js";
 import { acting, param, type ApiCall, type ApiDeps, type ApiRoute, type Schema } from "./route.js";
@@ -139,14 +139,19 @@ function copyPackage(existing: OnExisting) {
       if (typeof x !== "string") throw new GateError("bad_request", `the field "${field}" must be a string`);
       return x;
     };
-    const toOwner = text(b.to_owner, "to_owner");
-    if (toOwner !== undefined && toOwner.toLowerCase() !== owner.toLowerCase()) {
-      throw new GateError("bad_request", `pkgate copies between labels of one channel (${owner}); to put a package into ${toOwner}, upload it there`);
-    }
+    // no --to-owner: the caller's own account, as anaconda.org has it
+    const toOwner = text(b.to_owner, "to_owner") ?? call.me?.name ?? owner;
     const file = call.params["subdir"] === undefined ? undefined : `${param(call, "subdir")}/${param(call, "file")}`;
     const sel = checkSelector(param(call, "pkg"), param(call, "ver"), file);
-    const r = await copyCondaLabel(acting(call), publishing(call), owner, text(b.from_channel, "from_channel") ?? MAIN_LABEL, text(b.to_channel, "to_channel") ?? MAIN_LABEL, sel, false, existing);
-    return r.copied.map((path) => ({ basename: path, full_name: `${r.channel}/${sel.name}/${sel.version}/${path}`, from_label: r.from, to_label: r.to }));
+    const from = text(b.from_channel, "from_channel") ?? MAIN_LABEL;
+    const to = text(b.to_channel, "to_channel") ?? MAIN_LABEL;
+    // another account: read there, write here
+    const r =
+      toOwner.toLowerCase() !== owner.toLowerCase()
+        ? await copyCondaAcross(acting(call), publishing(call), owner, from, toOwner, to, sel, existing)
+        : await copyCondaLabel(acting(call), publishing(call), owner, from, to, sel, false, existing);
+    const into = r.toChannel ?? r.channel;
+    return r.copied.map((path) => ({ basename: path, full_name: `${into}/${sel.name}/${sel.version}/${path}`, owner: into, from_label: r.from, to_label: r.to }));
   };
 }
 
@@ -163,7 +168,7 @@ const selectorRequest: Schema = {
 };
 const copyRequest: Schema = {
   type: "object",
-  properties: { to_owner: { type: ["string", "null"], description: "the owner itself (pkgate copies within a channel)" }, from_channel: { type: ["string", "null"], description: "label (default main)" }, to_channel: { type: ["string", "null"], description: "label (default main)" } },
+  properties: { to_owner: { type: ["string", "null"], description: "the account to copy into (default: the caller's own); read on the package in the owner's channel, write in this one" }, from_channel: { type: ["string", "null"], description: "label (default main)" }, to_channel: { type: ["string", "null"], description: "label (default main)" } },
   additionalProperties: false,
 };
 const copiedFiles: Schema = { type: "array", items: { type: "object", properties: { basename: { type: "string" }, full_name: { type: "string" } }, required: ["basename"] } };
@@ -184,7 +189,7 @@ function copyRoutes(): ApiRoute[] {
         method,
         path,
         operationId: `anacondaCopy${method[0]}${method.slice(1).toLowerCase()}${one ? "File" : "Release"}`,
-        summary: `anaconda copy: ${one ? "one file" : "every file of a version"} from label from_channel to label to_channel of the same channel; ${what}. Answers the files copied.`,
+        summary: `anaconda copy: ${one ? "one file" : "every file of a version"} from label from_channel of the owner's channel into label to_channel of to_owner's (default: the caller's account); ${what}. Answers the files copied.`,
         tag,
         auth: "token",
         action: "conda:upload",

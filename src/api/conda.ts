@@ -227,6 +227,17 @@ export async function listCondaLabels(a: Acting, conda: NonNullable<ApiDeps["con
   return { channel: resource.account!.name, labels: await conda.publisher.labelSummaries(resource.account!.name) };
 }
 
+/** Copies a package, version or file from label `from` of `channel` into label `to` of another
+ * channel (anaconda copy --to-owner): read on it in the source (what a download needs), write
+ * on it in the target. */
+export async function copyCondaAcross(a: Acting, conda: NonNullable<ApiDeps["conda"]>, channel: string, from: string, toChannel: string, to: string, sel: PackageSelector, existing: OnExisting = "refuse"): Promise<CopyResult> {
+  const source = await named(a.catalog, "channel", v.accountName(channel, "channel"));
+  const target = await named(a.catalog, "channel", v.accountName(toChannel, "channel"));
+  enforce(authorize(a.principal, "conda:download", { ...source, package: sel.name }));
+  enforce(authorize(a.principal, "conda:upload", { ...target, package: sel.name }));
+  return conda.publisher.copy(source.account!.name, checkLabel(from), checkLabel(to), sel, false, existing, target.account!.name);
+}
+
 /** Copies (or moves) a package, version or file (sel null: every file of the label) from label
  * `from` to label `to`; a file `to` holds with other bytes: `existing` (publish.ts copy). */
 export async function copyCondaLabel(a: Acting, conda: NonNullable<ApiDeps["conda"]>, channel: string, from: string, to: string, sel: PackageSelector | null, move: boolean, existing: OnExisting = "refuse"): Promise<CopyResult> {

@@ -102,6 +102,8 @@ export interface CopyResult {
   skipped: string[];
   /** With a move: `<subdir>/<filename>` taken out of `from`. */
   removed: string[];
+  /** The channel copied into, when it is another (anaconda copy --to-owner). */
+  toChannel?: string;
 }
 
 export interface RebuildResult {
@@ -342,13 +344,14 @@ export class CondaPublisher {
    * under `to`'s lock: the package objects first, then `to`'s indexes. A file `to` holds with the
    * same sha256 is skipped; with other bytes, `existing` decides: 409 (refuse), left as it is
    * (skip) or overwritten (replace). With `move`, the files then leave `from` (under `from`'s
-   * lock). Nothing selected: 404. */
-  async copy(channel: string, from: string, to: string, sel: PackageSelector | null, move = false, existing: OnExisting = "refuse"): Promise<CopyResult> {
+   * lock). `toChannel`: label `to` of another channel (no move then). Nothing selected: 404. */
+  async copy(channel: string, from: string, to: string, sel: PackageSelector | null, move = false, existing: OnExisting = "refuse", toChannel: string = channel): Promise<CopyResult> {
     checkChannelAndLabel(channel, from);
-    checkChannelAndLabel(channel, to);
-    if (from === to) throw new GateError("bad_request", `copying from label ${from} to itself changes nothing`);
+    checkChannelAndLabel(toChannel, to);
+    if (from === to && toChannel === channel) throw new GateError("bad_request", `copying from label ${from} to itself changes nothing`);
+    if (move && toChannel !== channel) throw new GateError("bad_request", "a move stays within one channel: copy, then remove");
     const source = labelRoot(channel, from);
-    const target = labelRoot(channel, to);
+    const target = labelRoot(toChannel, to);
     const subdirs = sel !== null && sel.file !== undefined ? [sel.file.split("/")[0]!] : ((await this.labels(channel)).get(from) ?? []);
     // the source's records as its indexes hold them (each object is written atomically, and an
     // indexed file is in the store before its record)
@@ -364,7 +367,7 @@ export class CondaPublisher {
     }
     if (chosen.size === 0) throw new GateError("not_found", `${selectorPath(channel, sel)} was not found in label ${from}`);
     const kept = new Set<string>();
-    const result = await this.locked(channel, to, async (lease) => {
+    const result = await this.locked(toChannel, to, async (lease) => {
       const indexes: SubdirIndex[] = [];
       const packages: { path: string; body: () => Buffer | Readable }[] = [];
       const facts = new Map<string, PackageFacts>();
@@ -387,7 +390,7 @@ export class CondaPublisher {
               kept.add(path);
               continue;
             }
-            if (existing === "refuse") throw new GateError("conflict", `${channel}${to === MAIN_LABEL ? "" : `/label/${to}`}/${path} already exists with other bytes; remove it from label ${to} first`);
+            if (existing === "refuse") throw new GateError("conflict", `${toChannel}${to === MAIN_LABEL ? "" : `/label/${to}`}/${path} already exists with other bytes; remove it from label ${to} first`);
           }
           // channeldata.json's facts come from the archive, read where it already is
           facts.set(path, factsOf(await this.readStored(`${source}${path}`, e.filename)));
@@ -407,7 +410,7 @@ export class CondaPublisher {
       const moved = new Set([...result.copied, ...result.skipped].filter((p) => !kept.has(p)));
       removed = (await this.removeWhere(channel, from, [...chosen.keys()], (path) => moved.has(path))).removed;
     }
-    return { channel, from, to, ...result, removed };
+    return { channel, from, to, ...(toChannel === channel ? {} : { toChannel }), ...result, removed };
   }
 
   // ---- steps ------------------------------------------------------------------------------

@@ -120,7 +120,7 @@ describe("anaconda remove, label, move and copy against pkgate", () => {
     assert.equal((await ask("POST", "/channels/acme/prod", { body: sel(null, "1.0") })).status, 400);
   });
 
-  test("copy acme/al-lib/2.0 --from-label dev --to-label qa: POST, then PUT (--replace) and PATCH (--update)", async () => {
+  test("copy acme/al-lib/2.0 --from-label dev --to-label qa (no --to-owner: the token's own account): POST, then PUT (--replace) and PATCH (--update)", async () => {
     const body = { to_owner: null, from_channel: "dev", to_channel: "qa" };
     const r = await ask("POST", "/copy/package/acme/al-lib/2.0/", { body });
     assert.equal(r.status, 200, JSON.stringify(r.json));
@@ -133,10 +133,27 @@ describe("anaconda remove, label, move and copy against pkgate", () => {
     assert.equal(one.status, 200, JSON.stringify(one.json));
     assert.deepEqual(one.json.map((f: { basename: string }) => f.basename), ["noarch/al-lib-1.0-0.conda"]);
     assert.equal((await ask("PUT", "/copy/package/acme/al-lib/1.0/", { body })).status, 200);
-    // another owner: pkgate copies within a channel, and says so
-    const other = await ask("POST", "/copy/package/acme/al-lib/2.0/", { body: { ...body, to_owner: "elsewhere" } });
-    assert.equal(other.status, 400);
-    assert.match(other.json.error, /copies between labels of one channel/);
+  });
+
+  test("copy --to-owner: into another account's label, with read on the source and write on the target", async () => {
+    // kim administers acme and beta; acme's own token may not write into beta
+    for (const args of [["user", "--create", "kim", "--email", "kim@example.org"], ["org", "--create", "beta"], ["org", "beta", "--add-admin", "kim"]]) {
+      const r = await p.s.cli(args, "a long password\na long password\n");
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const kim = (await p.s.cli(["auth", "--create", "--name", "kim-conda", "--scopes", "conda", "--user", "kim"])).stdout.trim().split("\n").at(-1)!;
+    const body = { to_owner: "beta", from_channel: "dev", to_channel: "main" };
+    const denied = await ask("POST", "/copy/package/acme/al-lib/2.0/", { body });
+    assert.equal(denied.status, 403, JSON.stringify(denied.json));
+    // kim may read acme's public package and write beta's
+    const r = await ask("POST", "/copy/package/acme/al-lib/2.0/", { body, token: kim });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.deepEqual(r.json.map((f: { full_name: string }) => f.full_name), ["beta/al-lib/2.0/noarch/al-lib-2.0-0.conda"]);
+    const beta = (await p.s.rt.store.get("beta/noarch/repodata.json"))?.body.toString("utf8") ?? "";
+    assert.deepEqual(Object.keys(JSON.parse(beta)["packages.conda"]), ["al-lib-2.0-0.conda"]);
+    assert.ok(await p.s.rt.store.stat("beta/noarch/al-lib-2.0-0.conda"));
+    // a source it may not see: what a missing one gets
+    assert.equal((await ask("POST", "/copy/package/nobody/al-lib/2.0/", { body, token: kim })).status, 404);
   });
 
   test("remove: a release, then a package, each 201; again 404 in words; a download token 403", async () => {
