@@ -10,6 +10,9 @@
 // - `cached`: the small-request baseline: a stat cache revalidated once a second with the
 //   ETag compare for If-None-Match, and small files kept as buffers (the work pkgate's
 //   ObjectSource does, without identification, authorization, routing or logging).
+// - `hono-cached`: the same handler behind Hono and @hono/node-server as pkgate mounts its
+//   routes (one middleware, a catch-all route, the body written to Node's response): what
+//   the framework alone costs, a reference for the small benchmark.
 //
 // Run as a program, a server in a child process (for RSS measurements of the server alone):
 //   node --import tsx test/bench/node-servers.ts <mode> <root>   → {"msg":"listening","url":...}
@@ -20,10 +23,13 @@ import type { AddressInfo } from "node:net";
 import { join, normalize } from "node:path";
 import { pipeline } from "node:stream";
 import { pathToFileURL } from "node:url";
+import { Hono } from "hono";
+import { getRequestListener } from "@hono/node-server";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { listeningUrl, stopChild, type Origin } from "./origins.js";
 
-export type NodeServerMode = "pipe" | "stream-1m" | "fd-1m" | "cached";
-export const NODE_SERVER_MODES: readonly NodeServerMode[] = ["pipe", "stream-1m", "fd-1m", "cached"];
+export type NodeServerMode = "pipe" | "stream-1m" | "fd-1m" | "cached" | "hono-cached";
+export const NODE_SERVER_MODES: readonly NodeServerMode[] = ["pipe", "stream-1m", "fd-1m", "cached", "hono-cached"];
 
 const READ = 1024 * 1024;
 const SMALL = 256 * 1024;
@@ -87,8 +93,24 @@ function sendFd(res: ServerResponse, fd: number, size: number): void {
 }
 
 export function createNodeServer(root: string, mode: NodeServerMode): Server {
+  if (mode === "hono-cached") {
+    const handler = nodeHandler(root, "cached");
+    const app = new Hono<{ Bindings: { incoming: IncomingMessage; outgoing: ServerResponse } }>();
+    app.use("*", async (_c, next) => {
+      await next();
+    });
+    app.on(["GET", "HEAD"], "*", (c) => {
+      handler(c.env.incoming, c.env.outgoing);
+      return RESPONSE_ALREADY_SENT;
+    });
+    return createServer(getRequestListener(app.fetch));
+  }
+  return createServer(nodeHandler(root, mode));
+}
+
+function nodeHandler(root: string, mode: Exclude<NodeServerMode, "hono-cached">): (req: IncomingMessage, res: ServerResponse) => void {
   const cache = new Map<string, { st: Stats; etag: string; body?: Buffer; at: number }>();
-  return createServer((req, res) => {
+  return (req, res) => {
     const path = pathIn(root, req);
     if (!path) return void res.writeHead(404).end();
     if (mode === "cached") {
@@ -142,7 +164,7 @@ export function createNodeServer(root: string, mode: NodeServerMode): Server {
         else sendFd(res, fd, st.size);
       });
     });
-  });
+  };
 }
 
 export async function startNodeServer(root: string, mode: NodeServerMode): Promise<Origin> {

@@ -56,10 +56,14 @@ export default async function run(opts: BenchOptions): Promise<Figure[]> {
     stops.push(() => nginx.stop());
     const node = await startNodeServer(dataDir, "cached");
     stops.push(() => node.stop());
+    // the same handler behind Hono (a reference: what the framework alone costs)
+    const hono = await startNodeServer(dataDir, "hono-cached");
+    stops.push(() => hono.stop());
 
     const pk = (key: string) => `${gw.url}/t/${token}/${key}`;
     const ng = (key: string) => `${nginx.url}/${key}`;
     const np = (key: string) => `${node.url}/${key}`;
+    const nh = (key: string) => `${hono.url}/${key}`;
     const inm = async (url: string) => ({ "If-None-Match": await etagOf(url) });
 
     const load = async (what: string, url: string, expect: number, headers: Record<string, string> = {}): Promise<WrkResult> => {
@@ -81,22 +85,24 @@ export default async function run(opts: BenchOptions): Promise<Figure[]> {
       [`${bName} requests`]: b.requests,
     });
 
-    // interleaved rounds of pkgate, node, nginx; the best round of each kept (the machine is
-    // shared, and other work only ever slows a run down)
+    // interleaved rounds of pkgate, node, node behind Hono, nginx; the best round of each kept
+    // (the machine is shared, and other work only ever slows a run down)
     const pair = async (name: string, key: string, expect: number, conditional: boolean) => {
       const h = async (url: string) => (conditional ? inm(url) : {});
       const hp = await h(pk(key));
       const hn = await h(np(key));
+      const hh = await h(nh(key));
       const hg = await h(ng(key));
       const rounds = opts.quick ? 1 : 2;
-      const got: { pk: WrkResult[]; np: WrkResult[]; ng: WrkResult[] } = { pk: [], np: [], ng: [] };
+      const got: { pk: WrkResult[]; np: WrkResult[]; nh: WrkResult[]; ng: WrkResult[] } = { pk: [], np: [], nh: [], ng: [] };
       for (let r = 0; r < rounds; r++) {
         got.pk.push(await load(`pkgate ${name} (token)`, pk(key), expect, hp));
         got.np.push(await load(`node:http ${name}`, np(key), expect, hn));
+        got.nh.push(await load(`node:http behind Hono ${name}`, nh(key), expect, hh));
         got.ng.push(await load(`nginx ${name} (no auth)`, ng(key), expect, hg));
       }
       const top = (xs: WrkResult[]) => xs.reduce((a, b) => (b.rps > a.rps ? b : a));
-      return { pk: top(got.pk), np: top(got.np), ng: top(got.ng), samples: Object.fromEntries(Object.entries(got).map(([k, v]) => [k, v.map((x) => Math.round(x.rps))])) };
+      return { pk: top(got.pk), np: top(got.np), nh: top(got.nh), ng: top(got.ng), samples: Object.fromEntries(Object.entries(got).map(([k, v]) => [k, v.map((x) => Math.round(x.rps))])) };
     };
 
     const r304 = await pair("304 repodata.json", REPODATA, 304, true);
@@ -110,6 +116,7 @@ export default async function run(opts: BenchOptions): Promise<Figure[]> {
         figure({ bench: "small", name: `${what}: pkgate`, value: r.pk.rps, unit: "req/s", baseline: { name: bare, value: r.np.rps }, target: { op: ">=", of: "ratio", limit: 0.9 }, detail: { ...detail(r.pk, r.np, "node"), samples: r.samples }, command }),
         figure({ bench: "small", name: `${what}: pkgate vs nginx`, value: r.pk.rps, unit: "req/s", baseline: { name: "nginx, no auth", value: r.ng.rps }, detail: detail(r.pk, r.ng, "nginx"), command }),
         figure({ bench: "small", name: `${what.replace(" (token)", "")}: bare node:http vs nginx`, value: r.np.rps, unit: "req/s", baseline: { name: "nginx, no auth", value: r.ng.rps }, command }),
+        figure({ bench: "small", name: `${what.replace(" (token)", "")}: the same node handler behind Hono (reference)`, value: r.nh.rps, unit: "req/s", baseline: { name: bare, value: r.np.rps }, command: r.nh.command }),
         figure({ bench: "small", name: `${what.replace(" (token)", "")}: pkgate p99 latency`, value: r.pk.latencyMs.p99, unit: "ms", baseline: { name: "node:http p99", value: r.np.latencyMs.p99 }, detail: { nginxP99Ms: r.ng.latencyMs.p99 }, command: r.pk.command }),
       );
     }
