@@ -123,6 +123,25 @@ for (const kind of MATRIX) {
       assert.match(denied.stderr, /conda/);
     });
 
+    test("groups: write on one name lets a member publish that environment and no other", async () => {
+      const made = await p.s.cli(["user", "--create", "dana", "--email", "dana@example.org"], `${PASSWORD}\n${PASSWORD}\n`);
+      assert.equal(made.code, 0, made.stderr);
+      // the group through the gateway's API, so this gateway knows it at once (no Redis on fs+memory)
+      const admin = (await p.s.cli(["auth", "--create", "--name", "groups-api", "--scopes", "api", "--org", "acme"])).stdout.trim().split("\n").at(-1)!;
+      const api = (method: string, path: string, body?: unknown) => fetch(`${p.s.url}/api${path}`, { method, headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const group = await api("POST", "/orgs/acme/groups", { name: "env-writers", permission: "write", packages: ["team-env"] });
+      assert.equal(group.status, 201, await group.clone().text());
+      const member = await api("PUT", "/orgs/acme/groups/env-writers/members/dana");
+      assert.ok(member.ok, await member.clone().text());
+      const dana = (await p.s.cli(["auth", "--create", "--name", "dana-conda", "--scopes", "conda", "--user", "dana"])).stdout.trim().split("\n").at(-1)!;
+      const put = (name: string) =>
+        fetch(`${p.s.url}/api/channels/acme/environments?filename=environment.yml&name=${name}`, { method: "POST", headers: { authorization: `Bearer ${dana}`, "content-type": "application/x-yaml" }, body: ENV });
+      assert.equal((await put("team-env")).status, 201);
+      const other = await put("other-env");
+      assert.equal(other.status, 403);
+      assert.match(((await other.json()) as { message: string }).message, /may not upload or remove the package "other-env"/);
+    });
+
     test("anaconda upload environment.yml and a notebook: the client's sequence (dist, package, release, stage, file POST 201, commit)", async () => {
       const version = "2026.11.30.101500";
       const owner = (await anacondaAsk(p.s.url, "GET", "/user", { token: p.upload })).json.login as string;
