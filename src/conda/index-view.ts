@@ -16,6 +16,7 @@ import { notFound, unavailable } from "../errors.js";
 import { indexCuts, MemberKind, repodataMembers, viewSize, type IndexMap, type Visible } from "./repodata.js";
 import { bunzip2, bzip2 } from "./bzip2.js";
 import type { WorkerPool } from "../workers/pool.js";
+import type { Source } from "../workers/jobs.js";
 
 export const SHARD_INDEX = "repodata_shards.msgpack.zst";
 
@@ -103,8 +104,9 @@ function membersOf(file: string): Record<string, MemberKind> {
 const maps = new Map<string, Promise<IndexMap>>();
 const MAPS_KEPT = 4;
 
-/** The map of one version of a stored index (computed in a worker from the stored bytes, which are
- * read here and then let go of: 250 MB for a conda-forge subdir, once per version). */
+/** The map of one version of a stored index, computed in a worker from the stored bytes, which are
+ * read here and moved there (250 MB for a conda-forge subdir, once per version; the worker
+ * collects them when done). */
 function mapOf(src: ViewSource, file: string, key: string, info: ObjectInfo): Promise<IndexMap> {
   const id = `${key}|${info.etag}`;
   let m = maps.get(id);
@@ -115,16 +117,10 @@ function mapOf(src: ViewSource, file: string, key: string, info: ObjectInfo): Pr
   }
   m = (async () => {
     const members = membersOf(file);
-    if (file.endsWith(".json")) {
-      const data = await readVersion(src.store, key, info.etag);
-      return src.workers.run("map", { data, members }, movable(data));
-    }
-    if (file.endsWith(".zst")) {
-      const zst = await getVersion(src.store, key, info.etag);
-      return (await src.workers.run("mapZst", { zst, members }, movable(zst))).map;
-    }
+    if (file.endsWith(".json")) return withVersion(src.store, key, info.etag, (from, moved) => src.workers.run("map", { src: from, members }, moved));
+    if (file.endsWith(".zst")) return withVersion(src.store, key, info.etag, (from, moved) => src.workers.run("mapZst", { src: from, members }, moved));
     const json = await bz2Json(await getVersion(src.store, key, info.etag));
-    return src.workers.run("map", { data: json, members }, movable(json));
+    return src.workers.run("map", { src: { data: json }, members }, movable(json));
   })();
   m.catch(() => maps.delete(id));
   maps.set(id, m);
@@ -153,13 +149,12 @@ export async function computeView(src: ViewSource, file: string, key: string, in
   if (!empty && !keep.includes(true)) return encodeView({ kind: "none" });
   const cuts = Float64Array.from(cutList);
   if (file.endsWith(".json")) {
-    const size = viewSize(map.size, cuts);
-    return encodeView({ kind: "cuts", tag: await hashView(src.store, key, info.etag, { size, cuts }), size, cuts });
+    const tag = await withVersion(src.store, key, info.etag, (from, moved) => src.workers.run("viewTag", { src: from, cuts }, moved));
+    return encodeView({ kind: "cuts", tag, size: viewSize(map.size, cuts), cuts });
   }
   if (file.endsWith(".zst")) {
     // decompressed, cut and compressed again in pieces; the view comes back with room for its header
-    const zst = await getVersion(src.store, key, info.etag);
-    const { body, tag } = await src.workers.run("zstdRecut", { zst, cuts, reserve: HEADER }, movable(zst));
+    const { body, tag } = await withVersion(src.store, key, info.etag, (from, moved) => src.workers.run("zstdRecut", { src: from, cuts, reserve: HEADER }, moved));
     const out = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     headBytes(out, tag);
     return out;
@@ -173,18 +168,24 @@ export async function computeView(src: ViewSource, file: string, key: string, in
   return encodeView({ kind: "bytes", tag: await src.workers.run("sha256", { data: body }), body });
 }
 
-/** The ETag of a cut view: sha256 of its bytes, streamed from the store as they will be served
- * (hashed here a MiB at a time: a few ms per event-loop turn, never a stall). */
-async function hashView(store: Store, key: string, etag: string, view: { size: number; cuts: Float64Array }): Promise<string> {
-  const stored = await openStored(store, key);
-  if (!stored) throw notFound();
-  if (stored.info.etag !== etag) {
-    stored.close();
-    throw new StaleIndex(key);
+/**
+ * Runs a worker job on one version of a stored object: a local file is handed over open (the worker
+ * reads it; the main thread's heap never holds the 250 MB, whose accounting would cost it a
+ * stop-the-world collection), other stores' bytes are fetched here and moved to the worker.
+ */
+async function withVersion<T>(store: Store, key: string, etag: string, job: (src: Source, moved: ArrayBuffer[]) => Promise<T>): Promise<T> {
+  if (store.openFile) {
+    const f = await store.openFile(key);
+    if (!f) throw notFound();
+    try {
+      if (f.info.etag !== etag) throw new StaleIndex(key);
+      return await job({ fd: f.fd, size: f.info.size }, []);
+    } finally {
+      fsClose(f.fd, () => undefined);
+    }
   }
-  const h = createHash("sha256");
-  for await (const chunk of stored.open(view)) h.update(chunk as Buffer);
-  return h.digest("hex").slice(0, 32);
+  const data = await getVersion(store, key, etag);
+  return job({ data }, movable(data));
 }
 
 /** One version of a stored object, whole (index twins and shard indexes are a fraction of the
@@ -239,30 +240,11 @@ export async function shardOwnersOf(src: ViewSource, key: string): Promise<Map<s
 // ---- reading stored bytes
 
 const READ_STEP = 1 << 20;
+/** Reads of a cut view; two of them are buffered ahead of the socket (so a response holds at most ~3 MiB). */
+const SLICE_READ = 1 << 20;
 
 function readAt(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
   return new Promise((resolve, reject) => fsRead(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
-}
-
-/** One version of the stored object in a buffer of its own (so it can move to a worker), read in
- * steps: the main thread never copies it. */
-export async function readVersion(store: Store, key: string, etag: string): Promise<Buffer> {
-  if (!store.openFile) return getVersion(store, key, etag);
-  const f = await store.openFile(key);
-  if (!f) throw notFound();
-  try {
-    if (f.info.etag !== etag) throw new StaleIndex(key);
-    const out = Buffer.allocUnsafeSlow(f.info.size);
-    let at = 0;
-    while (at < out.length) {
-      const n = await readAt(f.fd, out, at, Math.min(READ_STEP * 4, out.length - at), at);
-      if (n === 0) throw unavailable("the store (a file shrank while read)");
-      at += n;
-    }
-    return out;
-  } finally {
-    fsClose(f.fd, () => undefined);
-  }
 }
 
 /** [start, end) ranges of the stored object that make up bytes [from, to] (inclusive) of the view. */
@@ -333,7 +315,7 @@ export async function openStored(store: Store, key: string): Promise<OpenIndex |
     open(view, range, signal) {
       used = true;
       const ranges = keptRanges(info.size, view.cuts, range?.start ?? 0, range?.end ?? view.size - 1);
-      const out = Readable.from(slices(ranges), { objectMode: false, highWaterMark: READ_STEP });
+      const out = Readable.from(slices(ranges), { objectMode: false, highWaterMark: 2 * SLICE_READ });
       if (signal) addAbortSignal(signal, out);
       return out;
     },
@@ -374,7 +356,7 @@ async function* fileSlices(fd: number, ranges: number[]): AsyncGenerator<Buffer>
     let pos = ranges[0]!;
     let r = 0;
     const ahead = (p: number) => {
-      const read = readChunk(fd, p, Math.min(READ_STEP, last - p));
+      const read = readChunk(fd, p, Math.min(SLICE_READ, last - p));
       read.catch(() => undefined); // awaited below, unless the client left first
       return read;
     };

@@ -1,7 +1,29 @@
 // A worker thread of the index pool (pool.ts): runs one job at a time from jobs.ts and sends the
 // result back, moving its buffers rather than copying them.
+//
+// A job's input can be a 250 MB index moved here. A thread that then sits idle allocates nothing,
+// so its garbage collector never runs and the input would stay in memory until the next job: after
+// a big job the worker collects at once (a few ms on this thread's small heap, off the event loop).
 import { parentPort } from "node:worker_threads";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { jobs, type JobName } from "./jobs.js";
+
+setFlagsFromString("--expose-gc");
+const collect = runInNewContext("gc") as () => void;
+const BIG = 16 << 20;
+
+/** Bytes a job's input brought (or read) into this thread. */
+function sizeOf(args: unknown): number {
+  let n = 0;
+  if (args && typeof args === "object") {
+    for (const v of Object.values(args)) {
+      if (ArrayBuffer.isView(v)) n += v.byteLength;
+      else if (v && typeof v === "object") n += sizeOf(v) + (typeof (v as { size?: unknown }).size === "number" ? (v as { size: number }).size : 0);
+    }
+  }
+  return n;
+}
 
 interface Request {
   id: number;
@@ -18,4 +40,5 @@ parentPort!.on("message", ({ id, op, args }: Request) => {
   } catch (err) {
     parentPort!.postMessage({ id, error: err instanceof Error ? err.message : String(err) });
   }
+  if (sizeOf(args) >= BIG) collect();
 });

@@ -5,6 +5,7 @@
 // transferred. A visibility predicate is a closure over the policy and cannot cross: the main thread
 // asks which names an index holds, decides, and sends the hidden names.
 import { createHash } from "node:crypto";
+import { readSync } from "node:fs";
 import { createRequire } from "node:module";
 import { mapIndex, type IndexMap, type MemberKind } from "../conda/repodata.js";
 import { filterShardIndex, shardIndexNames, shardOwners } from "../conda/shards.js";
@@ -50,12 +51,6 @@ function joined(parts: Uint8Array[], total: number, reserve = 0): Uint8Array {
 /** A buffer the caller can take: whole ArrayBuffer, not a pool slice. */
 function owned(b: Uint8Array): Uint8Array {
   return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !(b.buffer instanceof SharedArrayBuffer) ? b : b.slice();
-}
-
-/** Hands a big input back to the caller (moved, not copied): a worker thread that sits idle never
- * collects its garbage, so a 250 MB input left here would stay in memory until its next job. */
-function handBack(data: Uint8Array): ArrayBuffer[] {
-  return data.buffer instanceof SharedArrayBuffer || data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength ? [] : [data.buffer];
 }
 
 /** zstd decompression in pieces (a frame of any size, or several frames). */
@@ -123,35 +118,74 @@ function zstdOf(pieces: Iterable<Uint8Array>, level: number, reserve: number): U
   return joined(parts, size, reserve);
 }
 
+/**
+ * Where a job's big input is: bytes moved here, or a file the caller holds open (threads share the
+ * process's descriptors), read here so the 250 MB never touch the main thread's heap (whose garbage
+ * collector would stop the event loop to account for them).
+ */
+export type Source = { data: Uint8Array } | { fd: number; size: number };
+
+function wholeOf(src: Source): Uint8Array {
+  if ("data" in src) return src.data;
+  const out = Buffer.allocUnsafeSlow(src.size);
+  let at = 0;
+  while (at < src.size) {
+    const n = readSync(src.fd, out, at, Math.min(CHUNK, src.size - at), at);
+    if (n === 0) throw new Error("stored index shrank while read");
+    at += n;
+  }
+  return out;
+}
+
+/** The source in pieces (a file through one reused buffer: each piece is consumed before the next). */
+function* piecesOf(src: Source): Generator<Uint8Array> {
+  if ("data" in src) {
+    yield src.data;
+    return;
+  }
+  const buf = Buffer.allocUnsafeSlow(Math.min(CHUNK, Math.max(1, src.size)));
+  for (let at = 0; at < src.size; ) {
+    const n = readSync(src.fd, buf, 0, Math.min(buf.length, src.size - at), at);
+    if (n === 0) throw new Error("stored index shrank while read");
+    yield buf.subarray(0, n);
+    at += n;
+  }
+}
+
 export const jobs = {
-  /** Where each member of the given top-level values is (see mapIndex). The input is handed back. */
-  map(a: { data: Uint8Array; members: Record<string, MemberKind> }): Done<IndexMap> {
-    const m = mapIndex(a.data, a.members);
-    return done(m, [m.groups.buffer, m.start.buffer, m.end.buffer, m.next.buffer, m.name.buffer, ...handBack(a.data)] as ArrayBuffer[]);
+  /** Where each member of the given top-level values is (see mapIndex). */
+  map(a: { src: Source; members: Record<string, MemberKind> }): Done<IndexMap> {
+    const m = mapIndex(wholeOf(a.src), a.members);
+    return done(m, [m.groups.buffer, m.start.buffer, m.end.buffer, m.next.buffer, m.name.buffer] as ArrayBuffer[]);
   },
 
   /** The map of a zstd-compressed index (decompressed here, then let go of). */
-  mapZst(a: { zst: Uint8Array; members: Record<string, MemberKind> }): Done<{ map: IndexMap; json: Uint8Array }> {
-    const json = jobs.zstdDecompress({ data: a.zst }).value;
-    const m = mapIndex(json, a.members);
-    // the 250 MB of JSON go back with the map, to be collected by the caller's (busy) heap
-    return done({ map: m, json }, [m.groups.buffer, m.start.buffer, m.end.buffer, m.next.buffer, m.name.buffer, json.buffer, ...handBack(a.zst)] as ArrayBuffer[]);
+  mapZst(a: { src: Source; members: Record<string, MemberKind> }): Done<IndexMap> {
+    const m = mapIndex(jobs.zstdDecompress({ data: wholeOf(a.src) }).value, a.members);
+    return done(m, [m.groups.buffer, m.start.buffer, m.end.buffer, m.next.buffer, m.name.buffer] as ArrayBuffer[]);
   },
 
   /** The view of a zstd-compressed index, zstd-compressed again, in one pass of pieces: the stored
    * frame decompressed, the cut ranges dropped, the rest compressed (never the whole JSON in memory).
    * Its ETag is the sha256 of the compressed bytes; `reserve` free bytes precede the body. */
-  zstdRecut(a: { zst: Uint8Array; cuts: Float64Array; level?: number; reserve?: number }): Done<{ body: Uint8Array; tag: string }> {
+  zstdRecut(a: { src: Source; cuts: Float64Array; level?: number; reserve?: number }): Done<{ body: Uint8Array; tag: string }> {
     const reserve = a.reserve ?? 0;
-    const body = zstdOf(cutPieces(zstdPieces(a.zst), a.cuts), a.level ?? ZSTD_DEFAULT_LEVEL, reserve);
-    return done({ body, tag: hex32(createHash("sha256").update(body.subarray(reserve))) }, [body.buffer as ArrayBuffer, ...handBack(a.zst)]);
+    const body = zstdOf(cutPieces(zstdPieces(wholeOf(a.src)), a.cuts), a.level ?? ZSTD_DEFAULT_LEVEL, reserve);
+    return done({ body, tag: hex32(createHash("sha256").update(body.subarray(reserve))) }, [body.buffer as ArrayBuffer]);
+  },
+
+  /** The ETag of a cut view: sha256 of the bytes the cuts leave (hex, 128 bits), read in pieces. */
+  viewTag(a: { src: Source; cuts: Float64Array }): Done<string> {
+    const h = createHash("sha256");
+    for (const piece of cutPieces(piecesOf(a.src), a.cuts)) h.update(piece);
+    return done(hex32(h));
   },
 
   /** The view's bytes in one buffer. */
   assemble(a: { data: Uint8Array; cuts: Float64Array }): Done<Uint8Array> {
     const parts = [...keptPieces(a.data, a.cuts)];
     const out = joined(parts, parts.reduce((n, p) => n + p.length, 0));
-    return done(out, [out.buffer as ArrayBuffer, ...handBack(a.data)]);
+    return done(out, [out.buffer as ArrayBuffer]);
   },
 
   /** Decompressed (into shared memory when `shared`). */

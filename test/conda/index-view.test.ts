@@ -182,7 +182,7 @@ describe("worker jobs", () => {
   test("map in a worker = map in process; its cuts assemble filterRepodata's bytes", async () => {
     const g = generateRepodataSet({ records: 500, privateEvery: 5, subdir: "noarch" });
     const members = repodataMembers({ hideRemoved: true });
-    const there = await workers.run("map", { data: g.json, members });
+    const there = await workers.run("map", { src: { data: g.json }, members });
     assert.deepEqual(there, mapIndex(g.json, members));
     const cuts = indexCuts(there, there.names.map((n) => !g.privateNames.has(n)));
     assert.ok(assembleView(g.json, cuts).equals(filterRepodata(g.json, (n) => !g.privateNames.has(n), { hideRemoved: true })!));
