@@ -118,7 +118,13 @@ function mapOf(src: ViewSource, file: string, key: string, info: ObjectInfo): Pr
   m = (async () => {
     const members = membersOf(file);
     if (file.endsWith(".json")) return withVersion(src.store, key, info.etag, (from, moved) => src.workers.run("map", { src: from, members }, moved));
-    if (file.endsWith(".zst")) return withVersion(src.store, key, info.etag, (from, moved) => src.workers.run("mapZst", { src: from, members }, moved));
+    if (file.endsWith(".zst")) {
+      // a .zst twin that holds exactly its .json (as conda-index writes them) is cut by the .json's
+      // map: no second 250 MB decompressed to map it again
+      const twin = await twinJson(src, file, key, info);
+      if (twin) return mapOf(src, file.slice(0, -4), twin.key, twin.info);
+      return withVersion(src.store, key, info.etag, (from, moved) => src.workers.run("mapZst", { src: from, members }, moved));
+    }
     const json = await bz2Json(await getVersion(src.store, key, info.etag));
     return src.workers.run("map", { src: { data: json }, members }, movable(json));
   })();
@@ -126,6 +132,42 @@ function mapOf(src: ViewSource, file: string, key: string, info: ObjectInfo): Pr
   maps.set(id, m);
   while (maps.size > MAPS_KEPT) maps.delete(maps.keys().next().value!);
   return m;
+}
+
+const NAMES_PER_TURN = 4096;
+
+async function askEach(names: string[], visible: Visible): Promise<boolean[]> {
+  const keep = new Array<boolean>(names.length);
+  for (let i = 0; i < names.length; i++) {
+    if (i > 0 && i % NAMES_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
+    keep[i] = visible(names[i]!);
+  }
+  return keep;
+}
+
+/** sha256 of the JSON of one version of a stored index (decompressed for .zst), computed in a worker. */
+const contentHashes = new Map<string, Promise<string>>();
+
+function contentHashOf(src: ViewSource, key: string, info: ObjectInfo): Promise<string> {
+  const id = `${key}|${info.etag}`;
+  let h = contentHashes.get(id);
+  if (!h) {
+    h = withVersion(src.store, key, info.etag, (from, moved) => src.workers.run("contentHash", { src: from, zst: key.endsWith(".zst") }, moved));
+    h.catch(() => contentHashes.delete(id));
+    contentHashes.set(id, h);
+    while (contentHashes.size > 16) contentHashes.delete(contentHashes.keys().next().value!);
+  }
+  return h;
+}
+
+/** The stored .json a .zst decompresses to byte for byte, if there is one. */
+async function twinJson(src: ViewSource, file: string, key: string, info: ObjectInfo): Promise<{ key: string; info: ObjectInfo } | null> {
+  if (!file.endsWith(".json.zst")) return null;
+  const jsonKey = key.slice(0, -4);
+  const jsonInfo = await src.store.stat(jsonKey);
+  if (!jsonInfo) return null;
+  const [zst, json] = await Promise.all([contentHashOf(src, key, info), contentHashOf(src, jsonKey, jsonInfo)]);
+  return zst === json ? { key: jsonKey, info: jsonInfo } : null;
 }
 
 /** The buffer of `b` when `b` is all of it (so it can move to a worker), else nothing (it is copied). */
@@ -142,8 +184,9 @@ function movable(b: Uint8Array): ArrayBuffer[] {
 export async function computeView(src: ViewSource, file: string, key: string, info: ObjectInfo, visible: Visible, empty = false): Promise<Buffer> {
   if (file === SHARD_INDEX) return encodeView(await shardView(src, key, visible, empty));
   const map = await mapOf(src, file, key, info);
-  // the policy is asked once per package name, here (it cannot cross to a worker)
-  const keep = map.names.map((n) => visible(n));
+  // the policy is asked once per package name, here (it cannot cross to a worker), a slice of
+  // names per event-loop turn: 50,000 names at once would hold other requests up
+  const keep = await askEach(map.names, visible);
   const cutList = indexCuts(map, keep);
   if (cutList.length === 0) return encodeView({ kind: "pass" });
   if (!empty && !keep.includes(true)) return encodeView({ kind: "none" });

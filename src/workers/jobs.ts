@@ -174,6 +174,13 @@ export const jobs = {
     return done({ body, tag: hex32(createHash("sha256").update(body.subarray(reserve))) }, [body.buffer as ArrayBuffer]);
   },
 
+  /** sha256 of a stored index's JSON (of its decompressed content when `zst`), read in pieces. */
+  contentHash(a: { src: Source; zst: boolean }): Done<string> {
+    const h = createHash("sha256");
+    for (const piece of a.zst ? zstdPieces(wholeOf(a.src)) : piecesOf(a.src)) h.update(piece);
+    return done(h.digest("hex"));
+  },
+
   /** The ETag of a cut view: sha256 of the bytes the cuts leave (hex, 128 bits), read in pieces. */
   viewTag(a: { src: Source; cuts: Float64Array }): Done<string> {
     const h = createHash("sha256");

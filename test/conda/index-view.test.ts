@@ -61,6 +61,7 @@ describe("index views over a store", () => {
   const hidden = new Set(g.privateNames);
   const visible = (n: string) => !hidden.has(n);
   const onlyOne = [...g.names].find((n) => !hidden.has(n))!;
+  const other = generateRepodataSet({ records: 800, privateEvery: 3, subdir: "osx-64" });
   const channeldata = Buffer.from(JSON.stringify({ channeldata_version: 1, packages: Object.fromEntries(g.names.map((n) => [n, { version: "1" }])), subdirs: ["linux-64"] }, null, 1));
   const shards = generateShardIndex(g.names);
   let dir: TempDir;
@@ -80,6 +81,9 @@ describe("index views over a store", () => {
       await store.put("c/linux-64/repodata.json.zst", zstdCompress(g.json));
       await store.put("c/channeldata.json", channeldata);
       await store.put("c/linux-64/repodata_shards.msgpack.zst", shards);
+      // a .zst twin that does not hold its .json (stale, or written by hand)
+      await store.put("c/osx-64/repodata.json", g.json);
+      await store.put("c/osx-64/repodata.json.zst", zstdCompress(other.json));
     }
   });
   after(async () => {
@@ -120,6 +124,15 @@ describe("index views over a store", () => {
         assert.equal(v.kind, "bytes");
         if (v.kind !== "bytes") return;
         assert.equal(v.tag, tag(v.body));
+        assert.ok(zstdDecompress(v.body).equals(want));
+      });
+
+      test("a .zst twin that differs from its .json is filtered for what it holds itself", async () => {
+        const vis = (n: string) => !hidden.has(n) && !other.privateNames.has(n);
+        const want = filterRepodata(other.json, vis, { hideRemoved: true })!;
+        const { view: v } = await view("c/osx-64/repodata.json.zst", "repodata.json.zst", vis);
+        assert.equal(v.kind, "bytes");
+        if (v.kind !== "bytes") return;
         assert.ok(zstdDecompress(v.body).equals(want));
       });
 
