@@ -1,7 +1,8 @@
 // A small pool of worker threads for the CPU-heavy work on conda indexes (jobs.ts): mapping a
 // 250 MB repodata.json, hashing and compressing its views, (de)compressing. On the main thread
 // such work stalls every request of the process for seconds (health probes included); here it
-// runs beside it. One worker per core (at most 4), started on first use and let go of when idle;
+// runs beside it. One worker per core but one (the event loop keeps a core to itself; at least one
+// worker, at most 4), started on first use and let go of when idle;
 // jobs wait in a bounded queue, and beyond it are refused (503) rather than piling up memory.
 // Inputs are passed as they are: a SharedArrayBuffer is seen by both threads without a copy, a
 // buffer listed in `transfer` moves; results move back.
@@ -129,6 +130,6 @@ let shared: WorkerPool | undefined;
 
 /** The process's pool for index work. */
 export function indexWorkers(): WorkerPool {
-  shared ??= new WorkerPool({ size: Math.max(1, Math.min(4, availableParallelism())), maxQueued: 64 });
+  shared ??= new WorkerPool({ size: Math.max(1, Math.min(4, availableParallelism() - 1)), maxQueued: 64 });
   return shared;
 }
