@@ -7,74 +7,40 @@
 // reaching the client; rattler and pip install through it.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
-import { execFile } from "node:child_process";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { simpleSolve } from "@conda-org/rattler";
-import { MATRIX, startStack, lastLine, type Stack } from "../harness/gateway.js";
+import { MATRIX, startStack, type Stack } from "../harness/gateway.js";
 import { startNginxFront, type NginxFront } from "../harness/nginx.js";
-import { buildWheel, wheelFilename } from "../pypi/fixtures.js";
-
-const run = promisify(execFile);
-const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-
-const PIP_ENV = {
-  PIP_NO_INPUT: "1",
-  PIP_DISABLE_PIP_VERSION_CHECK: "1",
-  PIP_NO_CACHE_DIR: "1",
-  PIP_CONFIG_FILE: "/dev/null",
-  PYTHON_KEYRING_BACKEND: "keyring.backends.null.Keyring",
-  NO_COLOR: "1",
-};
+import { answerSeen, pipInstall, setUpPrivateChannel, sha256, type PrivateChannel } from "../harness/private-channel.js";
 
 for (const kind of MATRIX) {
   describe(`DOWNLOAD_MODE=accel behind nginx, ${kind.store} store`, () => {
     let s: Stack;
     let nginx: NginxFront;
+    let ch: PrivateChannel;
     let token: string;
-    let work: string;
     let privFile: string;
     let privBytes: Buffer;
     let privSha: string;
     // a local version: '+' in the file name, which nginx must find on disk (not on s3rver,
     // which stores a '+' of a key as a space)
     const version = kind.store === "fs" ? "1.0+loc" : "1.0";
-    const wheel = buildWheel({ name: "plus-lib", version });
-    const wheelName = wheelFilename("plus-lib", version);
 
     const get = (path: string, init: RequestInit = {}) => fetch(nginx.url + path, { redirect: "manual", ...init });
 
     before(async () => {
       s = await startStack(kind, { DOWNLOAD_MODE: "accel" });
       nginx = await startNginxFront({ gateway: s.url, dataDir: s.env.DATA_DIR! });
-      work = await mkdtemp(join(tmpdir(), "pkgate-accel-"));
-      const built = await s.seedConda({
-        channel: "acme",
-        subdirs: ["linux-64"],
-        packages: [
-          { name: "pub-lib", version: "1.0", subdir: "linux-64" },
-          { name: "priv-app", version: "2.1", subdir: "linux-64", depends: ["pub-lib >=1.0"] },
-        ],
-      });
-      const priv = built.packages.find((p) => p.name === "priv-app")!;
-      privFile = priv.url;
-      privSha = priv.sha256;
+      ch = await setUpPrivateChannel(s, { name: "plus-lib", version });
+      ({ token } = ch);
+      ({ file: privFile, sha256: privSha } = ch.priv);
       privBytes = Buffer.from(await (await s.rt.store.get(`acme/${privFile}`))!.body);
-      await s.cli(["org", "--create", "acme", "--adopt"]);
-      await s.cli(["package", "--private", "acme/priv-app"]);
-      await s.cli(["package", "--private", "acme/plus-lib"]);
-      token = lastLine((await s.cli(["auth", "--create", "--name", "dl", "--scopes", "conda:download pypi:download", "--org", "acme"])).stdout);
-      await s.rt.store.put(`acme/pypi/plus-lib/${wheelName}`, wheel);
     });
     after(async () => {
-      const all = s.logs.join("\n");
-      assert.ok(!all.includes(token), "the token appeared in the logs");
       await nginx.stop();
       await s.stop();
-      await rm(work, { recursive: true, force: true });
+      await ch.close();
     });
 
     test("a private package through nginx: its bytes, the gateway's headers, nothing internal", async () => {
@@ -116,13 +82,7 @@ for (const kind of MATRIX) {
     test("a hidden package answers through nginx exactly like a missing one", async () => {
       const missingFile = privFile.replace("priv-app", "priv-zzz");
       const answers = await Promise.all([get(`/acme/${privFile}`), get(`/acme/${missingFile}`), get(`/acme/${privFile}`, { method: "HEAD" }), get(`/acme/${missingFile}`, { method: "HEAD" })]);
-      const seen = await Promise.all(
-        answers.map(async (r) => ({
-          status: r.status,
-          headers: [...r.headers.entries()].filter(([k]) => k !== "date" && k !== "x-request-id"),
-          body: (await r.text()).replace(/priv-(app|zzz)/g, "<name>"),
-        })),
-      );
+      const seen = await Promise.all(answers.map((r) => answerSeen(r, /priv-(app|zzz)/g)));
       assert.equal(seen[0]!.status, 404);
       assert.deepEqual(seen[0], seen[1]);
       assert.deepEqual(seen[2], seen[3]);
@@ -151,13 +111,13 @@ for (const kind of MATRIX) {
     });
 
     test("a PyPI file (with '+' in its name on the directory store); indexes come from the gateway", async () => {
-      const res = await get(`/t/${token}/acme/simple/plus-lib/${wheelName}`);
+      const res = await get(`/t/${token}/acme/simple/plus-lib/${ch.wheelName}`);
       assert.equal(res.status, 200);
       assert.equal(res.headers.get("content-type"), "application/zip");
-      assert.equal(sha256(new Uint8Array(await res.arrayBuffer())), sha256(wheel));
+      assert.equal(sha256(new Uint8Array(await res.arrayBuffer())), sha256(ch.wheel));
       const page = await get(`/t/${token}/acme/simple/plus-lib/`);
       assert.equal(page.status, 200);
-      assert.ok((await page.text()).includes(wheelName));
+      assert.ok((await page.text()).includes(ch.wheelName));
       const repodata = await get(`/t/${token}/acme/linux-64/repodata.json`);
       assert.equal(repodata.status, 200);
       const doc = (await repodata.json()) as Record<string, Record<string, { name: string }>>;
@@ -174,11 +134,8 @@ for (const kind of MATRIX) {
         assert.equal(sha256(new Uint8Array(await res.arrayBuffer())), rec.sha256);
       }
       const before = s.logs.length;
-      await run("python3", ["-m", "pip", "install", "--index-url", `${nginx.url}/t/${token}/acme/simple/`, "--target", join(work, "site"), `plus-lib==${version}`], {
-        env: { ...process.env, ...PIP_ENV },
-        timeout: 60_000,
-      }).catch((err: { stdout?: string; stderr?: string }) => assert.fail(`pip failed:\n${err.stdout}\n${err.stderr}`.replaceAll(token, "<token>")));
-      assert.ok((await readdir(join(work, "site"))).includes("plus_lib"));
+      await pipInstall(`${nginx.url}/t/${token}/acme/simple/`, join(ch.work, "site"), `plus-lib==${version}`, token);
+      assert.ok((await readdir(join(ch.work, "site"))).includes("plus_lib"));
       // the gateway decided (200 with X-Accel-Redirect, no bytes of its own)
       const fileLines = s.logs.slice(before).map((l) => JSON.parse(l) as { path?: string; status?: number; bytes?: number }).filter((l) => l.path?.endsWith(".whl"));
       assert.ok(fileLines.length >= 1);

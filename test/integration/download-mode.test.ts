@@ -10,29 +10,17 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
 import { execFile } from "node:child_process";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { simpleSolve } from "@conda-org/rattler";
-import { startStack, lastLine, type Stack } from "../harness/gateway.js";
+import { startStack, type Stack } from "../harness/gateway.js";
 import { startS3, type S3Service } from "../harness/services.js";
-import { buildWheel, wheelFilename } from "../pypi/fixtures.js";
+import { answerSeen, pipInstall, setUpPrivateChannel, sha256, type PrivateChannel } from "../harness/private-channel.js";
 import { loadConfig } from "../../src/config.js";
 
 const run = promisify(execFile);
-const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const TTL = 3;
-
-// no prompts, no keyring, no cache, no network beyond the gateway and s3rver
-const PIP_ENV = {
-  PIP_NO_INPUT: "1",
-  PIP_DISABLE_PIP_VERSION_CHECK: "1",
-  PIP_NO_CACHE_DIR: "1",
-  PIP_CONFIG_FILE: "/dev/null",
-  PYTHON_KEYRING_BACKEND: "keyring.backends.null.Keyring",
-  NO_COLOR: "1",
-};
 
 /** AWS Signature V4 of a presigned GET (query authentication, UNSIGNED-PAYLOAD, signed
  * header `host`), recomputed from the URL as a server receives it. */
@@ -53,14 +41,14 @@ function sigV4Holds(url: string, secret: string, region: string): boolean {
 describe("DOWNLOAD_MODE=redirect on s3rver", () => {
   let s3: S3Service;
   let s: Stack;
+  let ch: PrivateChannel;
   let token: string;
   let publicEndpoint: string;
   let work: string;
   let pubFile: string; // linux-64/<pub-lib file>
   let privFile: string;
   let pubSha: string;
-  const wheel = buildWheel({ name: "priv-core", version: "1.0" });
-  const wheelName = wheelFilename("priv-core", "1.0");
+  let wheelName: string;
 
   const get = (path: string, init: RequestInit = {}) => fetch(s.url + path, { redirect: "manual", ...init });
 
@@ -82,31 +70,15 @@ describe("DOWNLOAD_MODE=redirect on s3rver", () => {
       },
     );
     assert.equal(s.rt.store.kind, "s3");
-    work = await mkdtemp(join(tmpdir(), "pkgate-redirect-"));
-    const built = await s.seedConda({
-      channel: "acme",
-      subdirs: ["linux-64"],
-      packages: [
-        { name: "pub-lib", version: "1.0", subdir: "linux-64" },
-        { name: "priv-app", version: "2.1", subdir: "linux-64", depends: ["pub-lib >=1.0"] },
-      ],
-    });
-    const pub = built.packages.find((p) => p.name === "pub-lib")!;
-    pubFile = pub.url;
-    pubSha = pub.sha256;
-    privFile = built.packages.find((p) => p.name === "priv-app")!.url;
-    await s.cli(["org", "--create", "acme", "--adopt"]);
-    await s.cli(["package", "--private", "acme/priv-app"]);
-    await s.cli(["package", "--private", "acme/priv-core"]);
-    token = lastLine((await s.cli(["auth", "--create", "--name", "dl", "--scopes", "conda:download pypi:download", "--org", "acme"])).stdout);
-    await s.rt.store.put(`acme/pypi/priv-core/${wheelName}`, wheel);
+    ch = await setUpPrivateChannel(s, { name: "priv-core", version: "1.0" });
+    ({ token, work, wheelName } = ch);
+    ({ file: pubFile, sha256: pubSha } = ch.pub);
+    privFile = ch.priv.file;
   });
   after(async () => {
-    const all = s.logs.join("\n");
-    assert.ok(!all.includes(token), "the token appeared in the logs");
     await s.stop();
     await s3.stop();
-    await rm(work, { recursive: true, force: true });
+    await ch.close();
   });
 
   test("a GET of a package file is a 302 to a presigned URL on the public endpoint: no cache, no token, the bytes of the object", async () => {
@@ -166,13 +138,7 @@ describe("DOWNLOAD_MODE=redirect on s3rver", () => {
     // a missing package of a name as long as the hidden one's: the message names the package
     const missingFile = privFile.replace("priv-app", "priv-zzz");
     const answers = await Promise.all([get(`/acme/${privFile}`), get(`/acme/${missingFile}`)]);
-    const [hidden, missing] = await Promise.all(
-      answers.map(async (r) => ({
-        status: r.status,
-        headers: [...r.headers.entries()].filter(([k]) => k !== "date" && k !== "x-request-id"),
-        body: (await r.text()).replace(/priv-(app|zzz)/g, "<name>"),
-      })),
-    );
+    const [hidden, missing] = await Promise.all(answers.map((r) => answerSeen(r, /priv-(app|zzz)/g)));
     assert.equal(hidden!.status, 404);
     assert.deepEqual(hidden, missing);
     const hiddenWheel = await get(`/acme/simple/priv-core/${wheelName}`, { method: "HEAD" });
@@ -195,7 +161,7 @@ describe("DOWNLOAD_MODE=redirect on s3rver", () => {
     assert.equal(wheelRes.status, 302);
     const bytes = await fetch(wheelRes.headers.get("location")!);
     assert.equal(bytes.headers.get("content-type"), "application/zip");
-    assert.equal(sha256(new Uint8Array(await bytes.arrayBuffer())), sha256(wheel));
+    assert.equal(sha256(new Uint8Array(await bytes.arrayBuffer())), sha256(ch.wheel));
   });
 
   test("rattler solves through the gateway, and every package it would fetch arrives through the redirect with its sha256", async () => {
@@ -226,14 +192,7 @@ describe("DOWNLOAD_MODE=redirect on s3rver", () => {
     const port = new URL(s.url).port;
     const indexes = [`${s.url}/t/${token}/acme/simple/`, `http://__token__:${token}@127.0.0.1:${port}/acme/simple/`];
     const before = s.logs.length;
-    const runs = await Promise.all(
-      indexes.map((index, i) =>
-        run("python3", ["-m", "pip", "install", "--index-url", index, "--target", join(work, `site-${i}`), "priv-core"], { env: { ...process.env, ...PIP_ENV }, timeout: 60_000 }).catch(
-          (err: { stdout?: string; stderr?: string }) => assert.fail(`pip failed:\n${err.stdout}\n${err.stderr}`.replaceAll(token, "<token>")),
-        ),
-      ),
-    );
-    assert.equal(runs.length, 2);
+    await Promise.all(indexes.map((index, i) => pipInstall(index, join(work, `site-${i}`), "priv-core", token)));
     for (const i of [0, 1]) assert.ok((await readdir(join(work, `site-${i}`))).includes("priv_core"));
     // both took the file through a redirect, not from the gateway's own stream
     const fileLines = s.logs.slice(before).map((l) => JSON.parse(l) as { path?: string; status?: number }).filter((l) => l.path?.endsWith(`/${wheelName}`));
