@@ -7,6 +7,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { lastLine, startStack, type CacheKind, type Stack, type StoreKind } from "./gateway.js";
 import { runCliProcess, type CliRun } from "./cli-process.js";
+import { buildCondaChannel, type BuiltChannel } from "../fixtures/conda-channel.js";
 
 export interface Publishing {
   s: Stack;
@@ -30,6 +31,21 @@ export interface Publishing {
 /** Gateways re-check their hot index objects once a second: wait that long before a client
  * reads what was just published. */
 export const settle = (): Promise<void> => new Promise((ok) => setTimeout(ok, 1100));
+
+/** The builds the label tests move between labels, built with cph under `dir`/fixture: `lib`
+ * 1.0 as .conda (noarch) and .tar.bz2 (linux-64), `lib` 2.0 (noarch), and `app` 1.0 (noarch),
+ * which depends on `lib`. Each test file names its own, so that their messages tell them apart. */
+export function buildLabelBuilds(dir: string, lib: string, app: string): Promise<BuiltChannel> {
+  return buildCondaChannel(join(dir, "fixture"), {
+    channel: "acme",
+    packages: [
+      { name: lib, version: "1.0", subdir: "noarch", format: ".conda" },
+      { name: lib, version: "1.0", subdir: "linux-64", format: ".tar.bz2" },
+      { name: lib, version: "2.0", subdir: "noarch", format: ".conda" },
+      { name: app, version: "1.0", subdir: "noarch", format: ".conda", depends: [lib] },
+    ],
+  });
+}
 
 /** Starts the stack and makes the organization and its tokens; `dir` holds the logins. */
 export async function startPublishing(dir: string, opts: { org?: string; kind?: { store: StoreKind; cache: CacheKind }; env?: Record<string, string> } = {}): Promise<Publishing> {

@@ -12,9 +12,9 @@ import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { simpleSolve } from "@conda-org/rattler";
-import { settle, startPublishing, type Publishing } from "../harness/publishing.js";
+import { buildLabelBuilds, settle, startPublishing, type Publishing } from "../harness/publishing.js";
 import { anacondaAsk } from "../harness/anaconda-client.js";
-import { buildCondaChannel, type BuiltChannel } from "../fixtures/conda-channel.js";
+import type { BuiltChannel } from "../fixtures/conda-channel.js";
 
 const PLATFORMS: ("linux-64" | "noarch")[] = ["linux-64", "noarch"];
 /** What the client sends for `{package, version, basename}` (nulls for what the spec lacks). */
@@ -31,15 +31,7 @@ describe("anaconda remove, label, move and copy against pkgate", () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "pkgate-anaconda-labels-"));
-    built = await buildCondaChannel(join(dir, "fixture"), {
-      channel: "acme",
-      packages: [
-        { name: "al-lib", version: "1.0", subdir: "noarch", format: ".conda" },
-        { name: "al-lib", version: "1.0", subdir: "linux-64", format: ".tar.bz2" },
-        { name: "al-lib", version: "2.0", subdir: "noarch", format: ".conda" },
-        { name: "al-app", version: "1.0", subdir: "noarch", format: ".conda", depends: ["al-lib"] },
-      ],
-    });
+    built = await buildLabelBuilds(dir, "al-lib", "al-app");
     p = await startPublishing(dir);
     const up = await p.remote(["upload", "--label", "dev", ...built.packages.map((x) => x.path)]);
     assert.equal(up.code, 0, up.stderr);

@@ -12,8 +12,8 @@ import { join } from "node:path";
 import { simpleSolve } from "@conda-org/rattler";
 import { MATRIX, type Stack } from "../harness/gateway.js";
 import type { CliRun } from "../harness/cli-process.js";
-import { settle, startPublishing, type Publishing } from "../harness/publishing.js";
-import { buildCondaChannel, type BuiltChannel, type BuiltPackage } from "../fixtures/conda-channel.js";
+import { buildLabelBuilds, settle, startPublishing, type Publishing } from "../harness/publishing.js";
+import type { BuiltChannel, BuiltPackage } from "../fixtures/conda-channel.js";
 
 const PLATFORMS: ("linux-64" | "noarch")[] = ["linux-64", "noarch"];
 
@@ -22,15 +22,7 @@ let built: BuiltChannel;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "pkgate-conda-labels-"));
-  built = await buildCondaChannel(join(dir, "fixture"), {
-    channel: "acme",
-    packages: [
-      { name: "lbl-lib", version: "1.0", subdir: "noarch", format: ".conda" },
-      { name: "lbl-lib", version: "1.0", subdir: "linux-64", format: ".tar.bz2" },
-      { name: "lbl-lib", version: "2.0", subdir: "noarch", format: ".conda" },
-      { name: "lbl-app", version: "1.0", subdir: "noarch", format: ".conda", depends: ["lbl-lib"] },
-    ],
-  });
+  built = await buildLabelBuilds(dir, "lbl-lib", "lbl-app");
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
