@@ -29,7 +29,6 @@ import type { Cache } from "../cache/cache.js";
 import { withDocumentLock, withLock, type Lease } from "../cache/lock.js";
 import { CATALOG_PREFIX } from "../access/catalog.js";
 import { GateError, isGateError } from "../errors.js";
-import { Blake2b } from "./blake2b.js";
 import { DEFAULT_ARCHIVE_LIMITS, parseCoreMetadata, readDistMetadata, type ArchiveLimits, type CoreMetadata } from "./metadata.js";
 import { isValidProjectName, normalizeProjectName, parseDistFilename } from "./names.js";
 import {
@@ -358,7 +357,7 @@ export class PypiRegistry {
       filename: file.filename,
       size: file.size,
       sha256: file.sha256,
-      blake2b_256: file.blake2b_256,
+      ...(file.blake2b_256 ? { blake2b_256: file.blake2b_256 } : {}),
       uploadTime: new Date().toISOString(),
     };
     if (metadata.requiresPython) entry.requiresPython = metadata.requiresPython;
@@ -455,7 +454,7 @@ export class PypiRegistry {
     const local = this.store.localPath?.(key);
     let path: string;
     let tmp: string | null = null;
-    let digests: { size: number; sha256: string; blake2b_256: string };
+    let digests: { size: number; sha256: string };
     if (local) {
       path = local;
       try {
@@ -472,7 +471,7 @@ export class PypiRegistry {
       digests = await hashStream(stream, tmp);
     }
     try {
-      const entry: FileEntry = { filename, size: digests.size, sha256: digests.sha256, blake2b_256: digests.blake2b_256, uploadTime: obj.lastModified.toISOString() };
+      const entry: FileEntry = { filename, size: digests.size, sha256: digests.sha256, uploadTime: obj.lastModified.toISOString() };
       let name: string | undefined;
       try {
         const raw = await readDistMetadata(filename, path, this.limits);
@@ -545,14 +544,13 @@ function mergeLearnt(base: ProjectIndex, missing: string[], learnt: Map<string, 
   return index;
 }
 
-async function hashStream(source: Readable, copyTo: string | null): Promise<{ size: number; sha256: string; blake2b_256: string }> {
+/** Size and sha256 of a file (BLAKE2b-256 is served nowhere, and costs a minute a GiB in JS). */
+async function hashStream(source: Readable, copyTo: string | null): Promise<{ size: number; sha256: string }> {
   const sha256 = createHash("sha256");
-  const blake = new Blake2b(32);
   let size = 0;
   const hashing = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       sha256.update(chunk);
-      blake.update(chunk);
       size += chunk.length;
       cb(null, copyTo ? chunk : undefined);
     },
@@ -565,5 +563,5 @@ async function hashStream(source: Readable, copyTo: string | null): Promise<{ si
       }
     });
   }
-  return { size, sha256: sha256.digest("hex"), blake2b_256: blake.digest("hex") };
+  return { size, sha256: sha256.digest("hex") };
 }

@@ -65,6 +65,19 @@ function pattern(n: number): Buffer {
 }
 
 describe("parseUpload", () => {
+  test("computes BLAKE2b-256 only for a blake2_256_digest sent without a sha256_digest", async () => {
+    const data = pattern(70000);
+    const blake = "84ddd1abf364a7ab88f8796b515b4d30c9bbb721a90231c84ee011c85d908926";
+    const parse = async (digests: Array<[string, string]>) => {
+      const { contentType, bytes } = await multipart([[":action", "file_upload"], ...digests], [["content", data, "acme-1.0.tar.gz"]]);
+      const parsed = await parseUpload({ contentType, body: body(bytes) }, { maxFileBytes: 1 << 20, tmpDir: freshTmp() });
+      await discardUpload(parsed.file);
+      return parsed.file.blake2b_256;
+    };
+    assert.equal(await parse([["blake2_256_digest", blake]]), blake);
+    assert.equal(await parse([["sha256_digest", createHash("sha256").update(data).digest("hex")], ["blake2_256_digest", blake]]), undefined);
+  });
+
   test("streams the file to a temp file with its hashes, and keeps repeated fields as lists", async () => {
     const data = pattern(70000);
     const { contentType, bytes } = await multipart(
@@ -91,7 +104,7 @@ describe("parseUpload", () => {
     assert.equal(parsed.file.size, 70000);
     assert.equal(parsed.file.sha256, createHash("sha256").update(data).digest("hex"));
     assert.equal(parsed.file.md5, createHash("md5").update(data).digest("hex"));
-    assert.equal(parsed.file.blake2b_256, "84ddd1abf364a7ab88f8796b515b4d30c9bbb721a90231c84ee011c85d908926");
+    assert.equal(parsed.file.blake2b_256, undefined, "no blake2_256_digest to check: not computed");
     assert.deepEqual(readFileSync(parsed.file.tmpPath), data);
     assert.ok(parsed.file.tmpPath.startsWith(tmp));
     await discardUpload(parsed.file);
@@ -195,7 +208,9 @@ describe("validateUpload", () => {
     ["metadata naming another version", {}, {}, { version: "9" }, /metadata says version 9/],
     ["a wrong sha256_digest", { sha256_digest: "0".repeat(64) }, {}, {}, /sha256_digest sent does not match/],
     ["a wrong md5_digest", { md5_digest: "0".repeat(32) }, {}, {}, /md5_digest sent does not match/],
-    ["a wrong blake2_256_digest", { blake2_256_digest: "0".repeat(64) }, {}, {}, /blake2_256_digest sent does not match/],
+    ["a wrong blake2_256_digest alone", { blake2_256_digest: "0".repeat(64), sha256_digest: undefined }, {}, {}, /blake2_256_digest sent does not match/],
+    // sha256 decides when sent: the BLAKE2b-256 is then not computed (file.blake2b_256 undefined)
+    ["a blake2_256_digest beside a right sha256_digest", { blake2_256_digest: "0".repeat(64) }, { blake2b_256: undefined }, {}, null],
     // PEP 740, as uv publish and twine --attestations send it: accepted, not kept
     ["attestations: a JSON array of objects", { attestations: '[{"version": 1, "envelope": {}}]' }, {}, {}, null],
     ["attestations: an empty array", { attestations: "[]" }, {}, {}, null],
@@ -277,10 +292,12 @@ describe("the real twine", () => {
       assert.equal(f.filetype, filetype);
       assert.equal(f.requires_python, ">=3.8");
       assert.deepEqual(f.requires_dist, ["acme-util>=0.1", "six"]);
-      // twine's own digests agree with ours, BLAKE2b-256 included.
+      // twine's own digests agree with ours, BLAKE2b-256 included (not computed on upload, since
+      // twine sends a sha256_digest too: checked here against the file itself)
       assert.equal(f.sha256_digest, upload.parsed!.file.sha256);
       assert.equal(f.md5_digest, upload.parsed!.file.md5);
-      assert.equal(f.blake2_256_digest, upload.parsed!.file.blake2b_256);
+      assert.equal(upload.parsed!.file.blake2b_256, undefined);
+      assert.equal(f.blake2_256_digest, blake2b256Hex(readFileSync(join(dist, filename))));
       assert.equal(upload.parsed!.file.filename, filename);
       assert.deepEqual(upload.metadata!.requiresDist, ["acme-util>=0.1", "six"]);
       assert.deepEqual(upload.verdict, { ok: true });
