@@ -823,7 +823,6 @@ const whoami = verb<"gateway", Session, null>({
   },
 });
 
-/** Every verb, in the order the general usage lists them. */
 // ---- trusted publishers (CI publishing without stored secrets) ---------------------------------
 
 const PUBLISHER_OPTIONS: OptionTable = {
@@ -909,6 +908,7 @@ const publisher = verb<"both", Operations, PublisherRequest>({
   },
 });
 
+/** Every verb, in the order the general usage lists them. */
 export const VERBS: readonly Verb[] = [org, group, user, channel, pkg, auth, publisher, upload, remove, label, projectStatus, yank, login, logout, whoami, index, doctor];
 
 const SECTIONS: Record<Where, string> = {
