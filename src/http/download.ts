@@ -14,9 +14,8 @@
 // satisfied (416): only a GET that will carry bytes leaves. Indexes never come here.
 import type { Context } from "hono";
 import { close as fsClose } from "node:fs";
-import { header } from "./headers.js";
-import { decide, quoteEtag, type ConditionalHeaders } from "./conditional.js";
-import { send, sendObject, type SendOptions } from "./send.js";
+import { decide, quoteEtag } from "./conditional.js";
+import { conditionalHeaders, send, sendObject, type SendOptions } from "./send.js";
 import type { ObjectSource } from "./objects.js";
 import type { ObjectInfo, Store } from "../store/store.js";
 
@@ -94,15 +93,4 @@ async function accel(cfg: DownloadConfig, store: Store, key: string, info: Objec
     if (range) headers[RANGE_HEADER] = `bytes=${range.start}-${range.end}`;
   }
   return new Response(null, { status: 200, headers });
-}
-
-function conditionalHeaders(c: Context): ConditionalHeaders {
-  return {
-    ifNoneMatch: header(c, "if-none-match"),
-    ifModifiedSince: header(c, "if-modified-since"),
-    ifMatch: header(c, "if-match"),
-    ifUnmodifiedSince: header(c, "if-unmodified-since"),
-    ifRange: header(c, "if-range"),
-    range: header(c, "range"),
-  };
 }

@@ -60,7 +60,8 @@ export async function send(c: Context, body: Body, opts: SendOptions): Promise<R
   }
 }
 
-function conditionalHeaders(c: Context): ConditionalHeaders {
+/** The request's conditional and Range headers, as decide() reads them. */
+export function conditionalHeaders(c: Context): ConditionalHeaders {
   return {
     ifNoneMatch: header(c, "if-none-match"),
     ifModifiedSince: header(c, "if-modified-since"),
