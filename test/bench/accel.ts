@@ -8,7 +8,7 @@
 //
 //   node --import tsx test/bench/run.ts --only accel [--quick]
 import { join } from "node:path";
-import { download, redact, curlArgs, runProcess, type DownloadResult } from "./clients.js";
+import { download, redact, curlArgs, runProcess, median, interleavedRounds as rounds, type Contender } from "./clients.js";
 import { figure, MiB, type BenchOptions, type Figure } from "./figures.js";
 import { startNginx, startS3rverProcess } from "./origins.js";
 import { artifactFile, placeFile, seedAcme, startBenchGateway, warmPageCache } from "./stack.js";
@@ -16,33 +16,6 @@ import { startRedis, tempDir } from "../harness/services.js";
 import { startNginxFront } from "../harness/nginx.js";
 
 const KEY = "acme/linux-64/bigpkg-1.0-0.conda";
-
-interface Contender {
-  name: string;
-  url: string;
-  /** curl options of this contender (-L for a redirect). */
-  extra?: string[];
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-/** Rounds interleaved across contenders, so drift of the shared machine hits each alike;
- * GB/s per round, by contender name. */
-async function rounds(contenders: Contender[], clients: number, n: number, size: number, log: BenchOptions["log"]): Promise<Map<string, number[]>> {
-  const samples = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
-  for (let r = 0; r < n; r++) {
-    for (const c of contenders) {
-      const res: DownloadResult = await download(c.url, clients, { expectBytes: size, maxSeconds: 300, extra: c.extra });
-      samples.get(c.name)!.push(res.gbPerSecond);
-      log(`  ${clients} client(s) ${c.name}: ${res.gbPerSecond.toFixed(2)} GB/s (${res.seconds.toFixed(2)} s)`);
-    }
-  }
-  return samples;
-}
 
 export default async function run(opts: BenchOptions): Promise<Figure[]> {
   const { log } = opts;

@@ -137,3 +137,31 @@ export function assertClean(r: WrkResult, what: string): void {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export interface Contender {
+  name: string;
+  url: string;
+  /** curl options of this contender (-L for a redirect). */
+  extra?: string[];
+}
+
+/** Downloads in interleaved rounds (a, b, c, a, b, c, ...), so drift of the shared machine hits
+ * every contender alike; GB/s per round, by contender name. */
+export async function interleavedRounds(contenders: Contender[], clients: number, rounds: number, size: number, log: (line: string) => void): Promise<Map<string, number[]>> {
+  const samples = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const c of contenders) {
+      const res = await download(c.url, clients, { expectBytes: size, maxSeconds: 300, extra: c.extra });
+      samples.get(c.name)!.push(res.gbPerSecond);
+      log(`  ${clients} client(s) ${c.name}: ${res.gbPerSecond.toFixed(2)} GB/s (${res.seconds.toFixed(2)} s)`);
+    }
+  }
+  return samples;
+}

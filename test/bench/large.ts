@@ -7,7 +7,7 @@
 //
 //   node --import tsx test/bench/run.ts --only large [--quick]
 import { join } from "node:path";
-import { download, redact, curlArgs, runProcess } from "./clients.js";
+import { download, redact, curlArgs, runProcess, median, interleavedRounds as compare, type Contender } from "./clients.js";
 import { figure, MiB, type BenchOptions, type Figure } from "./figures.js";
 import { startNginx, startS3rverProcess, type Origin } from "./origins.js";
 import { startNodeServer } from "./node-servers.js";
@@ -16,29 +16,6 @@ import { startRedis, tempDir } from "../harness/services.js";
 
 const KEY = "acme/linux-64/bigpkg-1.0-0.conda";
 
-interface Contender {
-  name: string;
-  url: string;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-/** Interleaved rounds (a, b, c, a, b, c, ...) so drift of the machine hits every contender alike. */
-async function compare(contenders: Contender[], clients: number, rounds: number, size: number, log: BenchOptions["log"]): Promise<Map<string, number[]>> {
-  const samples = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
-  for (let r = 0; r < rounds; r++) {
-    for (const c of contenders) {
-      const res = await download(c.url, clients, { expectBytes: size, maxSeconds: 300 });
-      samples.get(c.name)!.push(res.gbPerSecond);
-      log(`  ${clients} client(s) ${c.name}: ${res.gbPerSecond.toFixed(2)} GB/s (${res.seconds.toFixed(2)} s)`);
-    }
-  }
-  return samples;
-}
 
 export default async function run(opts: BenchOptions): Promise<Figure[]> {
   const { log } = opts;

@@ -19,6 +19,7 @@ import { startGateway } from "../../src/server.js";
 import { createLogger } from "../../src/log.js";
 import { channelContents, pageOf, searchPackages } from "../../src/web/channel.js";
 import { figure, type BenchOptions, type Figure } from "./figures.js";
+import { median } from "./clients.js";
 import { tempDir } from "../harness/services.js";
 import { BROWSER_ACCEPT, WebClient } from "../web/client.js";
 
@@ -45,7 +46,6 @@ class ServerTimes {
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.9))]!;
 
 /** A channel of `n` packages as files: channeldata.json (4 in 5 conda), two labels, PyPI. */
