@@ -17,7 +17,7 @@ import type { Readable } from "node:stream";
 import { once } from "node:events";
 import type { Cache } from "../cache/cache.js";
 import type { Store } from "../store/store.js";
-import { authorize, enforce } from "../access/authorize.js";
+import { authorize, enforce, type Resource } from "../access/authorize.js";
 import { GateError } from "../errors.js";
 import { CONDA_ARCHIVE_DEFAULTS, readCondaPackage, type CondaPackage } from "../conda/archive.js";
 import { parseCondaFilename, isCondaSubdir } from "../conda/filename.js";
@@ -105,25 +105,34 @@ async function upload(call: ApiCall): Promise<unknown> {
   }));
 }
 
+/** What an upload into `channel` (a conda package, an environment, a notebook) decides before a
+ * byte of its body is read: the channel, write on some package of it (and the conda scope),
+ * then the upload's parameters, read and checked by `parameters`. A refusal from the last two
+ * carries Connection: close, as the body stays unread. */
+export async function beforeTheBody<T>(a: Acting, channel: string, parameters: () => T): Promise<{ resource: Resource & { name: string }; up: T }> {
+  const resource = await named(a.catalog, "channel", v.accountName(channel, "channel"));
+  const early = authorize(a.principal, "conda:upload", { ...resource, package: null });
+  if (!early.allow) throw closing(early.error);
+  try {
+    return { resource, up: parameters() };
+  } catch (err) {
+    throw closing(err);
+  }
+}
+
 /** Reads, checks and publishes one package into `channel` as `a.principal`. The upload's
  * parameters come from `parameters`, read only once the channel has been decided on (their
  * errors then carry Connection: close, as the body was not read). */
 export async function uploadCondaPackage(a: Acting, conda: NonNullable<ApiDeps["conda"]>, channel: string, parameters: () => CondaUpload): Promise<CondaUploadResult> {
   const { publisher, maxUploadBytes, tmpDir } = conda;
-  const resource = await named(a.catalog, "channel", v.accountName(channel, "channel"));
-  // decided on the channel before the body is read: no write on any package, nothing read
-  const early = authorize(a.principal, "conda:upload", { ...resource, package: null });
-  if (!early.allow) throw closing(early.error);
-  let up: CondaUpload;
-  try {
-    up = parameters();
+  const { resource, up } = await beforeTheBody(a, channel, () => {
+    const up = parameters();
     if (!parseCondaFilename(up.filename)) throw new GateError("bad_request", `?filename= must be the package's file name (<name>-<version>-<build>.conda or .tar.bz2), got ${JSON.stringify(up.filename.slice(0, 200))}`);
     if (up.contentLength !== undefined && up.contentLength > maxUploadBytes) {
       throw new GateError("payload_too_large", `${up.filename} is larger than the ${maxUploadBytes} bytes this gateway accepts (MAX_CONDA_UPLOAD)`);
     }
-  } catch (err) {
-    throw closing(err);
-  }
+    return up;
+  });
   const { filename, body } = up;
   const dir = await mkdtemp(join(tmpDir ?? tmpdir(), "pkgate-conda-upload-"));
   try {

@@ -16,7 +16,7 @@ import { KIND_FILE } from "../access/names.js";
 import type { OnExisting } from "../conda/publish.js";
 import { checkKindFile, defaultKindName, defaultKindVersion, KINDS, kindOfFile, readKindDocument, type Kind, type KindFile } from "../kinds/kinds.js";
 import type { KindEntry, KindFiles, KindPutResult } from "../kinds/files.js";
-import { closing } from "./conda.js";
+import { beforeTheBody, closing } from "./conda.js";
 import { acting, named, param, type Acting, type ApiCall, type ApiDeps, type ApiRoute, type Schema } from "./route.js";
 import * as v from "./validate.js";
 
@@ -62,18 +62,12 @@ async function readWhole(body: Readable, kind: Kind, filename: string): Promise<
 
 /** Reads, checks and stores one environment or notebook into `channel` as `a.principal`. */
 export async function uploadKindFile(a: Acting, files: KindFiles, channel: string, kind: Kind, parameters: () => KindUpload): Promise<KindPutResult> {
-  const resource = await named(a.catalog, "channel", v.accountName(channel, "channel"));
-  // decided on the channel before the body is read
-  const early = authorize(a.principal, "conda:upload", { ...resource, package: null });
-  if (!early.allow) throw closing(early.error);
-  let up: KindUpload;
-  try {
-    up = parameters();
+  const { resource, up } = await beforeTheBody(a, channel, () => {
+    const up = parameters();
     if (!KIND_FILE.test(up.filename) || kindOfFile(up.filename) !== kind) throw new GateError("bad_request", `?filename= must be the ${kind.one}'s file name, ending in ${kind.extensions.join(" or ")}: ${KIND_FILE.describe}`);
     if (up.contentLength !== undefined && up.contentLength > DRAIN_LIMIT) throw tooLarge(kind, up.filename);
-  } catch (e) {
-    throw closing(e);
-  }
+    return up;
+  });
   const bytes = await readWhole(up.body, kind, up.filename);
   const doc = readKindDocument(kind, bytes, up.filename);
   const f = checkKindFile({ kind, channel: resource.account!.name, name: up.name || defaultKindName(kind, doc, up.filename), version: up.version || defaultKindVersion(), basename: up.filename });
