@@ -264,7 +264,7 @@ function stageRequest(body: unknown, kind: Kind | null): { labels: string[]; sha
   const b = v.objectBody(body, ["distribution_type", "description", "attrs", "dependencies", "channels", "sha256"]);
   const type = b.distribution_type ?? null;
   if (type !== null && (kind ? kindOfType(type) !== kind : type !== "conda")) {
-    throw new GateError("bad_request", `pkgate takes ${kind ? `an ${kind.one} (${kind.name})` : "conda packages"} here, not ${JSON.stringify(String(type)).slice(0, 40)}`);
+    throw new GateError("bad_request", `pkgate takes ${kind ? `${kind.anOne} (${kind.name})` : "conda packages"} here, not ${JSON.stringify(String(type)).slice(0, 40)}`);
   }
   const ch = b.channels ?? [];
   if (!Array.isArray(ch) || !ch.every((x) => typeof x === "string")) throw new GateError("bad_request", `the field "channels" must be a list of label names`);

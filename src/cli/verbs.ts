@@ -920,9 +920,10 @@ const SECTIONS: Record<Where, string> = {
 /** `pkgate --help`: every verb with its summary and forms. */
 export function generalHelp(): string {
   const lines = [`usage: ${PROGRAM} <command> [options]     (${PROGRAM} help <command>, or ${PROGRAM} <command> --help: its options and examples)`];
+  const width = Math.max(...VERBS.map((v) => v.name.length)) + 2;
   for (const where of Object.keys(SECTIONS) as Where[]) {
     lines.push("", SECTIONS[where]);
-    for (const v of VERBS.filter((x) => x.where === where)) lines.push(`  ${v.name.padEnd(9)}${v.summary}`, ...v.forms.map((f) => `             ${PROGRAM} ${f}`));
+    for (const v of VERBS.filter((x) => x.where === where)) lines.push(`  ${v.name.padEnd(width)}${v.summary}`, ...v.forms.map((f) => `${" ".repeat(width + 4)}${PROGRAM} ${f}`));
   }
   lines.push(
     "",

@@ -20,6 +20,8 @@ export interface Kind {
   folder: "environments" | "notebooks";
   /** "environment", "notebook" (messages). */
   one: string;
+  /** "an environment", "a notebook" (messages). */
+  anOne: string;
   extensions: readonly string[];
   contentType: string;
   /** The largest file accepted (bytes). */
@@ -27,8 +29,8 @@ export interface Kind {
 }
 
 export const KINDS: Readonly<Record<KindName, Kind>> = Object.freeze({
-  env: { name: "env", folder: "environments", one: "environment", extensions: [".yml", ".yaml"], contentType: "application/x-yaml; charset=utf-8", maxBytes: 1024 * 1024 },
-  ipynb: { name: "ipynb", folder: "notebooks", one: "notebook", extensions: [".ipynb"], contentType: "application/x-ipynb+json", maxBytes: 25 * 1024 * 1024 },
+  env: { name: "env", folder: "environments", one: "environment", anOne: "an environment", extensions: [".yml", ".yaml"], contentType: "application/x-yaml; charset=utf-8", maxBytes: 1024 * 1024 },
+  ipynb: { name: "ipynb", folder: "notebooks", one: "notebook", anOne: "a notebook", extensions: [".ipynb"], contentType: "application/x-ipynb+json", maxBytes: 25 * 1024 * 1024 },
 });
 
 /** The kind a file name says (its extension), or null: a conda package or anything else. */
@@ -57,7 +59,7 @@ export function checkKindFile(f: KindFile): KindFile {
   requireName(CONDA_PACKAGE_NAME, f.name, `${f.kind.one} name`);
   requireName(CONDA_VERSION, f.version, `${f.kind.one} version`);
   requireName(KIND_FILE, f.basename, `${f.kind.one} file name`);
-  if (kindOfFile(f.basename) !== f.kind) throw new GateError("bad_request", `${f.basename} is not an ${f.kind.one} file: it must end in ${f.kind.extensions.join(" or ")}`);
+  if (kindOfFile(f.basename) !== f.kind) throw new GateError("bad_request", `${f.basename} is not ${f.kind.anOne} file: it must end in ${f.kind.extensions.join(" or ")}`);
   return f;
 }
 
@@ -91,14 +93,14 @@ export interface KindDocument {
  * dependencies lists when present); a notebook is a JSON object with an integer nbformat and
  * its cells (v4) or worksheets (v3). Anything else: 400 saying what is wrong. */
 export function readKindDocument(kind: Kind, bytes: Buffer, filename: string): KindDocument {
-  if (bytes.length > kind.maxBytes) throw new GateError("payload_too_large", `${filename} is larger than the ${kind.maxBytes} bytes an ${kind.one} may have`);
+  if (bytes.length > kind.maxBytes) throw new GateError("payload_too_large", `${filename} is larger than the ${kind.maxBytes} bytes ${kind.anOne} may have`);
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
     throw new GateError("bad_request", `${filename} is not UTF-8 text`);
   }
-  const bad = (why: string) => new GateError("bad_request", `${filename} is not an ${kind.one}: ${why}`);
+  const bad = (why: string) => new GateError("bad_request", `${filename} is not ${kind.anOne}: ${why}`);
   if (kind.name === "env") {
     let doc: unknown;
     try {

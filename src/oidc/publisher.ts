@@ -94,7 +94,13 @@ function claimsOf(kind: PublisherKind, v: unknown): Record<string, string> {
     if (typeof val !== "string" || val === "" || val.length > MAX_CLAIM_LENGTH || /[\u0000-\u001f]/.test(val)) throw badRequest(`invalid claims.${k}: a non-empty string of at most ${MAX_CLAIM_LENGTH} characters`);
     out[k] = val;
   }
-  for (const k of spec.required) if (out[k] === undefined) throw badRequest(`invalid claims: ${kind} needs ${spec.required.join(" and ")} (given: ${Object.keys(out).join(", ") || "none"})`);
+  for (const k of spec.required) {
+    if (out[k] !== undefined) continue;
+    // claims that are another kind's: say which kind they look like (--kind)
+    const like = (Object.keys(KINDS) as PublisherKind[]).find((other) => other !== kind && other !== "oidc" && KINDS[other].required.every((c) => out[c] !== undefined));
+    const hint = like ? `; these are ${like}'s claims: register it with kind ${like} (pkgate publisher add ... --kind ${like})` : "";
+    throw badRequest(`invalid claims: ${kind} needs ${spec.required.join(" and ")} (given: ${Object.keys(out).join(", ") || "none"})${hint}`);
+  }
   if (kind === "github") {
     if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(out.repository!)) throw badRequest("invalid claims.repository: owner/name");
     if (!/^[^/@]+\.ya?ml$/.test(out.workflow!)) throw badRequest("invalid claims.workflow: the workflow's file name under .github/workflows/, e.g. release.yml");

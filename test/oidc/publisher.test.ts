@@ -92,6 +92,7 @@ describe("registrations", () => {
     ["a repository without owner", { ...base, claims: { ...base.claims, repository: "lib" } }, /claims.repository: owner\/name/],
     ["an empty claim", { ...base, claims: { ...base.claims, environment: "" } }, /claims.environment: a non-empty string/],
     ["oidc without sub", { ...base, issuer: "https://ci.example", claims: { team: "a" } }, /oidc needs sub/],
+    ["GitHub's claims on another issuer, without --kind", { ...base, issuer: "https://ci.example", claims: { repository: "acme/lib", workflow: "release.yml" } }, /oidc needs sub .*these are github's claims: register it with kind github/],
     ["no scopes", { ...base, scopes: [] }, /invalid scopes/],
     ["a scope beyond publishing", { ...base, scopes: ["api"] }, /invalid scopes: a list of pypi:upload and\/or conda/],
     ["no packages", { ...base, packages: undefined }, /invalid packages/],
