@@ -130,6 +130,6 @@ let shared: WorkerPool | undefined;
 
 /** The process's pool for index work. */
 export function indexWorkers(): WorkerPool {
-  shared ??= new WorkerPool({ size: Math.max(1, Math.min(4, availableParallelism() - 1)), maxQueued: 64 });
+  shared ??= new WorkerPool({ size: Math.max(1, Math.min(4, availableParallelism() - 1)), maxQueued: 256 });
   return shared;
 }
