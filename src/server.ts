@@ -3,8 +3,7 @@
 // it is back, and a graceful stop that lets in-flight downloads finish up to a deadline.
 import { createAdaptorServer } from "@hono/node-server";
 import { createServer } from "node:http";
-import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
-import type { NodeBindings } from "./http/send.js";
+import { nodeFetch } from "./http/send.js";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp, type AppDeps } from "./app.js";
@@ -136,13 +135,7 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
     sample: () => [[{}, catalog.tokens.counters.sharedErrors + catalog.accounts.counters.sharedErrors]],
   });
   const server = createAdaptorServer({
-    // Bodies are written straight to Node's response (http/send.ts). When Hono hands back a
-    // Response anyway (an error after the head went out, or Hono copying RESPONSE_ALREADY_SENT
-    // into a new Response of its own), the adapter would write a second head: say "sent".
-    fetch: async (req, env) => {
-      const res = await app.fetch(req, env);
-      return (env as NodeBindings).outgoing.headersSent ? RESPONSE_ALREADY_SENT : res;
-    },
+    fetch: nodeFetch(app.fetch),
     serverOptions: {
       // Receiving a request, headers and body, may take BODY_TIMEOUT at most: a body sent a
       // byte every few seconds no longer holds a connection for ever. Node counts this only

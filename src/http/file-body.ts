@@ -56,6 +56,16 @@ export function sizeFor(want: number, room: number): number {
   return size;
 }
 
+/** The next read size for a response reading `size` now, whose client took `rate` bytes per
+ * millisecond since the last look, while all responses hold `held` bytes: about READ_MS of the
+ * client's bytes; a dip to no less than half the size does not shrink it (a fast client on a
+ * busy machine loses the CPU for a few milliseconds now and then). */
+export function nextReadSize(size: number, rate: number, held: number): number {
+  const want = rate * READ_MS;
+  if (want < size && want * 2 >= size && held <= BUDGET) return size;
+  return sizeFor(want, BUDGET - held);
+}
+
 /** For tests and metrics: the bytes held by responses in flight, and kept for reuse. */
 export function fileBodyMemory(): { held: number; pooled: number } {
   return { held, pooled };
@@ -138,11 +148,7 @@ export function writeFileBody(res: ServerResponse, fd: number, start: number, le
     const rate = (flushed - markBytes) / (now - markAt);
     markAt = now;
     markBytes = flushed;
-    const want = rate * READ_MS;
-    // a dip to no less than half the size does not shrink it (a fast client on a busy machine
-    // loses the CPU for a few milliseconds now and then)
-    if (want < size && want * 2 >= size && held <= BUDGET) return;
-    size = sizeFor(want, BUDGET - held);
+    size = nextReadSize(size, rate, held);
   };
 
   const onDrain = () => {

@@ -27,6 +27,17 @@ export type Body =
   | { kind: "file"; info: Validators; fd: number }
   | { kind: "stream"; info: Validators; open: (range?: ReadRange, signal?: AbortSignal) => Promise<Readable | null> };
 
+/** An app's fetch for @hono/node-server. Bodies are written straight to Node's response; when
+ * Hono hands back a Response anyway (an error after the head went out, or Hono copying
+ * RESPONSE_ALREADY_SENT into a new Response of its own, as it does for every HEAD), the
+ * adapter would write a second head: say "sent". */
+export function nodeFetch<E>(fetch: (req: Request, env: E) => Response | Promise<Response>): (req: Request, env: E) => Promise<Response> {
+  return async (req, env) => {
+    const res = await fetch(req, env);
+    return (env as Partial<NodeBindings> | undefined)?.outgoing?.headersSent ? RESPONSE_ALREADY_SENT : res;
+  };
+}
+
 /** Bodies up to this size are read with one read() and sent with one write. */
 export const SMALL_FILE = 256 * 1024;
 
