@@ -282,13 +282,8 @@ export async function shardOwnersOf(src: ViewSource, key: string): Promise<Map<s
 
 // ---- reading stored bytes
 
-const READ_STEP = 1 << 20;
 /** Reads of a cut view; two of them are buffered ahead of the socket (so a response holds at most ~3 MiB). */
 const SLICE_READ = 1 << 20;
-
-function readAt(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) => fsRead(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
-}
 
 /** [start, end) ranges of the stored object that make up bytes [from, to] (inclusive) of the view. */
 export function keptRanges(size: number, cuts: ArrayLike<number>, from: number, to: number): number[] {
@@ -322,14 +317,14 @@ export interface OpenIndex {
 
 /** Opens a stored index, so that the version its validators name is the one read (null: missing). */
 export async function openStored(store: Store, key: string): Promise<OpenIndex | null> {
-  let slices: (ranges: number[]) => AsyncGenerator<Buffer>;
+  let slices: (ranges: number[]) => AsyncGenerator<Buffer> | Readable;
   let info: ObjectInfo;
   let close: () => void;
   if (store.openFile) {
     const f = await store.openFile(key);
     if (!f) return null;
     info = f.info;
-    slices = (ranges) => fileSlices(f.fd, ranges);
+    slices = (ranges) => new CutFile(f.fd, ranges);
     close = () => fsClose(f.fd, () => undefined);
   } else {
     const stream = await store.read(key);
@@ -358,7 +353,8 @@ export async function openStored(store: Store, key: string): Promise<OpenIndex |
     open(view, range, signal) {
       used = true;
       const ranges = keptRanges(info.size, view.cuts, range?.start ?? 0, range?.end ?? view.size - 1);
-      const out = Readable.from(slices(ranges), { objectMode: false, highWaterMark: 2 * SLICE_READ });
+      const source = slices(ranges);
+      const out = source instanceof Readable ? source : Readable.from(source, { objectMode: false, highWaterMark: 2 * SLICE_READ });
       if (signal) addAbortSignal(signal, out);
       return out;
     },
@@ -373,59 +369,88 @@ async function* bufferSlices(buf: Buffer, ranges: number[]): AsyncGenerator<Buff
   for (let i = 0; i < ranges.length; i += 2) yield buf.subarray(ranges[i]!, ranges[i + 1]!);
 }
 
-/** Reads `length` bytes at `position` into a new buffer of its own. */
-async function readChunk(fd: number, position: number, length: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafeSlow(length);
-  let at = 0;
-  while (at < length) {
-    const n = await readAt(fd, buf, at, length - at, position + at);
-    if (n === 0) throw new Error("stored index shrank while read");
-    at += n;
-  }
-  return buf;
-}
-
 /**
- * The ranges of an open file. The file is read straight through in 1 MiB reads, one read kept
- * ahead of the socket, and the cut bytes (a few %) are dropped from each buffer in place: one
- * read per MiB as for the stored file itself, where a read per kept range would cost thousands
- * of thread-pool round trips.
+ * The kept ranges of an open file as a stream. The file is read straight through in 1 MiB reads
+ * (two kept ahead of the socket) and the cut bytes (a few %) are dropped from each buffer in place:
+ * one read per MiB as for the stored file itself, where a read per kept range would cost thousands
+ * of thread-pool round trips. Owns the descriptor.
  */
-async function* fileSlices(fd: number, ranges: number[]): AsyncGenerator<Buffer> {
-  let pending: Promise<Buffer> | undefined;
-  try {
-    if (ranges.length === 0) return;
-    const last = ranges[ranges.length - 1]!;
-    let pos = ranges[0]!;
-    let r = 0;
-    const ahead = (p: number) => {
-      const read = readChunk(fd, p, Math.min(SLICE_READ, last - p));
-      read.catch(() => undefined); // awaited below, unless the client left first
-      return read;
-    };
-    pending = ahead(pos);
-    while (pos < last) {
-      const buf = await pending!;
-      const start = pos;
-      pos += buf.length;
-      if (pos < last) pending = ahead(pos);
-      let out = 0;
-      while (r < ranges.length && ranges[r]! < pos) {
-        const s = Math.max(ranges[r]!, start);
-        const e = Math.min(ranges[r + 1]!, pos);
-        if (e > s) {
-          if (s - start !== out) buf.copyWithin(out, s - start, e - start);
-          out += e - s;
-        }
-        if (ranges[r + 1]! <= pos) r += 2;
-        else break;
-      }
-      if (out > 0) yield buf.subarray(0, out);
+class CutFile extends Readable {
+  private pos: number;
+  private r = 0;
+  private reading = false;
+  private done = false;
+  private readonly last: number;
+
+  constructor(
+    private readonly fd: number,
+    private readonly ranges: number[],
+  ) {
+    super({ highWaterMark: 2 * SLICE_READ });
+    this.pos = ranges[0] ?? 0;
+    this.last = ranges[ranges.length - 1] ?? 0;
+  }
+
+  override _read(): void {
+    if (!this.reading) this.next();
+  }
+
+  private next(): void {
+    if (this.pos >= this.last) {
+      this.push(null);
+      return;
     }
-  } finally {
+    const start = this.pos;
+    const n = Math.min(SLICE_READ, this.last - start);
+    const buf = Buffer.allocUnsafeSlow(n);
+    this.reading = true;
+    const step = (at: number): void => {
+      fsRead(this.fd, buf, at, n - at, start + at, (err, got) => {
+        if (this.done) return this.release();
+        if (!err && got === 0) err = new Error("stored index shrank while read");
+        if (err) {
+          this.reading = false;
+          this.destroy(err);
+          return;
+        }
+        if (at + got < n) return step(at + got);
+        this.reading = false;
+        this.pos = start + n;
+        const kept = this.keep(buf, start);
+        if (kept.length === 0 || this.push(kept)) this.next();
+      });
+    };
+    step(0);
+  }
+
+  /** Moves the kept bytes of the buffer read at `start` to its front. */
+  private keep(buf: Buffer, start: number): Buffer {
+    const { ranges } = this;
+    const end = start + buf.length;
+    let out = 0;
+    while (this.r < ranges.length && ranges[this.r]! < end) {
+      const s = Math.max(ranges[this.r]!, start);
+      const e = Math.min(ranges[this.r + 1]!, end);
+      if (e > s) {
+        if (s - start !== out) buf.copyWithin(out, s - start, e - start);
+        out += e - s;
+      }
+      if (ranges[this.r + 1]! <= end) this.r += 2;
+      else break;
+    }
+    return buf.subarray(0, out);
+  }
+
+  private release(): void {
+    this.reading = false;
+    fsClose(this.fd, () => undefined);
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.done = true;
     // a read still out must not land on the descriptor number after it is reused
-    await pending?.catch(() => undefined);
-    fsClose(fd, () => undefined);
+    if (!this.reading) fsClose(this.fd, () => undefined);
+    callback(err);
   }
 }
 
