@@ -3,11 +3,11 @@
 // a process of its own (so it never shares the gateway's event loop). The bare node:http
 // servers (the limit of this runtime) are in node-servers.ts.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
-import { createConnection } from "node:net";
-import { join } from "node:path";
 import { createRequire } from "node:module";
-import { freePort, tempDir } from "../harness/services.js";
+import { accepts, freePort, stopChild, tempDir, waitFor } from "../harness/services.js";
+import { startNginxProcess } from "../harness/nginx.js";
+
+export { stopChild };
 
 export interface Origin {
   url: string;
@@ -19,58 +19,20 @@ export interface Origin {
 
 /** nginx serving `root` with sendfile, one worker (pkgate is one Node process). */
 export async function startNginx(root: string): Promise<Origin> {
-  const dir = await tempDir("pkgate-bench-nginx-");
-  const port = await freePort();
-  const conf = join(dir.path, "nginx.conf");
-  const tmp = (name: string) => join(dir.path, name);
-  for (const d of ["body", "proxy", "fastcgi", "uwsgi", "scgi", "logs"]) await mkdir(tmp(d));
-  await writeFile(
-    conf,
-    `daemon off;
-master_process off;
-worker_processes 1;
-pid ${tmp("nginx.pid")};
-error_log ${tmp("logs/error.log")} warn;
-events { worker_connections 4096; }
-http {
-  sendfile on;
+  return startNginxProcess(
+    "pkgate-bench-nginx-",
+    async (port, p) => `  sendfile on;
   tcp_nopush on;
-  keepalive_requests 1000000;
   keepalive_timeout 65s;
-  access_log ${tmp("logs/access.log")} combined buffer=64k;
-  client_body_temp_path ${tmp("body")};
-  proxy_temp_path ${tmp("proxy")};
-  fastcgi_temp_path ${tmp("fastcgi")};
-  uwsgi_temp_path ${tmp("uwsgi")};
-  scgi_temp_path ${tmp("scgi")};
+  access_log ${p("access.log")} combined buffer=64k;
   types { application/json json; application/zstd zst; }
   default_type application/octet-stream;
   server {
     listen 127.0.0.1:${port};
     root ${root};
     location / { }
-  }
-}
-`,
+  }`,
   );
-  const child = spawn("nginx", ["-p", dir.path, "-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
-  try {
-    await waitForPort(port, child, () => output);
-  } catch (err) {
-    await stopChild(child);
-    await dir.remove();
-    throw err;
-  }
-  return {
-    url: `http://127.0.0.1:${port}`,
-    pid: child.pid!,
-    async stop() {
-      await stopChild(child);
-      await dir.remove();
-    },
-  };
 }
 
 // ---- s3rver ------------------------------------------------------------------------------
@@ -94,7 +56,7 @@ export async function startS3rverProcess(bucket = "pkgate-bench"): Promise<S3Ori
   child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
   try {
-    await waitForPort(port, child, () => output);
+    await waitFor("s3rver", () => accepts(port), child, 15_000, () => output);
   } catch (err) {
     await stopChild(child);
     await dir.remove();
@@ -139,28 +101,4 @@ export function listeningUrl(child: ChildProcess, what: string, timeoutMs = 30_0
       if (!found) reject(new Error(`${what} exited with ${code}:\n${output.slice(-2000)}`));
     });
   });
-}
-
-export async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function waitForPort(port: number, child: ChildProcess, output: () => string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`process exited (${child.exitCode ?? child.signalCode}):\n${output()}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const s = createConnection({ port, host: "127.0.0.1" });
-      s.once("connect", () => (s.destroy(), resolve(true)));
-      s.once("error", () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listened on port ${port} within ${timeoutMs} ms:\n${output()}`);
 }

@@ -1,6 +1,7 @@
 // Real services for integration tests, each on a free loopback port and torn down by its
 // stop(): a redis-server child process and an in-process s3rver. Tests never mock the
-// Redis or S3 clients; they talk to these.
+// Redis or S3 clients; they talk to these. Also the plumbing of every child process the tests
+// and benchmarks start (nginx, s3rver, gateways): waiting until it answers, stopping it.
 import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants as fsc } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -68,7 +69,7 @@ export async function startRedis(opts: { port?: number } = {}): Promise<RedisSer
     await dir.remove();
   };
   try {
-    await waitFor(() => redisPing(port), child, 10_000, () => output);
+    await waitFor("redis-server", () => answers(port, "PING\r\n", "+PONG"), child, 10_000, () => output);
   } catch (err) {
     await stop();
     throw err;
@@ -147,8 +148,21 @@ function onPath(cmd: string): boolean {
   return false;
 }
 
-/** One PING over a raw socket: true on +PONG. */
-function redisPing(port: number): Promise<boolean> {
+/** True when something on 127.0.0.1:`port` accepts a connection. */
+export function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createConnection({ port, host: "127.0.0.1" });
+    sock.once("connect", () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once("error", () => resolve(false));
+  });
+}
+
+/** One request over a raw socket to 127.0.0.1:`port`: true when the answer starts with
+ * `prefix` (redis: "PING\r\n" answered "+PONG", or "-NOAUTH" by a server with a password). */
+export function answers(port: number, request: string, prefix: string): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = createConnection({ port, host: "127.0.0.1" });
     const done = (ok: boolean) => {
@@ -157,24 +171,28 @@ function redisPing(port: number): Promise<boolean> {
     };
     sock.setTimeout(500, () => done(false));
     sock.once("error", () => done(false));
-    sock.once("connect", () => sock.write("PING\r\n"));
-    sock.once("data", (d) => done(d.toString().startsWith("+PONG")));
+    sock.once("connect", () => sock.write(request));
+    sock.once("data", (d) => done(d.toString().startsWith(prefix)));
   });
 }
 
-async function waitFor(ready: () => Promise<boolean>, child: ChildProcess, timeoutMs: number, output: () => string): Promise<void> {
+/** Polls `ready` until it holds; throws, with `output()`, when `child` exits first or
+ * `timeoutMs` passes. */
+export async function waitFor(what: string, ready: () => Promise<boolean>, child: ChildProcess, timeoutMs: number, output: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`redis-server exited (${child.exitCode ?? child.signalCode}):\n${output()}`);
+      throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}):\n${output()}`);
     }
     if (await ready()) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`redis-server did not answer within ${timeoutMs} ms:\n${output()}`);
+  throw new Error(`${what} did not answer within ${timeoutMs} ms:\n${output()}`);
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+/** Ends a child with SIGTERM (SIGKILL after 5 s) and waits for its exit; nothing when it has
+ * already exited. */
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   child.kill("SIGTERM");

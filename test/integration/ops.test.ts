@@ -11,7 +11,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { startStack, lastLine, type Stack } from "../harness/gateway.js";
-import { freePort, startRedis, tempDir, type RedisService } from "../harness/services.js";
+import { answers, freePort, startRedis, tempDir, waitFor, type RedisService } from "../harness/services.js";
 
 async function seedAcme(s: Stack): Promise<string> {
   // the account first: content already in the store under a name nobody holds is refused
@@ -659,27 +659,11 @@ async function redisWithPassword(port: number, password: string): Promise<{ kill
   };
   process.once("exit", () => child.kill("SIGKILL"));
   // up once it refuses an unauthenticated PING
-  const deadline = Date.now() + 10_000;
-  while (!(await answers(port, "PING\r\n", "-NOAUTH"))) {
-    if (Date.now() > deadline || child.exitCode !== null) {
-      await kill();
-      throw new Error("redis-server with a password did not start");
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    await waitFor("redis-server with a password", () => answers(port, "PING\r\n", "-NOAUTH"), child, 10_000, () => "");
+  } catch (err) {
+    await kill();
+    throw err;
   }
   return { kill };
-}
-
-function answers(port: number, request: string, prefix: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.createConnection({ port, host: "127.0.0.1" });
-    const done = (ok: boolean) => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(500, () => done(false));
-    sock.once("error", () => done(false));
-    sock.once("connect", () => sock.write(request));
-    sock.once("data", (d) => done(d.toString().startsWith(prefix)));
-  });
 }
