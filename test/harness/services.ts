@@ -4,10 +4,14 @@
 // and benchmarks start (nginx, s3rver, gateways): waiting until it answers, stopping it.
 import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants as fsc } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { mkdir, mkdtemp, rename, rm, unlink, writeFile } from "node:fs/promises";
+import { createHash, randomUUID } from "node:crypto";
+import { pipeline } from "node:stream/promises";
+import type { Readable } from "node:stream";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { createRequire } from "node:module";
 
 export interface TempDir {
@@ -99,12 +103,73 @@ interface S3rverInstance {
 }
 type S3rverClass = new (opts: Record<string, unknown>) => S3rverInstance;
 
+interface S3rverObject {
+  bucket: string;
+  key: string;
+  content: Buffer | Readable;
+  metadata: Record<string, string>;
+}
+interface S3rverFilesystemStore {
+  getResourcePath(bucket: string, key: string, resource: string): string;
+  putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<void>;
+}
+
+/**
+ * s3rver writes an object in place (its file truncated first) and answers the PUT before the
+ * bytes are on disk, so a GET meanwhile, even one made after the PUT was answered, may read an
+ * empty or cut object: S3 and MinIO replace an object atomically, once it is whole. Seen as
+ * "Unexpected end of JSON input" from a catalog document read under the lock by another replica
+ * right after its writer let go, on a busy machine. The tests' s3rver does what S3 does: the
+ * bytes are written aside, then renamed into place, then the PUT is answered.
+ */
+function makeS3rverPutsAtomic(): void {
+  const store = (createRequire(import.meta.url)("s3rver/lib/stores/filesystem.js") as { prototype: S3rverFilesystemStore & { pkgateAtomic?: true; putObject(o: S3rverObject): Promise<{ size: number; md5: string }> } }).prototype;
+  if (store.pkgateAtomic) return;
+  store.pkgateAtomic = true;
+  store.putObject = async function (this: S3rverFilesystemStore, object: S3rverObject) {
+    const objectPath = this.getResourcePath(object.bucket, object.key, "object");
+    await mkdir(dirname(objectPath), { recursive: true });
+    // beside the s3rver directory (one file system, so the rename is atomic), not in a bucket
+    const aside = join(tmpdir(), `pkgate-s3rver-${randomUUID()}.part`);
+    const md5 = createHash("md5");
+    let size = 0;
+    try {
+      if (Buffer.isBuffer(object.content)) await writeFile(aside, object.content);
+      else {
+        await pipeline(
+          object.content,
+          async function* (chunks: AsyncIterable<Buffer>) {
+            for await (const chunk of chunks) {
+              md5.update(chunk);
+              size += chunk.length;
+              yield chunk;
+            }
+          },
+          createWriteStream(aside),
+        );
+      }
+      if (Buffer.isBuffer(object.content)) {
+        md5.update(object.content);
+        size = object.content.length;
+      }
+      const digest = md5.digest("hex");
+      await rename(aside, objectPath);
+      await this.putMetadata(object.bucket, object.key, object.metadata, digest);
+      return { size, md5: digest };
+    } catch (err) {
+      await unlink(aside).catch(() => undefined);
+      throw err;
+    }
+  };
+}
+
 /** Start s3rver in this process with one empty bucket; credentials S3RVER/S3RVER. */
 export async function startS3(opts: { bucket?: string } = {}): Promise<S3Service> {
   const bucket = opts.bucket ?? "pkgate-test";
   const dir = await tempDir("pkgate-s3-");
   // s3rver is CommonJS without types.
   const S3rver = createRequire(import.meta.url)("s3rver") as S3rverClass;
+  makeS3rverPutsAtomic();
   const server = new S3rver({
     port: 0,
     address: "127.0.0.1",
