@@ -19,10 +19,8 @@
 // On anaconda.org a file is one object carrying labels; in pkgate each label holds its own copy
 // (publish.ts). Adding a label to files therefore copies them from the labels that hold them.
 import { GateError } from "../errors.js";
-import { MAIN_LABEL, selectorPath, type CopyResult, type OnExisting, type PackageSelector } from "../conda/publish.js";
-import { checkLabel, checkSelector, copyCondaAcross, copyCondaLabel, listCondaLabels, removeCondaPackages, type CondaRemoval } from "./conda.js";
-import { KINDS } from "../kinds/kinds.js";
-import { removeKindFiles } from "./kinds.js";
+import { MAIN_LABEL, type CopyResult, type OnExisting, type PackageSelector } from "../conda/publish.js";
+import { checkLabel, checkSelector, copyCondaAcross, copyCondaLabel, listCondaLabels, removeCondaPackages } from "./conda.js";
 import { acting, param, type ApiCall, type ApiDeps, type ApiRoute, type Schema } from "./route.js";
 import * as v from "./validate.js";
 
@@ -51,29 +49,11 @@ const fileView = (channel: string, f: { path: string; name: string; version: str
   version: f.version,
 });
 
-/** `anaconda remove OWNER/NAME[/VERSION]`: the conda files of that name (every label) and its
- * environments and notebooks; nothing of either: 404. */
+/** `anaconda remove OWNER/NAME[/VERSION]`: pkgate remove's verb (the conda files of every
+ * label, and the environments and notebooks of that name); nothing of either: 404. */
 async function removeEverywhere(call: ApiCall, name: string, version?: string) {
-  const owner = param(call, "owner");
-  const sel = checkSelector(name, version, undefined);
-  let conda: CondaRemoval | null = null;
-  try {
-    conda = await removeCondaPackages(acting(call), publishing(call), owner, sel, null);
-  } catch (e) {
-    if (!(e instanceof GateError && e.code === "not_found")) throw e;
-  }
-  const kinds: string[] = [];
-  if (call.deps.kinds) {
-    for (const kind of Object.values(KINDS)) {
-      try {
-        kinds.push(...(await removeKindFiles(acting(call), call.deps.kinds, owner, kind, name, version)).removed);
-      } catch (e) {
-        if (!(e instanceof GateError && e.code === "not_found")) throw e;
-      }
-    }
-  }
-  if (!conda && kinds.length === 0) throw new GateError("not_found", `${selectorPath(owner, sel)} was not found`);
-  return { channel: conda?.channel ?? owner, labels: conda?.labels ?? [], removed: kinds };
+  const r = await removeCondaPackages(acting(call), publishing(call), param(call, "owner"), checkSelector(name, version, undefined), null, call.deps.kinds);
+  return { channel: r.channel, labels: r.labels, removed: r.removed ?? [] };
 }
 
 async function listLabels(call: ApiCall) {

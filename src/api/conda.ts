@@ -23,6 +23,8 @@ import { CONDA_ARCHIVE_DEFAULTS, readCondaPackage, type CondaPackage } from "../
 import { parseCondaFilename, isCondaSubdir } from "../conda/filename.js";
 import { CondaPublisher, MAIN_LABEL, selectorPath, type CopyResult, type LabelSummary, type OnExisting, type PackageSelector, type PublishResult, type RemoveResult } from "../conda/publish.js";
 import { isLabelName } from "../access/names.js";
+import { KINDS } from "../kinds/kinds.js";
+import type { KindFiles } from "../kinds/files.js";
 import { acting, named, param, type Acting, type ApiCall, type ApiDeps, type ApiRoute } from "./route.js";
 import * as v from "./validate.js";
 
@@ -196,6 +198,8 @@ export interface CondaRemoval {
   channel: string;
   /** One entry per label something left (one locked change each). */
   labels: RemoveResult[];
+  /** The environments' and notebooks' files of that name that left too (store paths). */
+  removed?: string[];
 }
 
 /** Authorizes conda:upload on what `sel` selects in `label`: its package, or (null) every
@@ -214,7 +218,7 @@ async function mayChange(a: Acting, conda: NonNullable<ApiDeps["conda"]>, resour
 
 /** Takes a package, a version or a file (sel null: every file, with one label only) out of one
  * label of `channel`, or (label null) out of every label that holds it; nothing found anywhere: 404. */
-export async function removeCondaPackages(a: Acting, conda: NonNullable<ApiDeps["conda"]>, channel: string, sel: PackageSelector | null, label: string | null): Promise<CondaRemoval> {
+export async function removeCondaPackages(a: Acting, conda: NonNullable<ApiDeps["conda"]>, channel: string, sel: PackageSelector | null, label: string | null, kinds?: KindFiles): Promise<CondaRemoval> {
   const resource = await named(a.catalog, "channel", v.accountName(channel, "channel"));
   if (sel === null && label === null) throw new GateError("bad_request", "name a package, or one label to empty");
   await mayChange(a, conda, resource, label ?? MAIN_LABEL, sel);
@@ -225,8 +229,14 @@ export async function removeCondaPackages(a: Acting, conda: NonNullable<ApiDeps[
     const r = await conda.publisher.removeSelected(name, l, sel);
     if (r.removed.length) done.push(r);
   }
-  if (done.length === 0) throw new GateError("not_found", `${selectorPath(name, sel)} was not found${label === null ? "" : ` in label ${label}`}`);
-  return { channel: name, labels: done };
+  // a package or a version taken out of every label takes its environments and notebooks of
+  // that name with it (they have no labels and no subdirs), as anaconda.org's remove does
+  const removed: string[] = [];
+  if (kinds && sel && !sel.file && label === null) {
+    for (const kind of Object.values(KINDS)) removed.push(...(await kinds.remove(name, kind, sel.name, sel.version)));
+  }
+  if (done.length === 0 && removed.length === 0) throw new GateError("not_found", `${selectorPath(name, sel)} was not found${label === null ? "" : ` in label ${label}`}`);
+  return { channel: name, labels: done, ...(removed.length ? { removed } : {}) };
 }
 
 /** The labels of `channel` and how many files each holds; for those who may publish there. */
@@ -283,6 +293,7 @@ const removalSchema = {
   properties: {
     channel: { type: "string" },
     labels: { type: "array", items: { type: "object", properties: { channel: { type: "string" }, label: { type: "string" }, removed: { type: "array", items: { type: "string" } } } } },
+    removed: { type: "array", items: { type: "string" }, description: "environments' and notebooks' files of that name removed with it (without label and file)" },
   },
 };
 
@@ -347,7 +358,7 @@ export const condaRoutes: ApiRoute[] = [
     method: "DELETE",
     path: "/channels/{channel}/conda/packages/{package}",
     operationId: "removeCondaPackages",
-    summary: "Remove a conda package, one version (?version=) or one file (?file=<subdir>/<filename>) from one label (?label=) or, without label, from every label holding it; one change per label, every subdir touched re-indexed.",
+    summary: "Remove a conda package, one version (?version=) or one file (?file=<subdir>/<filename>) from one label (?label=) or, without label, from every label holding it, with the environments and notebooks of that name (and version); one change per label, every subdir touched re-indexed.",
     tag: "conda",
     auth: "token",
     action: "conda:upload",
@@ -358,7 +369,7 @@ export const condaRoutes: ApiRoute[] = [
     ],
     response: { status: 200, description: "removed, per label", schema: removalSchema },
     errors: [404],
-    handle: (call) => removeCondaPackages(acting(call), publishing(call), param(call, "channel"), checkSelector(param(call, "package"), call.query?.["version"], call.query?.["file"]), call.query?.["label"] || null),
+    handle: (call) => removeCondaPackages(acting(call), publishing(call), param(call, "channel"), checkSelector(param(call, "package"), call.query?.["version"], call.query?.["file"]), call.query?.["label"] || null, call.deps.kinds),
   },
   {
     method: "GET",

@@ -256,7 +256,7 @@ export class LocalOperations implements Operations, StoreOperations {
   }
 
   async removeCondaPackages(channel: string, sel: PackageSelector, label: string | null): Promise<CondaRemoval> {
-    return removeCondaPackages(await this.operator(), await this.publishing(), channel, sel, label);
+    return removeCondaPackages(await this.operator(), await this.publishing(), channel, sel, label, new KindFiles((await this.rt()).store));
   }
 
   async listCondaLabels(channel: string): Promise<{ channel: string; labels: LabelSummary[] }> {

@@ -626,12 +626,12 @@ const REMOVE_OPTIONS: OptionTable = {
 };
 
 function removalText(x: CondaRemoval): string {
-  return x.labels.flatMap((l) => l.removed.map((p) => `removed ${publishedPath(x.channel, p)} (label ${l.label})`)).join("\n");
+  return [...x.labels.flatMap((l) => l.removed.map((p) => `removed ${publishedPath(x.channel, p)} (label ${l.label})`)), ...(x.removed ?? []).map((p) => `removed ${p}`)].join("\n");
 }
 
 const remove = verb<"both", Operations, { channel: string; sel: PackageSelector; label: string | null }>({
   name: "remove",
-  summary: "take a conda package, one version or one file out of a channel: out of every index first, then the files",
+  summary: "take a conda package, one version or one file out of a channel (out of every index first, then the files), with its environments and notebooks",
   where: "both",
   forms: [`remove ${PACKAGE_SPEC} [--label LABEL]`, "remove CHANNEL/SUBDIR/FILE [--label LABEL]"],
   notes:

@@ -100,6 +100,25 @@ for (const kind of MATRIX) {
       assert.equal((await download(path, p.download)).status, 404);
     });
 
+    test("pkgate remove NAME/VERSION takes an environment's version (on a gateway and on the store), then NAME the rest; nothing left: not found", async () => {
+      const env = write("environment.yml", ENV.replace("data-env", "gone-env"));
+      const put = async () => (JSON.parse((await p.remote(["upload", env, "--json"])).stdout) as { version: string }[])[0]!.version;
+      const v1 = await put();
+      await new Promise((r) => setTimeout(r, 1100)); // versions are the upload time, to the second
+      const v2 = await put();
+      const one = await p.remote(["remove", `acme/gone-env/${v1}`]);
+      assert.equal(one.code, 0, one.stderr);
+      assert.equal(one.stdout.trim(), `removed environments/gone-env/${v1}/environment.yml`);
+      assert.equal((await download(`acme/gone-env/${v1}/environment.yml`, p.download)).status, 404);
+      assert.equal((await download(`acme/gone-env/${v2}/environment.yml`, p.download)).status, 200);
+      const rest = await p.local(["remove", "acme/gone-env", "--json"]);
+      assert.equal(rest.code, 0, rest.stderr);
+      assert.deepEqual((JSON.parse(rest.stdout) as { removed: string[] }).removed, [`environments/gone-env/${v2}/environment.yml`]);
+      const none = await p.remote(["remove", "acme/gone-env"]);
+      assert.equal(none.code, 1);
+      assert.match(none.stderr, /acme\/gone-env was not found/);
+    });
+
     test("checked: YAML and JSON that do not parse, the wrong shape, too large, a bad name — 400/413, nothing stored", async () => {
       const cases: [string, string | Buffer, RegExp][] = [
         ["broken.yml", "name: [unclosed\n", /broken\.yml is not an environment: its YAML does not parse/],
