@@ -563,7 +563,14 @@ const upload = verb<"both", Operations, UploadRequest>({
       channel: str(args, "channel") ?? null,
       label: str(args, "label") ?? "main",
       existing: existing === "force" ? "replace" : existing === "skip" ? "skip" : "refuse",
-      files: args.positionals.map((path) => ({ path, filename: basename(path) })),
+      files: args.positionals.map((path) => {
+        const filename = basename(path);
+        // said before anything is sent: the server would name a query parameter
+        if (!kindOfFile(filename) && !filename.endsWith(".conda") && !filename.endsWith(".tar.bz2")) {
+          throw new UsageError(`${path}: pkgate upload takes conda packages (.conda, .tar.bz2), environments (.yml, .yaml) and notebooks (.ipynb)`);
+        }
+        return { path, filename };
+      }),
     };
   },
   async run(ops, r, io) {
@@ -582,7 +589,9 @@ const upload = verb<"both", Operations, UploadRequest>({
       }
       done.push(result);
       if (!io.json) {
-        for (const p of result.published) io.stdout.write(`uploaded ${publishedPath(result.channel, p)}${"label" in result ? ` (label ${result.label})` : ""}\n`);
+        // labels do not apply to environments and notebooks: say so when one was asked for
+        const label = "label" in result ? ` (label ${result.label})` : r.label !== "main" ? ` (no label: labels do not apply to ${kindOfFile(f.filename)!.folder})` : "";
+        for (const p of result.published) io.stdout.write(`uploaded ${publishedPath(result.channel, p)}${label}\n`);
         for (const p of result.skipped) io.stdout.write(`skipped ${publishedPath(result.channel, p)} (already there)\n`);
       }
     }

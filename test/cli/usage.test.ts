@@ -99,6 +99,7 @@ describe("each wrong line: the usage error it gets", () => {
     [["index", "--pypi", "acme", "--conda", "acme"], "give only one of --pypi CHANNEL or --conda CHANNEL"],
     [["upload"], "missing FILE: the package files to upload"],
     [["upload", "a-1.0-0.conda", "--force", "--skip"], "give only one of --force or --skip"],
+    [["upload", "a-1.0-0.conda", "docs/readme.txt"], "docs/readme.txt: pkgate upload takes conda packages (.conda, .tar.bz2), environments (.yml, .yaml) and notebooks (.ipynb)"],
     [["remove", "acme/a-1.0-0.conda"], 'a file is named with its subdir: CHANNEL/SUBDIR/FILE (e.g. acme/noarch/a-1.0-0.conda), not "acme/a-1.0-0.conda"'],
     [["remove", "a", "b"], "one CHANNEL/PACKAGE[/VERSION[/SUBDIR/FILE]] expected, not 2: a b"],
     [["remove", "acme"], 'expected CHANNEL/PACKAGE[/VERSION[/SUBDIR/FILE]] or CHANNEL/SUBDIR/FILE (e.g. acme/pkg, acme/pkg/1.2, acme/noarch/pkg-1.2-0.conda), not "acme"'],

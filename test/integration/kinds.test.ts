@@ -103,6 +103,10 @@ for (const kind of MATRIX) {
     test("pkgate remove NAME/VERSION takes an environment's version (on a gateway and on the store), then NAME the rest; nothing left: not found", async () => {
       const env = write("environment.yml", ENV.replace("data-env", "gone-env"));
       const put = async () => (JSON.parse((await p.remote(["upload", env, "--json"])).stdout) as { version: string }[])[0]!.version;
+      const labelled = await p.remote(["upload", env, "--label", "dev"]);
+      assert.equal(labelled.code, 0, labelled.stderr);
+      assert.match(labelled.stdout, /^uploaded acme\/environments\/gone-env\/[\d.]+\/environment\.yml \(no label: labels do not apply to environments\)$/m);
+      await new Promise((r) => setTimeout(r, 1100));
       const v1 = await put();
       await new Promise((r) => setTimeout(r, 1100)); // versions are the upload time, to the second
       const v2 = await put();
@@ -113,7 +117,9 @@ for (const kind of MATRIX) {
       assert.equal((await download(`acme/gone-env/${v2}/environment.yml`, p.download)).status, 200);
       const rest = await p.local(["remove", "acme/gone-env", "--json"]);
       assert.equal(rest.code, 0, rest.stderr);
-      assert.deepEqual((JSON.parse(rest.stdout) as { removed: string[] }).removed, [`environments/gone-env/${v2}/environment.yml`]);
+      const left = (JSON.parse(rest.stdout) as { removed: string[] }).removed;
+      assert.equal(left.length, 2, "the labelled upload's version and v2");
+      assert.ok(left.includes(`environments/gone-env/${v2}/environment.yml`));
       const none = await p.remote(["remove", "acme/gone-env"]);
       assert.equal(none.code, 1);
       assert.match(none.stderr, /acme\/gone-env was not found/);
