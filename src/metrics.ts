@@ -6,10 +6,17 @@ import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 
 type Labels = Record<string, string>;
 
-const key = (labels: Labels) =>
-  Object.entries(labels)
-    .map(([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`)
-    .join(",");
+/** The series key of labels (counted on every request: no intermediate arrays, and values
+ * escaped only when they hold something to escape). */
+function key(labels: Labels): string {
+  let out = "";
+  for (const k in labels) {
+    const v = labels[k]!;
+    out += `${out ? "," : ""}${k}="${NEEDS_ESCAPE.test(v) ? v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n") : v}"`;
+  }
+  return out;
+}
+const NEEDS_ESCAPE = /[\\"\n]/;
 
 export class Counter {
   private readonly values = new Map<string, number>();

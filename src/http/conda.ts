@@ -47,9 +47,9 @@ function contentTypeOf(file: string): string {
 /** The stored bytes of an index file as the response body, under the given ETag and
  * without Last-Modified (the store's time of the file would move when a hidden package
  * changes). */
-async function sendStored(c: Context, objects: ObjectSource, key: string, etag: string, opts: SendOptions, missingErr: GateError): Promise<Response> {
+async function sendStored(c: Context, objects: ObjectSource, key: string, etag: string, opts: SendOptions, missingErr: () => GateError): Promise<Response> {
   const body = await objects.body(key);
-  if (!body) throw missingErr;
+  if (!body) throw missingErr();
   return send(c, { ...body, info: { size: body.info.size, etag } } as Body, opts);
 }
 
@@ -108,19 +108,20 @@ async function serveIndex(c: Context, deps: CondaDeps, t: IndexTarget, principal
   const resource = { account, name: t.channel, package: null };
   const verdict = authorize(principal, "conda:download", resource);
   if (!verdict.allow) throw await refusal(verdict, () => objects.store.stat(key));
-  const gone = missing(principal, "conda:download", resource);
+  // made only when it is the answer (no error object on the path of a served index)
+  const gone = () => missing(principal, "conda:download", resource);
   const opts = { contentType: contentTypeOf(t.file), cacheControl: cacheControl(c, INDEX_MAX_AGE) };
   const acc = account!;
   // a role over the whole channel sees it as stored, validators included (a token limited to
   // some packages, a trusted publisher's, sees only those)
   if (roleOn(verdict.as, acc, null) !== "none" && verdict.as.packages === undefined) {
     const res = await sendObject(c, objects, key, opts);
-    if (!res) throw gone;
+    if (!res) throw gone();
     return res;
   }
   const vis = visibility(verdict.as, acc);
   let info = await objects.stat(key);
-  if (!info) throw gone;
+  if (!info) throw gone();
   if (vis.all) return sendStored(c, objects, key, await contentTag(store, key, info), opts, gone);
 
   for (let attempt = 0; ; attempt++) {
@@ -131,7 +132,7 @@ async function serveIndex(c: Context, deps: CondaDeps, t: IndexTarget, principal
       // replaced since the (cached) stat: take the version the store has now
       if (!(err instanceof StaleIndex) || attempt > 2) throw err;
       info = await store.stat(key);
-      if (!info) throw gone;
+      if (!info) throw gone();
       continue;
     }
     if (view.kind === "pass") return sendStored(c, objects, key, await contentTag(store, key, info), opts, gone);
@@ -140,10 +141,10 @@ async function serveIndex(c: Context, deps: CondaDeps, t: IndexTarget, principal
       // channel (or label) without noarch/repodata.json, so noarch answers with its empty view
       // when anything else of the label is visible (the label's channeldata.json names every
       // package of every subdir; conda-index always writes both).
-      if (t.subdir !== "noarch" || !(await labelShowsAnything(deps, t, vis))) throw gone;
+      if (t.subdir !== "noarch" || !(await labelShowsAnything(deps, t, vis))) throw gone();
       // rare and small (a noarch of hidden packages only): its empty view is not cached
       view = decodeView(await computeView(viewSource(deps), t.file, key, info, vis.visible, true));
-      if (view.kind === "pass" || view.kind === "none") throw gone;
+      if (view.kind === "pass" || view.kind === "none") throw gone();
     }
     if (view.kind === "bytes") return send(c, { kind: "buffer", info: { size: view.body.length, etag: view.tag }, buffer: view.body }, opts);
     const cut = view;
@@ -161,7 +162,7 @@ async function serveIndex(c: Context, deps: CondaDeps, t: IndexTarget, principal
     }
     // the bytes of the version the cuts were made for, or that version's own view
     const stored = await openStored(store, key);
-    if (!stored) throw gone;
+    if (!stored) throw gone();
     if (stored.info.etag !== info.etag) {
       stored.close();
       info = stored.info;
