@@ -23,13 +23,13 @@ export function clientAddress(c: Context): string {
  * the door has such URLs (the gate's `/t/<token>/`). */
 export function identify(deps: IdentifyDeps, pathToken: (c: Context) => string | undefined = () => undefined): MiddlewareHandler {
   return async (c, next) => {
-    const creds = extractToken({ pathToken: pathToken(c), authorization: header(c, "authorization") });
+    const creds = extractToken({ pathToken: pathToken(c), authorization: header(c, "authorization") }, deps.identifier.hashOf);
     if (creds.id) c.set("tokenId", creds.id);
     if (creds.from) {
       c.set("authenticated", true);
       c.set("tokenFrom", creds.from);
     }
-    const { principal, account } = await deps.identifier.identify(creds.token, { budget: deps.failures.budgetFor(clientAddress(c)) });
+    const { principal, account } = await deps.identifier.identify(creds.token, { budget: deps.failures.budgetFor(clientAddress(c)), hash: creds.hash });
     c.set("principal", principal);
     c.set("me", account);
     await next();
