@@ -213,6 +213,7 @@ export class CondaPublisher {
         indexes.push(await updateSubdir(subdir, previous, { add: [], remove }, { bz2: await this.bz2Twins(root, subdir) }));
       }
       await this.write(root, lease, indexes, [], removed, new Map());
+      await this.retireIfEmpty(channel, label, lease);
       return { channel, label, removed: removed.sort() };
     });
   }
@@ -461,9 +462,29 @@ export class CondaPublisher {
         removed.push(...remove.map((f) => `${subdir}/${f}`));
         indexes.push(await updateSubdir(subdir, previous, { add: [], remove }, { bz2: await this.bz2Twins(root, subdir) }));
       }
-      if (indexes.length) await this.write(root, lease, indexes, [], removed, new Map());
+      if (indexes.length) {
+        await this.write(root, lease, indexes, [], removed, new Map());
+        await this.retireIfEmpty(channel, label, lease);
+      }
       return { channel, label, removed: removed.sort() };
     });
+  }
+
+  /** A label other than main left without a package file is no label any more (anaconda.org's
+   * empty labels vanish too): its indexes go, each subdir's repodata.json (what marks a label)
+   * first, so pkgate label --list and the label's URL stop showing it. Under the label's lock. */
+  private async retireIfEmpty(channel: string, label: string, lease: Lease): Promise<void> {
+    if (label === MAIN_LABEL) return;
+    const keys: string[] = [];
+    for await (const o of this.store.list(labelRoot(channel, label))) {
+      if (parseCondaFilename(o.key.slice(o.key.lastIndexOf("/") + 1))) return;
+      keys.push(o.key);
+    }
+    keys.sort((a, b) => Number(b.endsWith("/repodata.json")) - Number(a.endsWith("/repodata.json")));
+    for (const key of keys) {
+      lease.check();
+      await this.store.delete(key);
+    }
   }
 
   private async previous(root: string, subdir: string): Promise<{ repodata: Buffer | null; shardIndex: Buffer | null }> {

@@ -137,6 +137,11 @@ for (const kind of MATRIX) {
       }
       const channeldata = JSON.parse((await s.rt.store.get("acme/channeldata.json"))!.body.toString("utf8")) as { packages: Record<string, unknown> };
       assert.ok(!("lbl-lib" in channeldata.packages), "no build of lbl-lib is left at the root");
+      // dev held nothing else: an emptied label is no label (its indexes gone, not listed)
+      const left: string[] = [];
+      for await (const o of s.rt.store.list("acme/label/dev/")) left.push(o.key);
+      assert.deepEqual(left, [], "nothing is left under label/dev/");
+      assert.equal((await remote(["label", "--list", "acme"])).stdout, "main\t1 file\tlinux-64: 0, noarch: 1\n");
       await settle();
       await assert.rejects(solve(["lbl-lib"]));
       const again = await remote(["remove", "acme/lbl-lib/1.0"]);
