@@ -309,15 +309,25 @@ describe("graceful shutdown", () => {
       assert.equal(size, 48 * 1024 * 1024);
       const u = new URL(replica.url);
       let received = 0;
+      let drain = () => undefined as void;
       const done = new Promise<{ status: number; received: number }>((resolve, reject) => {
         const req = http.get({ host: u.hostname, port: u.port, path, agent: false }, (res) => {
           res.pause();
-          // read slowly: the shutdown starts while most of the body is still to come
+          // read slowly: the shutdown starts while most of the body is still to come; then the
+          // rest is read at full speed (at the slow pace 48 MiB would take longer than
+          // SHUTDOWN_TIMEOUT on a busy machine, and the deadline would cut it, as it should)
           const timer = setInterval(() => {
             let chunk;
             if ((chunk = res.read()) !== null) received += chunk.length;
             res.read(0);
           }, 20);
+          drain = () => {
+            clearInterval(timer);
+            // a 'readable' listener keeps the stream out of flowing mode: drop it first
+            res.removeAllListeners("readable");
+            res.on("data", (chunk: Buffer) => (received += chunk.length));
+            res.resume();
+          };
           res.on("readable", () => undefined);
           res.on("end", () => {
             clearInterval(timer);
@@ -335,6 +345,8 @@ describe("graceful shutdown", () => {
       const stopped = replica.stop();
       await new Promise((r) => setTimeout(r, 200));
       await assert.rejects(fetch(replica.url + "/healthz"), "new connections are refused once stopping");
+      assert.ok(received < size, "the download was still in flight when the stop began");
+      drain();
       const result = await done;
       assert.equal(result.status, 200);
       assert.equal(result.received, size, "the in-flight download finished whole");
