@@ -122,7 +122,8 @@ export function missing(principal: Principal, action: Action, r: Pick<Resource, 
   const spec = ACTIONS[action];
   if (spec.public) {
     const what = r.package ? `package "${r.package}" was not found in this channel` : "not found";
-    const hint = principal.account === null ? " (private packages need a token: /t/<token>/<channel>/)" : "";
+    // every door hears the same words (hidden = missing): both ways of giving a token
+    const hint = principal.account === null ? " (private packages need a token: in the URL, /t/<token>/<channel>/, or in an Authorization header)" : "";
     return new GateError("not_found", what + hint);
   }
   if (spec.on === "package" && r.package) return new GateError("not_found", `package "${r.package}" was not found in this channel`);
