@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { download, redact, curlArgs, runProcess, median, interleavedRounds as rounds, type Contender } from "./clients.js";
 import { figure, MiB, type BenchOptions, type Figure } from "./figures.js";
 import { startNginx, startS3rverProcess } from "./origins.js";
-import { artifactFile, placeFile, seedAcme, startBenchGateway, warmPageCache } from "./stack.js";
+import { artifactInStore, seedAcme, startBenchGateway } from "./stack.js";
 import { startRedis, tempDir } from "../harness/services.js";
 import { startNginxFront } from "../harness/nginx.js";
 
@@ -27,10 +27,8 @@ export default async function run(opts: BenchOptions): Promise<Figure[]> {
   const work = await tempDir("pkgate-bench-accel-");
   stops.push(() => work.remove());
   try {
-    const file = await artifactFile(size);
     const dataDir = join(work.path, "data");
-    await placeFile(file, dataDir, KEY);
-    await warmPageCache(file);
+    const file = await artifactInStore(size, dataDir, KEY);
     log(`accel: ${size / MiB} MiB artifact ${KEY} (private), rounds interleaved, median reported`);
 
     // ---- directory store: nginx + pkgate (accel) vs nginx sendfile

@@ -11,7 +11,7 @@ import { download, redact, curlArgs, runProcess, median, interleavedRounds as co
 import { figure, MiB, type BenchOptions, type Figure } from "./figures.js";
 import { startNginx, startS3rverProcess, type Origin } from "./origins.js";
 import { startNodeServer } from "./node-servers.js";
-import { artifactFile, placeFile, seedAcme, startBenchGateway, warmPageCache } from "./stack.js";
+import { artifactInStore, seedAcme, startBenchGateway } from "./stack.js";
 import { startRedis, tempDir } from "../harness/services.js";
 
 const KEY = "acme/linux-64/bigpkg-1.0-0.conda";
@@ -27,10 +27,8 @@ export default async function run(opts: BenchOptions): Promise<Figure[]> {
   const work = await tempDir("pkgate-bench-large-");
   stops.push(() => work.remove());
   try {
-    const file = await artifactFile(size);
     const dataDir = join(work.path, "data");
-    await placeFile(file, dataDir, KEY);
-    await warmPageCache(file);
+    const file = await artifactInStore(size, dataDir, KEY);
     log(`large: ${size / MiB} MiB artifact ${KEY} (private), rounds interleaved, median reported`);
 
     // ---- local directory: pkgate vs node pipe vs nginx sendfile

@@ -157,6 +157,15 @@ export async function warmPageCache(path: string): Promise<void> {
   }
 }
 
+/** A `size`-byte artifact placed at `key` in `dataDir` (a local-directory store) and read
+ * once into the page cache, as the large-file benches start; its path. */
+export async function artifactInStore(size: number, dataDir: string, key: string): Promise<string> {
+  const file = await artifactFile(size);
+  await placeFile(file, dataDir, key);
+  await warmPageCache(file);
+  return file;
+}
+
 /** Resident memory of a process, from /proc (Linux). */
 export async function rssOf(pid: number): Promise<{ rssMb: number; hwmMb: number } | null> {
   try {
