@@ -311,6 +311,10 @@ export interface OpenIndex {
   info: ObjectInfo;
   /** The bytes of the view (or of one range of it): the kept slices of this version. Call once. */
   open(view: { size: number; cuts: Float64Array }, range?: ReadRange, signal?: AbortSignal): Readable;
+  /** A local file (fs store): its descriptor, which the caller then owns, and the kept ranges of
+   * the view (or of one range of it) as flat [start, end, ...], for writeFileRanges. Instead of
+   * open(); call once. */
+  file?(view: { size: number; cuts: Float64Array }, range?: ReadRange): { fd: number; ranges: number[] };
   /** Lets go of the object when open() was not called. */
   close(): void;
 }
@@ -320,10 +324,12 @@ export async function openStored(store: Store, key: string): Promise<OpenIndex |
   let slices: (ranges: number[]) => AsyncGenerator<Buffer> | Readable;
   let info: ObjectInfo;
   let close: () => void;
+  let fd: number | undefined;
   if (store.openFile) {
     const f = await store.openFile(key);
     if (!f) return null;
     info = f.info;
+    fd = f.fd;
     slices = (ranges) => new CutFile(f.fd, ranges);
     close = () => fsClose(f.fd, () => undefined);
   } else {
@@ -348,8 +354,16 @@ export async function openStored(store: Store, key: string): Promise<OpenIndex |
     }
   }
   let used = false;
+  const local = fd;
   return {
     info,
+    file:
+      local === undefined
+        ? undefined
+        : (view, range) => {
+            used = true;
+            return { fd: local, ranges: keptRanges(info.size, view.cuts, range?.start ?? 0, range?.end ?? view.size - 1) };
+          },
     open(view, range, signal) {
       used = true;
       const ranges = keptRanges(info.size, view.cuts, range?.start ?? 0, range?.end ?? view.size - 1);

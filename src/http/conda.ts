@@ -152,13 +152,20 @@ async function serveIndex(c: Context, deps: CondaDeps, t: IndexTarget, principal
     if (header(c, "if-none-match")?.includes(`"${cut.tag}"`)) {
       // a revalidation that matches is answered from the view alone (as stored objects are, from validators cached for a second)
       const version = info.etag;
-      const open = async (range?: ReadRange, signal?: AbortSignal) => {
+      const openVersion = async () => {
         const stored = await openStored(store, key);
-        if (stored && stored.info.etag !== version) stored.close();
-        else if (stored) return stored.open(cut, range, signal);
+        if (stored && stored.info.etag === version) return stored;
+        stored?.close();
         throw unavailable("the index (it was replaced just now)", 1);
       };
-      return send(c, { kind: "stream", info: validators, open }, opts);
+      const open = async (range?: ReadRange, signal?: AbortSignal) => (await openVersion()).open(cut, range, signal);
+      const openRanges = async (range?: ReadRange) => {
+        const stored = await openVersion();
+        if (stored.file) return stored.file(cut, range);
+        stored.close();
+        return null;
+      };
+      return send(c, { kind: "stream", info: validators, open, openRanges: store.openFile ? openRanges : undefined }, opts);
     }
     // the bytes of the version the cuts were made for, or that version's own view
     const stored = await openStored(store, key);
@@ -169,7 +176,9 @@ async function serveIndex(c: Context, deps: CondaDeps, t: IndexTarget, principal
       continue;
     }
     try {
-      return await send(c, { kind: "stream", info: validators, open: async (range, signal) => stored.open(cut, range, signal) }, opts);
+      const file = stored.file;
+      const openRanges = file && (async (range?: ReadRange) => file(cut, range));
+      return await send(c, { kind: "stream", info: validators, open: async (range, signal) => stored.open(cut, range, signal), openRanges }, opts);
     } finally {
       stored.close(); // unless the body was opened
     }

@@ -77,8 +77,23 @@ export function fileBodyMemory(): { held: number; pooled: number } {
  * `onRead` sees the size of each read (tests watch the size adapt).
  */
 export function writeFileBody(res: ServerResponse, fd: number, start: number, length: number, onRead?: (size: number) => void): void {
-  const end = start + length;
-  let pos = start;
+  writeFileRanges(res, fd, length > 0 ? [start, start + length] : [], onRead);
+}
+
+/**
+ * Write the byte ranges `ranges` of `fd` (flat [start, end, ...], end exclusive, ascending and
+ * apart) to `res` in order, then end it: a view kept as the stored file without its cuts. The
+ * file is read straight through from the first range on, in the adaptive reads above, and the
+ * bytes between ranges (a few % of a cut view) are dropped from each buffer in place before it is
+ * written; a read starts at a range, so a gap longer than the read costs at most that one read. One read per read size, as for one
+ * range, where a read per kept range would cost thousands of thread-pool round trips. Owns the
+ * descriptor as writeFileBody does.
+ */
+export function writeFileRanges(res: ServerResponse, fd: number, ranges: ArrayLike<number>, onRead?: (size: number) => void): void {
+  /** The range `pos` is in (or the next one), as an index into `ranges`. */
+  let r = 0;
+  let pos = ranges.length > 0 ? ranges[0]! : 0;
+  const end = ranges.length > 0 ? ranges[ranges.length - 1]! : 0;
   let size = START_READ;
   let reading = false;
   /** A chunk read and not yet written (waits for the socket to drain). */
@@ -112,14 +127,34 @@ export function writeFileBody(res: ServerResponse, fd: number, start: number, le
   };
   res.once("close", finish);
 
+  /** Moves the kept bytes of the `n` bytes read at `start` into `buf` to its front; their count. */
+  const keep = (buf: Buffer, start: number, n: number): number => {
+    const stop = start + n;
+    let out = 0;
+    while (r < ranges.length && ranges[r]! < stop) {
+      const s = Math.max(ranges[r]!, start);
+      const e = Math.min(ranges[r + 1]!, stop);
+      if (e > s) {
+        if (s - start !== out) buf.copyWithin(out, s - start, e - start);
+        out += e - s;
+      }
+      if (ranges[r + 1]! <= stop) r += 2;
+      else break;
+    }
+    return out;
+  };
+
   const readNext = () => {
     reading = true;
     // over the budget nobody grows, and a large buffer gives way to a small one
     if (held + size > BUDGET) size = MIN_READ;
+    // a gap between ranges is skipped
+    if (r < ranges.length && pos < ranges[r]!) pos = ranges[r]!;
+    const start = pos;
     const buf = take(size);
-    const want = Math.min(size, end - pos);
+    const want = Math.min(size, end - start);
     onRead?.(want);
-    fsRead(fd, buf, 0, want, pos, (err, n) => {
+    fsRead(fd, buf, 0, want, start, (err, n) => {
       reading = false;
       if (closed) {
         give(buf);
@@ -132,8 +167,15 @@ export function writeFileBody(res: ServerResponse, fd: number, start: number, le
         res.destroy(err ?? new Error("file shrank while being sent"));
         return;
       }
-      pos += n;
-      ready = { buf, n };
+      pos = start + n;
+      const kept = keep(buf, start, n);
+      if (r >= ranges.length) pos = end;
+      if (kept === 0) {
+        give(buf);
+        pump();
+        return;
+      }
+      ready = { buf, n: kept };
       pump();
     });
   };
@@ -186,7 +228,7 @@ export function writeFileBody(res: ServerResponse, fd: number, start: number, le
     if (!reading && !ready) readNext();
   };
 
-  if (length === 0) {
+  if (pos >= end) {
     closeFd();
     res.end();
     return;

@@ -14,7 +14,7 @@ import type { ReadRange } from "../store/store.js";
 import { GateError } from "../errors.js";
 import { close as fsClose, createReadStream } from "node:fs";
 import { readFully, type ObjectSource } from "./objects.js";
-import { writeFileBody } from "./file-body.js";
+import { writeFileBody, writeFileRanges } from "./file-body.js";
 
 export interface NodeBindings {
   incoming: IncomingMessage;
@@ -25,7 +25,14 @@ export type Body =
   | { kind: "buffer"; info: Validators; buffer: Buffer }
   /** An open local file (fs store): owned by send(), which closes it. */
   | { kind: "file"; info: Validators; fd: number }
-  | { kind: "stream"; info: Validators; open: (range?: ReadRange, signal?: AbortSignal) => Promise<Readable | null> };
+  | {
+      kind: "stream";
+      info: Validators;
+      open: (range?: ReadRange, signal?: AbortSignal) => Promise<Readable | null>;
+      /** Byte ranges of a local file (a cut view on the fs store), written by writeFileRanges on
+       * Node instead of open(): the descriptor is then send()'s. Null: open() is used. */
+      openRanges?: (range?: ReadRange) => Promise<{ fd: number; ranges: number[] } | null>;
+    };
 
 /** An app's fetch for @hono/node-server. Bodies are written straight to Node's response; when
  * Hono hands back a Response anyway (an error after the head went out, or Hono copying
@@ -163,6 +170,14 @@ async function sendBody(c: Context, body: Body, opts: SendOptions, takeFile?: ()
     }
     const file = createReadStream("", { fd: body.fd, start, end: start + length - 1, highWaterMark: SMALL_FILE, autoClose: true });
     return pipeOut(node, file, d.status, headers);
+  }
+  if (node && body.openRanges) {
+    const file = await body.openRanges(range);
+    if (file) {
+      node.writeHead(d.status, headers);
+      writeFileRanges(node, file.fd, file.ranges);
+      return RESPONSE_ALREADY_SENT;
+    }
   }
   const abort = new AbortController();
   const stream = await body.open(range, abort.signal);

@@ -11,8 +11,10 @@ import { Hono } from "hono";
 import { getRequestListener } from "@hono/node-server";
 import { FsStore } from "../../src/store/fs.js";
 import { ObjectSource } from "../../src/http/objects.js";
-import { nodeFetch, sendObject } from "../../src/http/send.js";
+import { nodeFetch, send, sendObject } from "../../src/http/send.js";
 import { BUDGET, fileBodyMemory, MAX_READ, MIN_READ, nextReadSize, START_READ, writeFileBody } from "../../src/http/file-body.js";
+import { keptRanges } from "../../src/conda/index-view.js";
+import { assembleView, viewSize } from "../../src/conda/repodata.js";
 import { openSync, fstatSync } from "node:fs";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -48,6 +50,25 @@ async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> 
     if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
     await sleep(20);
   }
+}
+
+/** A client that takes the first bytes of `url`, stops reading, then leaves: afterwards the
+ * server has closed the body's descriptor and given every buffer back. */
+async function leaveMidBody(url: string): Promise<void> {
+    await until("earlier responses done", () => fileBodyMemory().held === 0);
+    const fds = openFds();
+    await new Promise<void>((resolve, reject) => {
+      const req = httpGet(url, (res) => {
+        res.once("data", () => {
+          res.pause(); // the server fills the socket, then waits
+          setTimeout(() => (req.destroy(), resolve()), 100);
+        });
+      });
+      req.on("error", () => undefined);
+      req.on("close", () => resolve());
+      setTimeout(() => reject(new Error("no data")), 5000);
+    });
+    await until("descriptor closed and buffers back", () => openFds() <= fds && fileBodyMemory().held === 0);
 }
 
 describe("large file bodies", () => {
@@ -103,20 +124,78 @@ describe("large file bodies", () => {
   });
 
   test("a client that leaves mid-body: the descriptor is closed and every buffer given back", async () => {
-    await until("earlier responses done", () => fileBodyMemory().held === 0);
+    await leaveMidBody(url);
+  });
+});
+
+describe("a cut view written by file-body (writeFileRanges through send)", () => {
+  let dir: TempDir;
+  let data: Buffer;
+  let view: Buffer;
+  let server: Server;
+  let url: string;
+  const size = 6 * 1024 * 1024 + 77;
+  // cuts of every shape: at the very start, a byte, a few bytes apart, many small ones inside one
+  // read, one longer than the largest read, and one to the very end
+  const cuts: number[] = [0, 10, 5000, 5001, 5003, 5010];
+  for (let at = 200_000; at < 1_200_000; at += 997) cuts.push(at, at + 31);
+  cuts.push(2_000_000, 2_000_000 + 3 * MAX_READ + 5, size - 1000, size);
+  before(async () => {
+    dir = await tempDir();
+    data = randomBytes(size);
+    view = assembleView(data, cuts);
+    const file = `${dir.path}/index.json`;
+    await new FsStore(dir.path).put("index.json", data);
+    const app = new Hono();
+    app.get("/view", (c) =>
+      send(
+        c,
+        {
+          kind: "stream",
+          info: { size: viewSize(size, cuts), etag: "v" },
+          open: () => Promise.reject(new Error("a local view is written by file-body")),
+          openRanges: async (range) => ({ fd: openSync(file, "r"), ranges: keptRanges(size, cuts, range?.start ?? 0, range?.end ?? view.length - 1) }),
+        },
+        { contentType: "application/json", cacheControl: "private, max-age=0" },
+      ),
+    );
+    server = createServer(getRequestListener(nodeFetch(app.fetch)));
+    url = `${await listen(server)}/view`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await dir.remove();
+  });
+
+  test("the whole view: byte for byte the filtered bytes", async () => {
     const fds = openFds();
-    await new Promise<void>((resolve, reject) => {
-      const req = httpGet(url, (res) => {
-        res.once("data", () => {
-          res.pause(); // the server fills the socket, then waits
-          setTimeout(() => (req.destroy(), resolve()), 100);
-        });
-      });
-      req.on("error", () => undefined);
-      req.on("close", () => resolve());
-      setTimeout(() => reject(new Error("no data")), 5000);
+    const { res, body } = await fetchRaw(url);
+    assert.equal(res.statusCode, 200);
+    assert.equal(Number(res.headers["content-length"]), view.length);
+    assert.equal(sha(body), sha(view));
+    await until("the descriptor closed", () => openFds() <= fds);
+  });
+
+  const ranges: [string, number, number][] = [
+    ["inside one kept range", 100, 4000],
+    ["across the small cuts", 150_000, 1_300_000],
+    ["across the long cut", 1_900_000, 2_200_000],
+    ["one byte", 5001, 5001],
+    ["to the end", 3_000_000, 0],
+  ];
+  for (const [what, start, end] of ranges) {
+    test(`Range ${what}: 206 with exactly those bytes of the view`, async () => {
+      const last = end || view.length - 1;
+      const { res, body } = await fetchRaw(url, { range: `bytes=${start}-${last}` });
+      assert.equal(res.statusCode, 206);
+      assert.equal(res.headers["content-range"], `bytes ${start}-${last}/${view.length}`);
+      assert.equal(sha(body), sha(view.subarray(start, last + 1)));
     });
-    await until("descriptor closed and buffers back", () => openFds() <= fds && fileBodyMemory().held === 0);
+  }
+
+  test("a client that leaves mid-view: the descriptor is closed and every buffer given back", async () => {
+    await leaveMidBody(url);
   });
 });
 
