@@ -4,7 +4,7 @@ import { header } from "./http/headers.js";
 import { Hono, type Context } from "hono";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "./log.js";
-import { redactPath, redactSecrets } from "./log.js";
+import { logRequest, redactPath, redactSecrets } from "./log.js";
 import { GateError } from "./errors.js";
 import "./http/vars.js";
 import { errorResponse } from "./http/error-response.js";
@@ -72,8 +72,7 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
       deps.metrics.requests.inc({ route, status: String(status) });
       deps.metrics.latency.observe({ route }, seconds);
       if (bytes) deps.metrics.bytes.inc({ route }, bytes);
-      deps.logger.info({
-        msg: "request",
+      logRequest(deps.logger, {
         reqId,
         method: c.req.method,
         path: redactPath(rawPath(c), tokenId),

@@ -4,7 +4,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { redactPath, redactSecrets } from "../src/log.js";
+import { Writable } from "node:stream";
+import { createLogger, logRequest, redactPath, redactSecrets, type RequestLine } from "../src/log.js";
 import { generateToken } from "../src/auth/token.js";
 
 const BASE62 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -113,4 +114,35 @@ describe("redactPath", () => {
     "/tools/label/main/linux-64/",
   ];
   for (const path of untouched) test(`leaves ${path}`, () => assert.equal(redactPath(path, undefined), path));
+});
+
+describe("logRequest", () => {
+  const written = () => {
+    const lines: string[] = [];
+    return { lines, sink: new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }) };
+  };
+  const full: RequestLine = { reqId: 'a"b\\c', method: "GET", path: "/t/<id:abc123def456>/acme/x", query: "q=é\u0001", referer: "https://r/", status: 304, bytes: 0, ms: 1.25, client: "10.0.0.1", tokenId: "abc123def456", tokenName: "ci", account: "acme", aborted: false, ua: "curl/8" };
+  const sparse: RequestLine = { ...full, query: undefined, referer: undefined, tokenId: undefined, tokenName: undefined, account: undefined, aborted: undefined, ua: undefined, ms: NaN };
+  for (const [name, line] of [["every field", full], ["fields left out", sparse]] as const) {
+    test(`writes what pino writes for the same record (${name}), child bindings included`, async () => {
+      const { lines, sink } = written();
+      const root = createLogger("info", sink);
+      for (const logger of [root, root.child({ part: "x" })]) {
+        logger.info({ msg: "request", ...line });
+        logRequest(logger, line);
+      }
+      await new Promise((r) => setImmediate(r));
+      const untimed = lines.map((l) => l.replace(/"time":"[^"]*"/, '"time":""'));
+      assert.equal(untimed.length, 4);
+      assert.equal(untimed[1], untimed[0]);
+      assert.equal(untimed[3], untimed[2]);
+      assert.deepEqual(JSON.parse(lines[1]!).reqId, line.reqId);
+    });
+  }
+  test("writes nothing below its level", async () => {
+    const { lines, sink } = written();
+    logRequest(createLogger("warn", sink), full);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(lines, []);
+  });
 });
