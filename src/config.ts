@@ -245,7 +245,7 @@ export function loadConfig(env: Env = process.env): Config {
     authFailureWindow: int(env, "AUTH_FAILURE_WINDOW", 60, 1, 24 * 3600),
     signup: signup(env),
     hotCacheBytes: int(env, "HOT_CACHE_MB", 64, 0, 1_000_000) * 1024 * 1024,
-    viewCacheBytes: int(env, "VIEW_CACHE_MB", 256, 0, 1_000_000) * 1024 * 1024,
+    viewCacheBytes: int(env, "VIEW_CACHE_MB", 128, 0, 1_000_000) * 1024 * 1024,
     // one hour: 1 GiB at 2.4 Mbit/s
     bodyTimeout: int(env, "BODY_TIMEOUT", 3600, 1, 7 * 24 * 3600),
     idleTimeout: int(env, "IDLE_TIMEOUT", 120, 1, 24 * 3600),
