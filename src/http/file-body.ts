@@ -84,8 +84,8 @@ export function writeFileBody(res: ServerResponse, fd: number, start: number, le
  * Write the byte ranges `ranges` of `fd` (flat [start, end, ...], end exclusive, ascending and
  * apart) to `res` in order, then end it: a view kept as the stored file without its cuts. The
  * file is read straight through from the first range on, in the adaptive reads above, and the
- * kept pieces of each buffer (the bytes between ranges are a few % of a cut view) are written
- * together, corked into one writev, without moving bytes; a read starts at a range, so a gap longer than the read costs at most that one read. One read per read size, as for one
+ * bytes between ranges (a few % of a cut view) are dropped from each buffer in place before it is
+ * written; a read starts at a range, so a gap longer than the read costs at most that one read. One read per read size, as for one
  * range, where a read per kept range would cost thousands of thread-pool round trips. Owns the
  * descriptor as writeFileBody does.
  */
@@ -97,7 +97,7 @@ export function writeFileRanges(res: ServerResponse, fd: number, ranges: ArrayLi
   let size = START_READ;
   let reading = false;
   /** A chunk read and not yet written (waits for the socket to drain). */
-  let ready: { buf: Buffer; n: number; pieces: number[] } | null = null;
+  let ready: { buf: Buffer; n: number } | null = null;
   /** Bytes handed to the socket, and the mark the client's rate is measured from. */
   let written = 0;
   let markAt = 0;
@@ -127,18 +127,21 @@ export function writeFileRanges(res: ServerResponse, fd: number, ranges: ArrayLi
   };
   res.once("close", finish);
 
-  /** The kept pieces of the `n` bytes read at `start`, as flat [from, to) offsets into the buffer. */
-  const keep = (start: number, n: number): number[] => {
+  /** Moves the kept bytes of the `n` bytes read at `start` into `buf` to its front; their count. */
+  const keep = (buf: Buffer, start: number, n: number): number => {
     const stop = start + n;
-    const pieces: number[] = [];
+    let out = 0;
     while (r < ranges.length && ranges[r]! < stop) {
       const s = Math.max(ranges[r]!, start);
       const e = Math.min(ranges[r + 1]!, stop);
-      if (e > s) pieces.push(s - start, e - start);
+      if (e > s) {
+        if (s - start !== out) buf.copyWithin(out, s - start, e - start);
+        out += e - s;
+      }
       if (ranges[r + 1]! <= stop) r += 2;
       else break;
     }
-    return pieces;
+    return out;
   };
 
   const readNext = () => {
@@ -165,16 +168,14 @@ export function writeFileRanges(res: ServerResponse, fd: number, ranges: ArrayLi
         return;
       }
       pos = start + n;
-      const pieces = keep(start, n);
+      const kept = keep(buf, start, n);
       if (r >= ranges.length) pos = end;
-      if (pieces.length === 0) {
+      if (kept === 0) {
         give(buf);
         pump();
         return;
       }
-      let kept = 0;
-      for (let i = 0; i < pieces.length; i += 2) kept += pieces[i + 1]! - pieces[i]!;
-      ready = { buf, n: kept, pieces };
+      ready = { buf, n: kept };
       pump();
     });
   };
@@ -201,24 +202,15 @@ export function writeFileRanges(res: ServerResponse, fd: number, ranges: ArrayLi
   const pump = (): void => {
     if (closed) return;
     if (ready && !draining) {
-      const { buf, n, pieces } = ready;
+      const { buf, n } = ready;
       ready = null;
       writing.add(buf);
       // the client's rate is measured from the first byte on (not from the open)
       if (written === 0) markAt = performance.now();
       written += n;
-      const done = () => {
+      const ok = res.write(n === buf.length ? buf : buf.subarray(0, n), () => {
         if (writing.delete(buf)) give(buf);
-      };
-      let ok: boolean;
-      if (pieces.length === 2) ok = res.write(n === buf.length ? buf : buf.subarray(pieces[0]!, pieces[1]!), done);
-      else {
-        // the kept pieces go out as one writev (no bytes moved); the buffer is free once the last is
-        res.cork();
-        for (let i = 0; i < pieces.length - 2; i += 2) res.write(buf.subarray(pieces[i]!, pieces[i + 1]!));
-        ok = res.write(buf.subarray(pieces[pieces.length - 2]!, pieces[pieces.length - 1]!), done);
-        res.uncork();
-      }
+      });
       adapt();
       if (!ok) {
         draining = true;
