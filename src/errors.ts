@@ -71,6 +71,13 @@ export const unavailable = (what: string, retryAfterSeconds = 5) =>
     "retry-after": String(retryAfterSeconds),
   });
 
+/** An upload refused before its body was read to its end: the connection cannot carry another
+ * request, so the answer says `Connection: close`. Anything else passes unchanged. */
+export function closing(err: unknown): unknown {
+  if (!(err instanceof GateError)) return err;
+  return new GateError(err.code, err.message, { ...err.headers, connection: "close" });
+}
+
 export function isGateError(err: unknown): err is GateError {
   return err instanceof GateError;
 }

@@ -18,7 +18,7 @@ import { once } from "node:events";
 import type { Cache } from "../cache/cache.js";
 import type { Store } from "../store/store.js";
 import { authorize, enforce, type Resource } from "../access/authorize.js";
-import { GateError } from "../errors.js";
+import { GateError, closing } from "../errors.js";
 import { CONDA_ARCHIVE_DEFAULTS, readCondaPackage, type CondaPackage } from "../conda/archive.js";
 import { parseCondaFilename, isCondaSubdir } from "../conda/filename.js";
 import { CondaPublisher, MAIN_LABEL, selectorPath, type CopyResult, type LabelSummary, type OnExisting, type PackageSelector, type PublishResult, type RemoveResult } from "../conda/publish.js";
@@ -34,12 +34,6 @@ export const DEFAULT_MAX_CONDA_UPLOAD = 1024 * 1024 * 1024;
 export function condaDeps(store: Store | undefined, cache: Cache, maxUploadBytes = DEFAULT_MAX_CONDA_UPLOAD): ApiDeps["conda"] {
   if (!store) return undefined;
   return { publisher: new CondaPublisher(store, cache, { limits: { maxFileBytes: maxUploadBytes } }), maxUploadBytes };
-}
-
-/** The body was not read to its end: the connection cannot carry another request. */
-export function closing(err: unknown): unknown {
-  if (!(err instanceof GateError)) return err;
-  return new GateError(err.code, err.message, { ...err.headers, connection: "close" });
 }
 
 function publishing(call: ApiCall): NonNullable<ApiDeps["conda"]> {

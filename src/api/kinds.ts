@@ -9,14 +9,14 @@
 // uploadKindFile.
 import { Readable } from "node:stream";
 import type { Context } from "hono";
-import { GateError } from "../errors.js";
+import { GateError, closing } from "../errors.js";
 import { authorize, enforce, missing } from "../access/authorize.js";
 import type { Principal } from "../access/model.js";
 import { KIND_FILE } from "../access/names.js";
 import type { OnExisting } from "../conda/publish.js";
 import { checkKindFile, defaultKindName, defaultKindVersion, KINDS, kindOfFile, readKindDocument, type Kind, type KindFile } from "../kinds/kinds.js";
 import type { KindEntry, KindFiles, KindPutResult } from "../kinds/files.js";
-import { beforeTheBody, closing } from "./conda.js";
+import { beforeTheBody } from "./conda.js";
 import { acting, named, param, type Acting, type ApiCall, type ApiDeps, type ApiRoute, type Schema } from "./route.js";
 import * as v from "./validate.js";
 
@@ -41,7 +41,7 @@ function shelf(deps: ApiDeps): KindFiles {
  * sending, reads the 413 instead of a broken pipe; a larger one is cut (Connection: close). */
 const DRAIN_LIMIT = 64 * 1024 * 1024;
 
-const tooLarge = (kind: Kind, filename: string) => new GateError("payload_too_large", `${filename} is larger than the ${kind.maxBytes} bytes an ${kind.one} may have`);
+const tooLarge = (kind: Kind, filename: string) => new GateError("payload_too_large", `${filename} is larger than the ${kind.maxBytes} bytes ${kind.anOne} may have`);
 
 /** The body, whole (these files are small: at most the kind's maxBytes), or 413. */
 async function readWhole(body: Readable, kind: Kind, filename: string): Promise<Buffer> {
@@ -173,7 +173,7 @@ function routesOf(kind: Kind): ApiRoute[] {
       method: "POST",
       path,
       operationId: `upload${kind.folder[0]!.toUpperCase()}${kind.folder.slice(1, -1)}`,
-      summary: `Upload an ${kind.one} (${kind.extensions.join(", ")}, at most ${kind.maxBytes} bytes) as the raw request body; checked (${kind.name === "env" ? "a YAML mapping" : "a notebook's JSON"}) and stored whole. Its name is a package name of the channel (write on it, conda scope).`,
+      summary: `Upload ${kind.anOne} (${kind.extensions.join(", ")}, at most ${kind.maxBytes} bytes) as the raw request body; checked (${kind.name === "env" ? "a YAML mapping" : "a notebook's JSON"}) and stored whole. Its name is a package name of the channel (write on it, conda scope).`,
       tag: "kinds",
       auth: "token",
       action: "conda:upload",
@@ -217,7 +217,7 @@ function routesOf(kind: Kind): ApiRoute[] {
       method: "DELETE",
       path: `${path}/{package}`,
       operationId: `remove${kind.folder[0]!.toUpperCase()}${kind.folder.slice(1, -1)}`,
-      summary: `Remove an ${kind.one}: every version, one (?version=), or one file of it (?version=&file=).`,
+      summary: `Remove ${kind.anOne}: every version, one (?version=), or one file of it (?version=&file=).`,
       tag: "kinds",
       auth: "token",
       action: "conda:upload",

@@ -10,7 +10,7 @@ import type { Context } from "hono";
 import type { Target } from "./target.js";
 import type { Account, Principal } from "../access/model.js";
 import type { Store } from "../store/store.js";
-import { GateError, badRequest } from "../errors.js";
+import { GateError, badRequest, closing } from "../errors.js";
 import { cacheControl, probeObject, send, type NodeBindings } from "./send.js";
 import type { ObjectSource } from "./objects.js";
 import { sendArtifact, type DownloadConfig } from "./download.js";
@@ -142,12 +142,6 @@ async function serveFile(c: Context, deps: PypiDeps, t: FileTarget, principal: P
 }
 
 // ---- uploads ----------------------------------------------------------------------------
-
-/** The request body was not read to its end: the connection cannot carry another request. */
-function closing(err: unknown): unknown {
-  if (!(err instanceof GateError)) return err;
-  return new GateError(err.code, err.message, { ...err.headers, connection: "close" });
-}
 
 function requestBody(c: Context): Readable {
   const incoming = (c.env as Partial<NodeBindings> | undefined)?.incoming;
