@@ -8,11 +8,11 @@
 //
 //   node --import tsx test/bench/run.ts --only accel [--quick]
 import { join } from "node:path";
-import { download, redact, curlArgs, runProcess, median, interleavedRounds as rounds, type Contender } from "./clients.js";
+import { download, redact, curlArgs, median, interleavedRounds as rounds, type Contender } from "./clients.js";
 import { figure, MiB, type BenchOptions, type Figure } from "./figures.js";
-import { startNginx, startS3rverProcess } from "./origins.js";
-import { artifactInStore, seedAcme, startBenchGateway } from "./stack.js";
-import { startRedis, tempDir } from "../harness/services.js";
+import { startNginx } from "./origins.js";
+import { artifactInStore, s3WithArtifact, seedAcme, startBenchGateway } from "./stack.js";
+import { tempDir } from "../harness/services.js";
 import { startNginxFront } from "../harness/nginx.js";
 
 const KEY = "acme/linux-64/bigpkg-1.0-0.conda";
@@ -69,14 +69,7 @@ export default async function run(opts: BenchOptions): Promise<Figure[]> {
     stops.length = 1;
 
     // ---- S3 store (s3rver in its own process): accel and redirect vs s3rver directly
-    const s3 = await startS3rverProcess();
-    stops.push(() => s3.stop());
-    const redis = await startRedis();
-    stops.push(() => redis.stop());
-    const s3env = { DATA_DIR: dataDir, REDIS_URL: redis.url, S3_ENDPOINT: s3.endpoint, S3_BUCKET: s3.bucket, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey };
-    // one plain PUT: the minio client would split 1 GiB into a multipart upload s3rver refuses
-    const put = await runProcess("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-T", file, `${s3.endpoint}/${s3.bucket}/${KEY}`], 300_000);
-    if (put.stdout !== "200") throw new Error(`upload to s3rver failed: ${put.stdout} ${put.stderr}`);
+    const { s3, env: s3env } = await s3WithArtifact(file, KEY, dataDir, stops, log);
     const gwA = await startBenchGateway({ ...s3env, DOWNLOAD_MODE: "accel" });
     stops.push(() => gwA.stop());
     const gwR = await startBenchGateway({ ...s3env, DOWNLOAD_MODE: "redirect" });

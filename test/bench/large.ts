@@ -7,12 +7,12 @@
 //
 //   node --import tsx test/bench/run.ts --only large [--quick]
 import { join } from "node:path";
-import { download, redact, curlArgs, runProcess, median, interleavedRounds as compare, type Contender } from "./clients.js";
+import { download, redact, curlArgs, median, interleavedRounds as compare, type Contender } from "./clients.js";
 import { figure, MiB, type BenchOptions, type Figure } from "./figures.js";
-import { startNginx, startS3rverProcess, type Origin } from "./origins.js";
+import { startNginx, type Origin } from "./origins.js";
 import { startNodeServer } from "./node-servers.js";
-import { artifactInStore, seedAcme, startBenchGateway } from "./stack.js";
-import { startRedis, tempDir } from "../harness/services.js";
+import { artifactInStore, s3WithArtifact, seedAcme, startBenchGateway } from "./stack.js";
+import { tempDir } from "../harness/services.js";
 
 const KEY = "acme/linux-64/bigpkg-1.0-0.conda";
 
@@ -73,19 +73,9 @@ export default async function run(opts: BenchOptions): Promise<Figure[]> {
     stops.length = 1;
 
     // ---- S3: pkgate on s3rver vs s3rver itself (its own process, so no shared event loop)
-    const s3 = await startS3rverProcess();
-    stops.push(() => s3.stop());
-    // catalog writes on an S3 store that ignores conditional writes (s3rver) need Redis's lock
-    const redis = await startRedis();
-    stops.push(() => redis.stop());
-    const gw3 = await startBenchGateway({ DATA_DIR: dataDir, REDIS_URL: redis.url, S3_ENDPOINT: s3.endpoint, S3_BUCKET: s3.bucket, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey });
+    const { s3, env: s3env } = await s3WithArtifact(file, KEY, dataDir, stops, log);
+    const gw3 = await startBenchGateway(s3env);
     stops.push(() => gw3.stop());
-    // One plain PUT (s3rver takes unsigned requests): the minio client would split 1 GiB
-    // into a multipart upload, which s3rver 3.7 answers with NotImplemented.
-    const uploadStart = Date.now();
-    const put = await runProcess("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-T", file, `${s3.endpoint}/${s3.bucket}/${KEY}`], 300_000);
-    if (put.stdout !== "200") throw new Error(`upload to s3rver failed: ${put.stdout} ${put.stderr}`);
-    log(`  uploaded to s3rver in ${((Date.now() - uploadStart) / 1000).toFixed(1)} s`);
     const acme3 = await seedAcme(gw3.rt.catalog, ["bigpkg"]);
     const s3c: Contender[] = [
       { name: "pkgate (s3 store)", url: `${gw3.url}/t/${acme3.token}/${KEY}` },

@@ -18,7 +18,9 @@ import { Catalog } from "../../src/access/catalog.js";
 import { FsStore } from "../../src/store/fs.js";
 import { MemoryCache } from "../../src/cache/memory.js";
 import { CountingCache, CountingStore } from "./counting.js";
-import { listeningUrl, stopChild, type Origin } from "./origins.js";
+import { listeningUrl, startS3rverProcess, stopChild, type Origin, type S3Origin } from "./origins.js";
+import { runProcess } from "./clients.js";
+import { startRedis } from "../harness/services.js";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -164,6 +166,22 @@ export async function artifactInStore(size: number, dataDir: string, key: string
   await placeFile(file, dataDir, key);
   await warmPageCache(file);
   return file;
+}
+
+/** s3rver in its own process holding `file` at `key` (one plain PUT: the minio client would
+ * split 1 GiB into a multipart upload, which s3rver 3.7 answers with NotImplemented), and a
+ * redis-server (catalog writes on an S3 store that ignores conditional writes need Redis's
+ * lock); both stopped through `stops`. Returns s3rver and the environment of a gateway on them. */
+export async function s3WithArtifact(file: string, key: string, dataDir: string, stops: (() => Promise<void>)[], log: (line: string) => void): Promise<{ s3: S3Origin; env: Record<string, string> }> {
+  const s3 = await startS3rverProcess();
+  stops.push(() => s3.stop());
+  const redis = await startRedis();
+  stops.push(() => redis.stop());
+  const started = Date.now();
+  const put = await runProcess("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-T", file, `${s3.endpoint}/${s3.bucket}/${key}`], 300_000);
+  if (put.stdout !== "200") throw new Error(`upload to s3rver failed: ${put.stdout} ${put.stderr}`);
+  log(`  uploaded to s3rver in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return { s3, env: { DATA_DIR: dataDir, REDIS_URL: redis.url, S3_ENDPOINT: s3.endpoint, S3_BUCKET: s3.bucket, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey } };
 }
 
 /** Resident memory of a process, from /proc (Linux). */
