@@ -121,12 +121,15 @@ function candidates(rule: NameRule): fc.Arbitrary<string> {
   const dotted = fc.array(fc.string({ unit: fc.constantFrom("a", "b", "0", "-", "_"), maxLength: 5 }), { minLength: 1, maxLength: 5 }).map((parts) => parts.join("."));
   // shapes that only some rules accept (subdirs, package file names, signed tokens): the
   // rule's own shape is drawn often enough to hit both answers
-  const part = (chars: string) => fc.string({ unit: fc.constantFrom(...chars), minLength: 0, maxLength: 6 });
+  const part = (chars: string, minLength = 0) => fc.string({ unit: fc.constantFrom(...chars), minLength, maxLength: 6 });
+  // each rule's shape is accepted in about half the draws (measured over 30 seeds: no rule
+  // below 16 % overall), far from bothWays' 10 % threshold on either side
   const shapes = new Map<NameRule, fc.Arbitrary<string>>([
     // the platform part from "ab0_" now and then only: a '_' there is refused, and at ~10% accepted
     // the property sat on its own threshold
     [CONDA_SUBDIR, fc.tuple(fc.oneof({ arbitrary: part("ab0"), weight: 4 }, { arbitrary: part("ab0_"), weight: 1 }), part("ab0_"), fc.constantFrom("-", "-", "-", "", "--")).map(([a, b, dash]) => (a === "" && b === "" ? "noarch" : `${a}${dash}${b}`))],
-    [CONDA_FILE, fc.tuple(part("ab0_.-"), part("a0.+!-"), part("a0_+"), fc.constantFrom(".conda", ".tar.bz2", ".conda", ".zip")).map(([n, v, b, e]) => `${n}-${v}-${b}${e}`)],
+    [CONDA_FILE, fc.tuple(part("ab0_.-", 1), fc.oneof({ arbitrary: part("a0.+!", 1), weight: 4 }, { arbitrary: part("a0.+!-"), weight: 1 }), part("a0_+", 1), fc.constantFrom(".conda", ".tar.bz2", ".conda", ".zip")).map(([n, v, b, e]) => `${n}-${v}-${b}${e}`)],
+    [NORMALIZED_PACKAGE_NAME, fc.array(part("a0b", 1), { minLength: 1, maxLength: 4 }).chain((parts) => fc.constantFrom(parts.join("-"), parts.join("-"), parts.join("--"), parts.join("_")))],
     [SIGNED_TOKEN, fc.tuple(part("aZ0_-"), part("aZ0_-."), part("aZ0_-")).map(([a, b, c]) => `${a}.${b}.${c}`)],
     [KIND_FILE, fc.tuple(part("aZ0_.-"), fc.constantFrom(".yml", ".yaml", ".ipynb", ".json", "yml")).map(([n, e]) => `${n}${e}`)],
   ]);
