@@ -1,7 +1,8 @@
 // The Hono app: middleware and routes, nothing else. The request path itself reads top
 // to bottom in http/gate.ts.
 import { header } from "./http/headers.js";
-import { Hono, type Context } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
+import { getRequestListener } from "@hono/node-server";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "./log.js";
 import { logRequest, redactPath, redactSecrets } from "./log.js";
@@ -10,7 +11,8 @@ import "./http/vars.js";
 import { errorResponse } from "./http/error-response.js";
 import { gatePathToken, rawPath, routeGate, serveGate, type GateDeps } from "./http/gate.js";
 import { identify } from "./http/identify.js";
-import type { NodeBindings } from "./http/send.js";
+import { nodeFetch, type NodeBindings } from "./http/send.js";
+import { directListener } from "./http/direct.js";
 import { clientOf } from "./http/proxy.js";
 import { apiRoutes } from "./api/index.js";
 import { webRoutes } from "./web/index.js";
@@ -19,7 +21,7 @@ import type { OidcExchange } from "./oidc/exchange.js";
 import type { Cache } from "./cache/cache.js";
 import type { Metrics } from "./metrics.js";
 import type { WebConfig } from "./config.js";
-import type { ServerResponse } from "node:http";
+import type { RequestListener, ServerResponse } from "node:http";
 
 export interface AppDeps extends GateDeps {
   logger: Logger;
@@ -45,55 +47,8 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
   const app = new Hono<{ Bindings: NodeBindings }>();
   const base = deps.basePath;
 
-  app.use("*", async (c, next) => {
-    const started = process.hrtime.bigint();
-    const peer = c.env?.incoming?.socket?.remoteAddress ?? "unknown";
-    const client = clientOf(peer, header(c, "x-forwarded-for"), deps.trustProxy);
-    c.set("clientAddress", client);
-    const reqId = sanitizeRequestId(header(c, "x-request-id")) ?? newRequestId();
-    c.set("reqId", reqId);
-    const out = c.env?.outgoing;
-    // on Node's response: bodies written straight to the socket (send.ts) have it, and the
-    // adapter merges it into the head of every Response it writes; Hono's own headers only
-    // when there is no Node response (app.request in tests)
-    if (out) out.setHeader("x-request-id", reqId);
-    else c.header("x-request-id", reqId);
-    await next();
-    // send.ts counts what it writes; anything else (JSON answers and errors, redirects) the
-    // adapter writes from the Response once this returns: count that as it goes out
-    const written = out && !out.headersSent && c.get("bytes") === undefined ? countBody(out) : null;
-    const log = () => {
-      const principal = c.get("principal");
-      const tokenId = c.get("tokenId");
-      const status = out?.statusCode ?? c.res.status;
-      const bytes = c.get("bytes") ?? written?.() ?? Number(c.res.headers.get("content-length") ?? 0);
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = c.get("route") ?? "other";
-      deps.metrics.requests.inc({ route, status: String(status) });
-      deps.metrics.latency.observe({ route }, seconds);
-      if (bytes) deps.metrics.bytes.inc({ route }, bytes);
-      logRequest(deps.logger, {
-        reqId,
-        method: c.req.method,
-        path: redactPath(rawPath(c), tokenId),
-        query: queryOf(c.req.url),
-        referer: clip(header(c, "referer")),
-        status,
-        bytes,
-        ms: Math.round(seconds * 1e6) / 1000,
-        client,
-        tokenId,
-        tokenName: principal?.token?.name,
-        account: principal?.account ?? undefined,
-        aborted: out ? !out.writableFinished : undefined,
-        ua: clip(header(c, "user-agent")),
-      });
-    };
-    if (out && !out.writableFinished) out.once("close", log);
-    else log();
-  });
-
-  app.onError((err, c) => errorResponse(err, c, deps.logger, deps.metrics));
+  app.use("*", accessLog(deps));
+  app.onError(onError(deps));
   app.notFound((c) => errorResponse(new GateError("not_found", "not found"), c, deps.logger, deps.metrics));
 
   // Probes ask at the root whatever BASE_PATH is (a kubelet or a load balancer talks to the
@@ -122,11 +77,93 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {
   // the web pages: `/` and their reserved top-level names only, under BASE_PATH (web/index.ts)
   app.route("/", webRoutes(deps));
   // route → identify → decide and serve (each door decides through access/authorize.ts)
-  app.on(["GET", "HEAD", "POST"], "*", routeGate(base), identify(deps, gatePathToken), (c) => serveGate(c, deps));
+  app.on(["GET", "HEAD", "POST"], "*", ...gateSteps(deps));
   app.all("*", () => {
     throw new GateError("method_not_allowed", "only GET, HEAD and POST (uploads) are supported");
   });
   return app;
+}
+
+/** The gate's steps after the access log: route → identify → decide and serve (each door
+ * decides through access/authorize.ts). Mounted on Hono for every method the gate has, and
+ * run directly (http/direct.ts) for GET and HEAD under `/t/`. */
+function gateSteps(deps: AppDeps): [MiddlewareHandler, MiddlewareHandler, (c: Context) => Promise<Response>] {
+  return [routeGate(deps.basePath), identify(deps, gatePathToken), (c) => serveGate(c, deps)];
+}
+
+/** How every route answers what it throws. */
+function onError(deps: AppDeps): (err: unknown, c: Context) => Response {
+  return (err, c) => errorResponse(err, c, deps.logger, deps.metrics);
+}
+
+/** The Node request listener of a gateway: GET and HEAD of the gate's token URLs
+ * (`BASE_PATH/t/...`, which no API route or page shares) run the gate's steps directly
+ * (http/direct.ts); everything else goes through the Hono app. `direct: false` sends
+ * everything through Hono (the tests compare both ways). */
+export function nodeListener(deps: AppDeps, opts: { direct?: boolean } = {}): { app: Hono<{ Bindings: NodeBindings }>; listener: RequestListener } {
+  const app = createApp(deps);
+  const viaHono = getRequestListener(nodeFetch(app.fetch));
+  if (opts.direct === false) return { app, listener: viaHono };
+  const direct = directListener([accessLog(deps), ...gateSteps(deps)], onError(deps), deps.logger);
+  const prefix = `${deps.basePath}/t/`;
+  const listener: RequestListener = (req, res) => {
+    if ((req.method === "GET" || req.method === "HEAD") && req.url?.startsWith(prefix)) void direct(req, res);
+    else void viaHono(req, res);
+  };
+  return { app, listener };
+}
+
+/** The access log and metrics of every request, and its X-Request-Id: the first step of
+ * every route, Hono's and the direct gate's (http/direct.ts). */
+function accessLog(deps: AppDeps): MiddlewareHandler {
+  return async (c, next) => {
+    const started = process.hrtime.bigint();
+    const peer = c.env?.incoming?.socket?.remoteAddress ?? "unknown";
+    const client = clientOf(peer, header(c, "x-forwarded-for"), deps.trustProxy);
+    c.set("clientAddress", client);
+    const reqId = sanitizeRequestId(header(c, "x-request-id")) ?? newRequestId();
+    c.set("reqId", reqId);
+    const out = c.env?.outgoing;
+    // on Node's response: bodies written straight to the socket (send.ts) have it, and the
+    // adapter merges it into the head of every Response it writes; Hono's own headers only
+    // when there is no Node response (app.request in tests)
+    if (out) out.setHeader("x-request-id", reqId);
+    else c.header("x-request-id", reqId);
+    await next();
+    // send.ts counts what it writes; anything else (JSON answers and errors, redirects) the
+    // adapter writes from the Response once this returns: count that as it goes out
+    const written = out && !out.headersSent && c.get("bytes") === undefined ? countBody(out) : null;
+    const log = () => {
+      const principal = c.get("principal");
+      const tokenId = c.get("tokenId");
+      const status = out?.statusCode ?? c.res.status;
+      // with Node's response and none of the above: a head without a body (304, HEAD, 416)
+      const bytes = c.get("bytes") ?? written?.() ?? (out ? 0 : Number(c.res.headers.get("content-length") ?? 0));
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = c.get("route") ?? "other";
+      deps.metrics.requests.inc({ route, status: String(status) });
+      deps.metrics.latency.observe({ route }, seconds);
+      if (bytes) deps.metrics.bytes.inc({ route }, bytes);
+      logRequest(deps.logger, {
+        reqId,
+        method: c.req.method,
+        path: redactPath(rawPath(c), tokenId),
+        query: queryOf(c.env?.incoming?.url ?? c.req.url),
+        referer: clip(header(c, "referer")),
+        status,
+        bytes,
+        ms: Math.round(seconds * 1e6) / 1000,
+        client,
+        tokenId,
+        tokenName: principal?.token?.name,
+        account: principal?.account ?? undefined,
+        aborted: out ? !out.writableFinished : undefined,
+        ua: clip(header(c, "user-agent")),
+      });
+    };
+    if (out && !out.writableFinished) out.once("close", log);
+    else log();
+  };
 }
 
 /** Request text as it may be logged: every token-shaped string removed, whatever its

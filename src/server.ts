@@ -1,12 +1,10 @@
 // A running gateway: the app on a Node HTTP server, with readiness, time bounds on what
 // clients send, metrics on a listener of their own, a log line when Redis goes away and when
 // it is back, and a graceful stop that lets in-flight downloads finish up to a deadline.
-import { createAdaptorServer } from "@hono/node-server";
 import { createServer } from "node:http";
-import { nodeFetch } from "./http/send.js";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createApp, type AppDeps } from "./app.js";
+import { nodeListener, type AppDeps } from "./app.js";
 import type { Runtime } from "./runtime.js";
 import type { Config } from "./config.js";
 import { Identifier } from "./auth/identify.js";
@@ -102,7 +100,7 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
   const objects = new ObjectSource(store, { ...DEFAULT_HOT, maxBytes: config.hotCacheBytes });
   const unownedFolders = new UnownedFolders(store, catalog, logger);
   const deps = appDeps({ store, cache, catalog, objects, views, logger, metrics, unownedFolders }, config);
-  const app = createApp(deps);
+  const { listener } = nodeListener(deps);
   const stopReporting = reportCacheAvailability(cache, logger);
   metrics.addSampled({
     name: "pkgate_cache_up",
@@ -134,9 +132,8 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
     type: "counter",
     sample: () => [[{}, catalog.tokens.counters.sharedErrors + catalog.accounts.counters.sharedErrors]],
   });
-  const server = createAdaptorServer({
-    fetch: nodeFetch(app.fetch),
-    serverOptions: {
+  const server = createServer(
+    {
       // Receiving a request, headers and body, may take BODY_TIMEOUT at most: a body sent a
       // byte every few seconds no longer holds a connection for ever. Node counts this only
       // until the request is received, so a long download is never cut by it.
@@ -146,7 +143,8 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
       connectionsCheckingInterval: 1000,
       keepAliveTimeout: 65_000,
     },
-  }) as Server;
+    listener,
+  );
   // A connection silent in both directions for IDLE_TIMEOUT, in the middle of a request or a
   // response (a client that stopped reading or sending), is closed. A download that moves is
   // never idle.
