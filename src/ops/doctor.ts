@@ -136,7 +136,16 @@ function describeConfig(config: Config): string {
     `sign-up ${config.signup === "open" ? "open (anyone may create a user)" : "by server admins only"}`,
     `token cache ${config.tokenCacheTtl} s`,
     `longest token life ${Math.round(config.tokenMaxAge / 86400)} days`,
+    `downloads ${describeDownloads(config)}`,
   ].join("; ");
+}
+
+/** DOWNLOAD_MODE in words: who sends an artifact's bytes. */
+function describeDownloads(config: Config): string {
+  const d = config.downloads;
+  if (d.mode === "redirect") return `redirect (302 to S3 URLs presigned for ${d.presignTtl} s at ${maskUrl(d.s3PublicEndpoint ?? config.s3!.endpoint)})`;
+  if (d.mode === "accel") return `accel (X-Accel-Redirect to ${d.accelLocation}: nginx in front must serve it, deploy/nginx/pkgate-accel.conf)`;
+  return "stream (through the gateway)";
 }
 
 /** The URL with its password replaced by `***`. */

@@ -88,9 +88,16 @@ describe("pkgate doctor on a directory store", () => {
     for (const c of checks) assert.equal(c.status, "ok", `${c.check}: ${c.message}`);
     assert.deepEqual([...new Set(checks.map((c) => c.check))], ["config", "store", "cache", "locks", "admins", "survey", "folders", "indexes", "pypi"]);
     assert.match(text, /^ok {4}config {3}store directory .*; cache in-process; base path \/; sign-up by server admins only/m);
+    assert.match(text, /; downloads stream \(through the gateway\)$/m);
     assert.match(text, /^ok {4}admins {3}server admins: root \(1 user, 1 organization\)/m);
     assert.match(text, /^ok {4}indexes {2}\d+ pairs of index files compared in 2 directories: they agree/m);
     assert.match(text, /^ok {4}pypi {5}the index documents of 1 PyPI project list their files/m);
+  });
+
+  test("the config line says who sends an artifact's bytes (DOWNLOAD_MODE)", async () => {
+    const { dir } = await healthyDirectory();
+    const { text } = await doctor(loadConfig({ DATA_DIR: dir, DOWNLOAD_MODE: "accel", ACCEL_LOCATION: "/_bytes/" }));
+    assert.match(text, /; downloads accel \(X-Accel-Redirect to \/_bytes\/: nginx in front must serve it, deploy\/nginx\/pkgate-accel\.conf\)$/m);
   });
 
   test("a folder without an account: the adopt command, exit 1; adopted, exit 0", async () => {
@@ -261,8 +268,9 @@ describe("pkgate doctor on S3 with Redis", () => {
   });
 
   test("healthy: exit 0; the locks rest on Redis; no secret printed", async () => {
-    const { code, text, checks } = await doctor(loadConfig({ ...env, REDIS_URL: redis.url }));
+    const { code, text, checks } = await doctor(loadConfig({ ...env, REDIS_URL: redis.url, DOWNLOAD_MODE: "redirect", PRESIGN_TTL: "90", S3_PUBLIC_ENDPOINT: "https://s3.example.com" }));
     assert.equal(code, 0, text);
+    assert.match(text, /; downloads redirect \(302 to S3 URLs presigned for 90 s at https:\/\/s3\.example\.com\)$/m);
     assert.match(text, /^ok {4}cache {4}Redis answers at redis:\/\/127\.0\.0\.1:\d+$/m);
     assert.deepEqual(statuses(checks, "locks"), ["ok"]);
     assert.match(text, /^ok {4}config {3}store S3 bucket pkgate-test at http:\/\/127\.0\.0\.1:\d+ \(region us-east-1, access key \*\*\*, secret key set\)/m);
