@@ -6,14 +6,15 @@
 // the sha256 of the view's bytes. Memory then grows with what is hidden, not with the index. A
 // compressed view (`.json.zst`, `.json.bz2`, the CEP-16 shard index) is kept as its compressed bytes.
 // The work (mapping the index, hashing, compressing) runs in the index worker pool; the main thread
-// only reads the store, asks the policy about each package name once and computes the cut list from
-// the index's map (a loop over its records, a few ms for 465,000).
+// only reads the store and asks the policy about each package name once, a few ms of names per
+// event-loop turn; the cut list is computed from the index's map in a worker too (a loop over
+// 465,000 records, tens of ms), the map's arrays kept in shared memory for it.
 import { addAbortSignal, Readable } from "node:stream";
 import { close as fsClose, read as fsRead } from "node:fs";
 import { createHash } from "node:crypto";
 import type { ObjectInfo, ReadRange, Store } from "../store/store.js";
 import { notFound, unavailable } from "../errors.js";
-import { indexCuts, MemberKind, repodataMembers, viewSize, type IndexMap, type Visible } from "./repodata.js";
+import { MemberKind, repodataMembers, viewSize, type IndexLayout, type IndexMap, type Visible } from "./repodata.js";
 import { bunzip2, bzip2 } from "./bzip2.js";
 import type { WorkerPool } from "../workers/pool.js";
 import type { Source } from "../workers/jobs.js";
@@ -134,15 +135,30 @@ function mapOf(src: ViewSource, file: string, key: string, info: ObjectInfo): Pr
   return m;
 }
 
-const NAMES_PER_TURN = 4096;
+/** Work on the event loop goes in slices of about this long, other requests served between them. */
+const SLICE_MS = 4;
 
-async function askEach(names: string[], visible: Visible): Promise<boolean[]> {
-  const keep = new Array<boolean>(names.length);
+/** The answer of `visible` for each name (1: visible), and how many are. */
+async function askEach(names: string[], visible: Visible): Promise<{ keep: Uint8Array; kept: number }> {
+  const keep = new Uint8Array(names.length);
+  let kept = 0;
+  let since = performance.now();
   for (let i = 0; i < names.length; i++) {
-    if (i > 0 && i % NAMES_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
-    keep[i] = visible(names[i]!);
+    if ((i & 255) === 255 && performance.now() - since >= SLICE_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      since = performance.now();
+    }
+    if (visible(names[i]!)) {
+      keep[i] = 1;
+      kept++;
+    }
   }
-  return keep;
+  return { keep, kept };
+}
+
+/** What a cuts job reads of a map: its arrays (shared memory), not its names (which would be copied). */
+function layoutOf(m: IndexMap): IndexLayout {
+  return { size: m.size, groups: m.groups, start: m.start, end: m.end, next: m.next, name: m.name };
 }
 
 /** sha256 of the JSON of one version of a stored index (decompressed for .zst), computed in a worker. */
@@ -186,11 +202,10 @@ export async function computeView(src: ViewSource, file: string, key: string, in
   const map = await mapOf(src, file, key, info);
   // the policy is asked once per package name, here (it cannot cross to a worker), a slice of
   // names per event-loop turn: 50,000 names at once would hold other requests up
-  const keep = await askEach(map.names, visible);
-  const cutList = indexCuts(map, keep);
-  if (cutList.length === 0) return encodeView({ kind: "pass" });
-  if (!empty && !keep.includes(true)) return encodeView({ kind: "none" });
-  const cuts = Float64Array.from(cutList);
+  const { keep, kept } = await askEach(map.names, visible);
+  const cuts = await src.workers.run("cuts", { map: layoutOf(map), keep }, [keep.buffer as ArrayBuffer]);
+  if (cuts.length === 0) return encodeView({ kind: "pass" });
+  if (!empty && kept === 0) return encodeView({ kind: "none" });
   if (file.endsWith(".json")) {
     const tag = await withVersion(src.store, key, info.etag, (from, moved) => src.workers.run("viewTag", { src: from, cuts }, moved));
     return encodeView({ kind: "cuts", tag, size: viewSize(map.size, cuts), cuts });

@@ -90,6 +90,10 @@ export interface IndexMap {
   name: Int32Array;
 }
 
+/** A map without its names: all that indexCuts reads (typed arrays only, which a worker reads
+ * from shared memory). */
+export type IndexLayout = Omit<IndexMap, "names">;
+
 /**
  * Filters the given top-level members of a JSON object. Exposed for the other conda index files;
  * `keep` is called once per package name.
@@ -110,11 +114,11 @@ export function mapIndex(json: Uint8Array, members: Record<string, MemberKind>):
 }
 
 /**
- * The byte ranges to leave out for the given answers (`keep[i]` for `map.names[i]`): flat
+ * The byte ranges to leave out for the given answers (`keep[i]`, true or 1, for `map.names[i]`): flat
  * [start, end, start, end, ...], ascending, never touching. Empty when nothing is hidden. Each hidden
  * member goes with a separator next to it, so the rest stays valid JSON in the file's own formatting.
  */
-export function indexCuts(map: IndexMap, keep: ArrayLike<boolean>): number[] {
+export function indexCuts(map: IndexLayout, keep: ArrayLike<boolean | number>): number[] {
   const cuts: number[] = [];
   const cut = (start: number, end: number) => {
     const n = cuts.length;
@@ -132,7 +136,7 @@ export function indexCuts(map: IndexMap, keep: ArrayLike<boolean>): number[] {
     let previousEnd = -1;
     for (let i = first; i <= last; i++) {
       const id = name[i]!;
-      const show = id >= 0 ? keep[id] === true : id === NOT_A_NAME;
+      const show = id >= 0 ? keep[id] === true || keep[id] === 1 : id === NOT_A_NAME;
       if (show) kept++;
       else if (kept > 0) cut(previousEnd, end[i]!); // with the separator before it
       else if (i !== last) cut(start[i]!, next[i]!); // first so far: with the separator after it

@@ -5,7 +5,8 @@
 // worker, at most 4), started on first use and let go of when idle;
 // jobs wait in a bounded queue, and beyond it are refused (503) rather than piling up memory.
 // Inputs are passed as they are: a SharedArrayBuffer is seen by both threads without a copy, a
-// buffer listed in `transfer` moves; results move back.
+// buffer listed in `transfer` moves; results move back. Workers run below the event loop's
+// priority (index-worker.ts says why).
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { unavailable } from "../errors.js";
@@ -16,7 +17,13 @@ export interface PoolOptions {
   size: number;
   /** Jobs waiting beyond those running; more are refused. */
   maxQueued: number;
+  /** The workers' nice value (WORKER_NICE when not given; 0: the event loop's priority). */
+  nice?: number;
 }
+
+/** Workers' nice value: 10 of the 19 steps below normal, about a tenth of the CPU weight of a
+ * normal thread, so the event loop's thread gets a core first. */
+export const WORKER_NICE = 10;
 
 interface Job {
   op: JobName;
@@ -35,12 +42,13 @@ const FROM_SOURCE = import.meta.url.endsWith(".ts");
 
 /** The worker's entry: the compiled .js beside this file, or (run by tsx, in development and
  * tests) the .ts through tsx's loader, which a worker does not inherit from `--import tsx`. */
-function spawn(): Worker {
-  if (!FROM_SOURCE) return new Worker(new URL("./index-worker.js", import.meta.url));
+function spawn(nice: number): Worker {
+  const workerData = { nice };
+  if (!FROM_SOURCE) return new Worker(new URL("./index-worker.js", import.meta.url), { workerData });
   const tsx = import.meta.resolve("tsx/esm/api");
   const entry = new URL("./index-worker.ts", import.meta.url).href;
   const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(boot, { eval: true });
+  return new Worker(boot, { eval: true, workerData });
 }
 
 export class WorkerPool {
@@ -92,7 +100,7 @@ export class WorkerPool {
   }
 
   private start(): Slot {
-    const worker = spawn();
+    const worker = spawn(this.opts.nice ?? WORKER_NICE);
     const slot: Slot = { worker, job: null };
     worker.on("message", (reply: { value?: unknown; error?: string }) => {
       const job = slot.job;

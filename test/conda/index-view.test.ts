@@ -6,14 +6,14 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { utimes } from "node:fs/promises";
+import { readdir, readFile, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { computeView, decodeView, encodeView, keptRanges, openStored, StaleIndex, shardOwnersOf, type IndexView } from "../../src/conda/index-view.js";
 import { filterRepodata, assembleView, indexCuts, mapIndex, repodataMembers } from "../../src/conda/repodata.js";
 import { filterChanneldata } from "../../src/conda/channeldata.js";
 import { filterShardIndex, shardOwners } from "../../src/conda/shards.js";
 import { zstdCompress, zstdDecompress, zstdCompressAsync, zstdDecompressAsync } from "../../src/conda/compress.js";
-import { WorkerPool } from "../../src/workers/pool.js";
+import { WorkerPool, WORKER_NICE } from "../../src/workers/pool.js";
 import { FsStore } from "../../src/store/fs.js";
 import { S3Store } from "../../src/store/s3.js";
 import { generateRepodataSet, generateShardIndex } from "./generate.js";
@@ -199,6 +199,33 @@ describe("worker jobs", () => {
     assert.deepEqual(there, mapIndex(g.json, members));
     const cuts = indexCuts(there, there.names.map((n) => !g.privateNames.has(n)));
     assert.ok(assembleView(g.json, cuts).equals(filterRepodata(g.json, (n) => !g.privateNames.has(n), { hideRemoved: true })!));
+  });
+
+  test("the map comes back in shared memory, and the cuts job reads it there: indexCuts' list", async () => {
+    const g = generateRepodataSet({ records: 500, privateEvery: 5, subdir: "noarch" });
+    const there = await workers.run("map", { src: { data: g.json }, members: repodataMembers({ hideRemoved: true }) });
+    for (const a of [there.groups, there.start, there.end, there.next, there.name]) assert.ok(a.buffer instanceof SharedArrayBuffer, "not copied to cross threads");
+    const keep = Uint8Array.from(there.names, (n) => (g.privateNames.has(n) ? 0 : 1));
+    const { names: _names, ...layout } = there;
+    const cuts = await workers.run("cuts", { map: layout, keep });
+    assert.ok(cuts.length > 0);
+    assert.deepEqual([...cuts], indexCuts(there, [...keep].map((k) => k === 1)));
+  });
+
+  test("workers run below the event loop's priority (a nice value per thread, on Linux)", async () => {
+    // field 19 of /proc/<pid>/task/<tid>/stat: the thread's nice value
+    const nices = async () => new Map(await Promise.all((await readdir("/proc/self/task")).map(async (t) => [t, Number((await readFile(`/proc/self/task/${t}/stat`, "latin1")).split(") ")[1]!.split(" ")[16])] as const)));
+    const before = await nices();
+    const pool = new WorkerPool({ size: 1, maxQueued: 1 });
+    try {
+      await pool.run("sha256", { data: Buffer.from("x") });
+      const after = await nices();
+      const started = [...after].filter(([t]) => !before.has(t)).map(([, n]) => n);
+      assert.ok(started.includes(WORKER_NICE), `threads started: nice ${started.join(", ")}`);
+      assert.equal(after.get(String(process.pid)), 0, "the event loop's thread keeps its priority");
+    } finally {
+      await pool.close();
+    }
   });
 
   test("the queue is bounded: beyond it a job is refused with 503", async () => {
