@@ -5,6 +5,7 @@ import { createServer } from "node:http";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { nodeListener, type AppDeps } from "./app.js";
+import { lingering } from "./http/linger.js";
 import type { Runtime } from "./runtime.js";
 import type { Config } from "./config.js";
 import { Identifier } from "./auth/identify.js";
@@ -143,7 +144,8 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
       connectionsCheckingInterval: 1000,
       keepAliveTimeout: 65_000,
     },
-    listener,
+    // a refused upload's answer reaches a client that is still sending (http/linger.ts)
+    lingering(listener),
   );
   // A connection silent in both directions for IDLE_TIMEOUT, in the middle of a request or a
   // response (a client that stopped reading or sending), is closed. A download that moves is

@@ -98,10 +98,24 @@ function exchange(method: string, url: URL, headers: Record<string, string>, bod
     let answered = false;
     const req = send(url, { method, headers }, (res) => {
       answered = true;
+      // an answer before the whole body went out is a refusal: stop sending it
+      if (body && "stream" in body && !req.writableFinished) {
+        body.stream.unpipe(req);
+        body.stream.destroy();
+      }
       const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("error", reject);
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString("utf8") }));
+      let received = 0;
+      const answer = () => ({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString("utf8") });
+      res.on("data", (chunk: Buffer) => {
+        chunks.push(chunk);
+        received += chunk.length;
+      });
+      res.on("end", () => resolve(answer()));
+      // the server closing the connection under a refused upload may cut it before Node
+      // ends the response: an answer received whole still counts
+      const whole = () => res.headers["content-length"] !== undefined && received >= Number(res.headers["content-length"]);
+      res.on("error", (err) => (whole() ? resolve(answer()) : reject(err)));
+      res.on("close", () => (whole() ? resolve(answer()) : reject(new Error("the connection closed before the answer was whole"))));
     });
     req.setTimeout(CALL_TIMEOUT * 1000, () => req.destroy(new Error(`no answer in ${CALL_TIMEOUT} s`)));
     req.on("error", (err) => {

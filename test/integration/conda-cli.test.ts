@@ -6,7 +6,7 @@
 // idempotent.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { closeSync, ftruncateSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -162,6 +162,18 @@ describe("MAX_CONDA_UPLOAD", () => {
       const refused = await limited.remote(["upload", p.path, "--channel", "acme"]);
       assert.equal(refused.code, 1);
       assert.match(refused.stderr, new RegExp(`larger than the ${limit} bytes this gateway accepts \\(MAX_CONDA_UPLOAD\\)`));
+      // a package far larger than the limit: the answer comes while the client is still
+      // sending, and reaches it every time (it printed EPIPE one time in three before the
+      // gateway lingered on such connections: http/linger.ts)
+      const big = join(mkdtempSync(join(dir, "big-")), "big-1.0-0.conda");
+      const fd = openSync(big, "w");
+      ftruncateSync(fd, 300 * 1024 * 1024);
+      closeSync(fd);
+      for (let i = 0; i < 6; i++) {
+        const r = await limited.remote(["upload", big, "--channel", "acme"]);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, new RegExp(`big-1\\.0-0\\.conda is larger than the ${limit} bytes this gateway accepts \\(MAX_CONDA_UPLOAD\\)`), `try ${i}: ${r.stderr}`);
+      }
     } finally {
       await limited.stop();
     }
