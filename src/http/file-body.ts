@@ -6,7 +6,7 @@
 // once the socket has taken their bytes (no garbage per chunk, no fresh pages to fault in),
 // and the bytes all responses hold at once are bounded by BUDGET: over it, nobody grows.
 // One read is kept ahead of the socket, so the disk read and the socket write overlap.
-import { close as fsClose, read as fsRead } from "node:fs";
+import { close as fsClose, readv as fsReadv } from "node:fs";
 import type { ServerResponse } from "node:http";
 
 export const MIN_READ = 64 * 1024;
@@ -21,6 +21,12 @@ const POOL_BYTES = 8 * 1024 * 1024;
 const READ_MS = 16;
 /** How often the client's rate is measured. */
 const RATE_WINDOW_MS = 10;
+/** Pieces of one read of ranges (kept ranges and the gaps between them), well under IOV_MAX. */
+const MAX_PIECES = 512;
+
+/** Where a read of ranges puts the bytes between them: nobody reads it, so one serves every
+ * response at once. */
+let scratch: Buffer | undefined;
 
 const free = new Map<number, Buffer[]>();
 let pooled = 0;
@@ -83,11 +89,13 @@ export function writeFileBody(res: ServerResponse, fd: number, start: number, le
 /**
  * Write the byte ranges `ranges` of `fd` (flat [start, end, ...], end exclusive, ascending and
  * apart) to `res` in order, then end it: a view kept as the stored file without its cuts. The
- * file is read straight through from the first range on, in the adaptive reads above, and the
- * bytes between ranges (a few % of a cut view) are dropped from each buffer in place before it is
- * written; a read starts at a range, so a gap longer than the read costs at most that one read. One read per read size, as for one
- * range, where a read per kept range would cost thousands of thread-pool round trips. Owns the
- * descriptor as writeFileBody does.
+ * file is read straight through from the first range on, in the adaptive reads above, each read
+ * one preadv that scatters the kept ranges one after the other into the buffer and the bytes
+ * between them (a few % of a cut view) into a scratch buffer: the buffer holds the view's bytes
+ * as read, with no second pass over them on the event loop (moving the kept bytes together cost
+ * it ~20 ms per 258 MB view), and leaves in one write. A gap longer than the read ends it, and the
+ * next read starts after the gap. One read per read size, as for one range, where a read per kept
+ * range would cost thousands of thread-pool round trips. Owns the descriptor as writeFileBody does.
  */
 export function writeFileRanges(res: ServerResponse, fd: number, ranges: ArrayLike<number>, onRead?: (size: number) => void): void {
   /** The range `pos` is in (or the next one), as an index into `ranges`. */
@@ -127,21 +135,32 @@ export function writeFileRanges(res: ServerResponse, fd: number, ranges: ArrayLi
   };
   res.once("close", finish);
 
-  /** Moves the kept bytes of the `n` bytes read at `start` into `buf` to its front; their count. */
-  const keep = (buf: Buffer, start: number, n: number): number => {
-    const stop = start + n;
-    let out = 0;
-    while (r < ranges.length && ranges[r]! < stop) {
-      const s = Math.max(ranges[r]!, start);
-      const e = Math.min(ranges[r + 1]!, stop);
-      if (e > s) {
-        if (s - start !== out) buf.copyWithin(out, s - start, e - start);
-        out += e - s;
+  /**
+   * Where one read from `pos` (within a range) puts the file's bytes, in file order: up to `size`
+   * kept bytes into `buf` one after the other, the gaps between ranges into the scratch buffer
+   * (`gap` marks them). Stops before a gap longer than `size` or past MAX_PIECES pieces.
+   */
+  const layout = (buf: Buffer): { pieces: Buffer[]; gap: boolean[]; filled: number } => {
+    scratch ??= Buffer.allocUnsafeSlow(MAX_READ);
+    const pieces: Buffer[] = [];
+    const gap: boolean[] = [];
+    let filled = 0;
+    let at = pos;
+    for (let i = r; i < ranges.length && filled < size; i += 2) {
+      if (at < ranges[i]!) {
+        const skip = ranges[i]! - at;
+        if (skip > size || pieces.length + 2 > MAX_PIECES) break;
+        pieces.push(scratch.subarray(0, skip));
+        gap.push(true);
+        at = ranges[i]!;
       }
-      if (ranges[r + 1]! <= stop) r += 2;
-      else break;
+      const n = Math.min(ranges[i + 1]! - at, size - filled);
+      pieces.push(buf.subarray(filled, filled + n));
+      gap.push(false);
+      filled += n;
+      at += n;
     }
-    return out;
+    return { pieces, gap, filled };
   };
 
   const readNext = () => {
@@ -152,9 +171,9 @@ export function writeFileRanges(res: ServerResponse, fd: number, ranges: ArrayLi
     if (r < ranges.length && pos < ranges[r]!) pos = ranges[r]!;
     const start = pos;
     const buf = take(size);
-    const want = Math.min(size, end - start);
-    onRead?.(want);
-    fsRead(fd, buf, 0, want, start, (err, n) => {
+    const { pieces, gap, filled } = layout(buf);
+    onRead?.(filled);
+    fsReadv(fd, pieces, start, (err, n) => {
       reading = false;
       if (closed) {
         give(buf);
@@ -167,8 +186,15 @@ export function writeFileRanges(res: ServerResponse, fd: number, ranges: ArrayLi
         res.destroy(err ?? new Error("file shrank while being sent"));
         return;
       }
+      // the kept bytes among the n read (all of them unless the read came back short)
+      let kept = 0;
+      for (let i = 0, left = n; i < pieces.length && left > 0; i++) {
+        const got = Math.min(pieces[i]!.length, left);
+        if (!gap[i]) kept += got;
+        left -= got;
+      }
       pos = start + n;
-      const kept = keep(buf, start, n);
+      while (r < ranges.length && ranges[r + 1]! <= pos) r += 2;
       if (r >= ranges.length) pos = end;
       if (kept === 0) {
         give(buf);
