@@ -33,7 +33,8 @@ function sizeOf(args: unknown): number {
   if (args && typeof args === "object") {
     for (const v of Object.values(args)) {
       if (ArrayBuffer.isView(v)) n += v.byteLength;
-      else if (v && typeof v === "object") n += sizeOf(v) + (typeof (v as { size?: unknown }).size === "number" ? (v as { size: number }).size : 0);
+      // a Source read here ({ fd, size }); an index map's `size` is the index's, not read here
+      else if (v && typeof v === "object") n += sizeOf(v) + ("fd" in v && typeof (v as { size?: unknown }).size === "number" ? (v as { size: number }).size : 0);
     }
   }
   return n;
