@@ -110,7 +110,11 @@ function exchange(method: string, url: URL, headers: Record<string, string>, bod
         chunks.push(chunk);
         received += chunk.length;
       });
-      res.on("end", () => resolve(answer()));
+      res.on("end", () => {
+        resolve(answer());
+        // a body left unsent: the connection can carry nothing more, let the gateway go
+        if (body && "stream" in body && !req.writableFinished) req.destroy();
+      });
       // the server closing the connection under a refused upload may cut it before Node
       // ends the response: an answer received whole still counts
       const whole = () => res.headers["content-length"] !== undefined && received >= Number(res.headers["content-length"]);

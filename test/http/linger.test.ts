@@ -10,10 +10,12 @@ import type { AddressInfo } from "node:net";
 import { lingering } from "../../src/http/linger.js";
 
 const BODY = 256 * 1024 * 1024;
+/** The test server's linger time. */
+const LINGER = 4000;
 
 /** A raw client: the request head, then `send` bytes of body written without reading
  * (unless `read`); resolves with everything it received and how the connection ended. */
-function upload(port: number, opts: { send: number; length?: number; read?: boolean }): Promise<{ text: string; error?: string; sent: number }> {
+function upload(port: number, opts: { send: number; length?: number; read?: boolean; deaf?: boolean }): Promise<{ text: string; error?: string; sent: number }> {
   return new Promise((resolve) => {
     // half-open allowed: the end of the answer does not end what the client sends (requests
     // goes on sending its body whatever arrives)
@@ -24,8 +26,8 @@ function upload(port: number, opts: { send: number; length?: number; read?: bool
     let reading = opts.read === true;
     const take = (d: Buffer) => got.push(d);
     socket.on("error", (err: NodeJS.ErrnoException) => (error ??= err.code ?? err.message));
-    // the server's end of the stream: the client is done too
-    socket.on("end", () => socket.end());
+    // the server's end of the stream: the client is done too (unless deaf to it)
+    socket.on("end", () => opts.deaf || socket.end());
     socket.on("close", () => {
       // whatever is still in the kernel's buffer was read by the flowing socket by now
       resolve({ text: Buffer.concat(got).toString("latin1"), error, sent });
@@ -61,7 +63,7 @@ describe("lingering close of a refused upload", () => {
         return;
       }
       res.end("ok\n");
-    }, 1500);
+    }, LINGER);
     server = createServer(listener);
     server.on("connection", (s) => s.on("close", () => closedAt.push(Date.now())));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -90,12 +92,21 @@ describe("lingering close of a refused upload", () => {
   test("a client that never stops sending is cut after the linger time", async () => {
     closedAt = [];
     const started = Date.now();
-    // announces 100 GB and sends them: only the linger time ends it
-    const r = await upload(port, { send: 100 * 1024 * 1024 * 1024, length: 100 * 1024 * 1024 * 1024, read: true });
+    // announces 100 GB and sends them whatever it hears: only the linger time ends it
+    const r = await upload(port, { send: 100 * 1024 * 1024 * 1024, length: 100 * 1024 * 1024 * 1024, read: true, deaf: true });
     const took = Date.now() - started;
     assert.match(r.text, /^HTTP\/1\.1 413 /);
-    assert.ok(took >= 1400, `cut after ${took} ms, before the linger time`);
+    assert.ok(took >= LINGER - 100, `cut after ${took} ms, before the linger time`);
     assert.ok(r.sent < 100 * 1024 * 1024 * 1024);
+  });
+
+  test("a client that stops sending gets the end of the stream after the answer, not after the linger time", async () => {
+    const started = Date.now();
+    // 1 MB of an announced 100 MB, then nothing: the answer, our end of the stream, its end, closed
+    const r = await upload(port, { send: 1024 * 1024, length: 100 * 1024 * 1024, read: true });
+    const took = Date.now() - started;
+    assert.match(r.text, /^HTTP\/1\.1 413 /);
+    assert.ok(took < LINGER - 1000, `closed after ${took} ms: the client waited for the linger time`);
   });
 
   test("a request read to its end closes at once when its answer says so", async () => {
