@@ -1,5 +1,6 @@
-// The Hono app: middleware and routes, nothing else. The request path itself reads top
-// to bottom in http/gate.ts.
+// The Hono app (middleware and routes) and the gateway's Node request listener, which hands
+// the gate's GET and HEAD to http/direct.ts and everything else to the app. The request path
+// itself reads top to bottom in http/gate.ts.
 import { header } from "./http/headers.js";
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { getRequestListener } from "@hono/node-server";
