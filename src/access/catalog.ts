@@ -22,7 +22,7 @@
 // without Redis; a restored bucket), this replica forgets its entries and stops trusting
 // shared entries of the old generation. The store is the truth; the caches only follow it.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import type { ObjectInfo, Store } from "../store/store.js";
+import { DocumentUnreadable, type ObjectInfo, type Store } from "../store/store.js";
 import type { Cache } from "../cache/cache.js";
 import { GateError } from "../errors.js";
 import type { Account, Group, Permission, Privacy, TokenRecord } from "./model.js";
@@ -506,7 +506,11 @@ export class Catalog {
   private async readJson<T>(key: string): Promise<T | null> {
     const got = await this.store.get(key);
     if (!got) return null;
-    return JSON.parse(got.body.toString("utf8")) as T;
+    try {
+      return JSON.parse(got.body.toString("utf8")) as T;
+    } catch (err) {
+      throw new DocumentUnreadable(key, err);
+    }
   }
 
   /** Every write under a lock checks the lease first: a holder whose time is up writes

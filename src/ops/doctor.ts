@@ -14,6 +14,7 @@
 import { randomUUID } from "node:crypto";
 import type { Config } from "../config.js";
 import { createRuntime, type Runtime } from "../runtime.js";
+import { DocumentUnreadable } from "../store/store.js";
 import { CATALOG_PREFIX, catalogAccountNames } from "../access/catalog.js";
 import { ACCOUNT_NAME, isAccountName } from "../access/names.js";
 import { storeKeepsLocks } from "../cache/lock.js";
@@ -246,7 +247,20 @@ async function checkAdmins(rt: Runtime, limits: DoctorLimits, report: (c: Check)
   let users = 0;
   let orgs = 0;
   for (const name of names.slice(0, limits.accounts)) {
-    const account = await rt.catalog.getAccount(name);
+    let account;
+    try {
+      account = await rt.catalog.getAccount(name);
+    } catch (err) {
+      if (!(err instanceof DocumentUnreadable)) throw err;
+      report({
+        check: "admins",
+        status: "fail",
+        message: `the account ${name} cannot be read: ${err.message.replace(/: restore it.*$/, "")}; its channel and tokens answer 503 until it is mended`,
+        action: "restore the document from a backup or an earlier version of the object (S3 versioning); until then pkgate answers 503 for it and changes nothing in it",
+        subject: `${name}/`,
+      });
+      continue;
+    }
     if (!account) continue;
     if (account.kind === "org") orgs++;
     else {

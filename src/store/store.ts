@@ -93,3 +93,16 @@ export class StoreUnavailable extends Error {
     this.name = "StoreUnavailable";
   }
 }
+
+/** A document the gateway keeps (the catalog's) that the store returned unreadable: a
+ * corruption to restore, not a refusal. Answered as an outage (503) without touching it; its
+ * message names the document, never a token's hash. */
+export class DocumentUnreadable extends StoreUnavailable {
+  constructor(
+    readonly key: string,
+    cause: unknown,
+  ) {
+    const shown = key.replace(/[0-9a-f]{64}/g, "<hash>");
+    super(`the stored document ${shown} is not valid JSON (${cause instanceof Error ? cause.message : String(cause)}): restore it from a backup or an earlier version of the object`, { cause });
+  }
+}

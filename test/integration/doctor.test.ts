@@ -94,6 +94,37 @@ describe("pkgate doctor on a directory store", () => {
     assert.match(text, /^ok {4}pypi {5}the index documents of 1 PyPI project list their files/m);
   });
 
+  test("an account document that does not parse: doctor names it; the gateway answers 503 for that channel and logs which document", async () => {
+    const { dir, config } = await healthyDirectory();
+    const doc = join(dir, ".pkgate/by-account/acme/account.json");
+    await writeFile(doc, '{"name": "acme", "kind": "or');
+    const { code, text, checks } = await doctor(config);
+    assert.equal(code, 1);
+    assert.match(text, /^fail {2}admins {3}the account acme cannot be read: the stored document \.pkgate\/by-account\/acme\/account\.json is not valid JSON \(.+\); its channel and tokens answer 503 until it is mended → restore the document from a backup/m);
+    // the folders check reads the same account: it says so and points at the line above
+    assert.match(text, /^fail {2}folders {2}could not be checked: the stored document \.pkgate\/by-account\/acme\/account\.json is not valid JSON/m);
+    assert.match(text, /^ok {4}admins {3}server admins: root \(1 user, 0 organizations\)/m, "the other accounts still counted");
+    assert.deepEqual(checks.find((c) => c.status === "fail")?.subject, "acme/");
+
+    const rt = await createRuntime(config);
+    const logs: string[] = [];
+    const logger = createLogger("info", new Writable({ write: (c, _e, cb) => (logs.push(...String(c).split("\n").filter(Boolean)), cb()) }));
+    const views = new ViewCache(rt.cache, { maxLocalBytes: 1 << 24, maxSharedBytes: 1 << 20, sharedTtlSeconds: 3600 });
+    const objects = new ObjectSource(rt.store, { ...DEFAULT_HOT });
+    const app = createApp(appDeps({ store: rt.store, cache: rt.cache, catalog: rt.catalog, objects, views, logger, metrics: new Metrics() }, config));
+    try {
+      const res = await app.request("http://gate.test/acme/noarch/repodata.json");
+      assert.equal(res.status, 503);
+      assert.match((await res.json()).message, /retry later/);
+      const warned = logs.map((l) => JSON.parse(l)).filter((l) => l.msg === "backend unavailable");
+      assert.match(warned[0]?.err ?? "", /\.pkgate\/by-account\/acme\/account\.json is not valid JSON/);
+      assert.equal((await app.request("http://gate.test/nochan/noarch/repodata.json")).status, 404, "other channels answer as before");
+      assert.equal(await readFile(doc, "utf8"), '{"name": "acme", "kind": "or', "nothing written over it");
+    } finally {
+      await rt.close();
+    }
+  });
+
   test("the config line says who sends an artifact's bytes (DOWNLOAD_MODE)", async () => {
     const { dir } = await healthyDirectory();
     const { text } = await doctor(loadConfig({ DATA_DIR: dir, DOWNLOAD_MODE: "accel", ACCEL_LOCATION: "/_bytes/" }));
