@@ -22,6 +22,7 @@ import type { OidcExchange } from "./oidc/exchange.js";
 import type { Cache } from "./cache/cache.js";
 import type { Metrics } from "./metrics.js";
 import type { WebConfig } from "./config.js";
+import type { PypiRegistry } from "./pypi/registry.js";
 import type { RequestListener, ServerResponse } from "node:http";
 
 export interface AppDeps extends GateDeps {
@@ -42,6 +43,8 @@ export interface AppDeps extends GateDeps {
   web?: WebConfig;
   /** Trusted publishing: publishers and the ID-token exchange (absent: it answers 503). */
   oidc?: OidcExchange;
+  /** The one PyPI registry of the gateway, for the API and the pages (the PyPI door has it too). */
+  pypiProjects?: PypiRegistry;
 }
 
 export function createApp(deps: AppDeps): Hono<{ Bindings: NodeBindings }> {

@@ -65,7 +65,10 @@ export interface AppParts {
  * (the gateway and the in-process test harness both use it). */
 export function appDeps(parts: AppParts, config: Config): AppDeps {
   const { store, cache, catalog, objects, views, logger, metrics, unownedFolders } = parts;
-  const pypiDeps = { store, objects, views, registry: new PypiRegistry(store, cache), maxUploadBytes: MAX_UPLOAD_BYTES, downloads: config.downloads };
+  // one registry for the PyPI door, the API and the pages: a status or yank set through one is
+  // seen by the others at once (its memo of project states is this one)
+  const registry = new PypiRegistry(store, cache);
+  const pypiDeps = { store, objects, views, registry, maxUploadBytes: MAX_UPLOAD_BYTES, downloads: config.downloads };
   return {
     tokenMaxAge: config.tokenMaxAge,
     maxCondaUploadBytes: config.maxCondaUploadBytes,
@@ -73,6 +76,7 @@ export function appDeps(parts: AppParts, config: Config): AppDeps {
     oidc: new OidcExchange({ catalog, store, cache, config: config.oidc, tokenMaxAge: config.tokenMaxAge, logger }),
     unownedFolders,
     pypi: (c, t, p, a) => servePypi(c, pypiDeps, t, p, a),
+    pypiProjects: registry,
     store,
     objects,
     views,

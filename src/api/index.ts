@@ -78,7 +78,8 @@ export function apiRoutes(input: ApiAppDeps): Hono {
     tokenMaxAge: input.tokenMaxAge ?? DEFAULT_TOKEN_LIFETIME,
     throttle: new PasswordThrottle(input.cache, input.throttleLimits),
     conda: input.conda ?? condaDeps(input.store, input.cache, input.maxCondaUploadBytes),
-    pypiProjects: input.store ? new PypiRegistry(input.store, input.cache) : undefined,
+    // the gateway's one registry (server.ts appDeps), shared with the PyPI door and the pages
+    pypiProjects: input.pypiProjects ?? (input.store ? new PypiRegistry(input.store, input.cache) : undefined),
     oidc: input.oidc,
     kinds: input.store ? new KindFiles(input.store) : undefined,
     anacondaUploads: anacondaUploadDeps(input.store, input.cache, { sessionSecret: input.web?.sessionSecret ?? null, publicUrl: input.web?.publicUrl ?? null }),

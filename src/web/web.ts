@@ -34,6 +34,8 @@ export interface WebDeps {
   now?: () => number;
   /** Trusted publishing (its publishers are listed, and removed, on the Tokens page). */
   oidc?: OidcExchange;
+  /** The gateway's PyPI registry (server.ts appDeps), shared with the PyPI door and the API. */
+  pypiProjects?: PypiRegistry;
 }
 
 export interface Web {
@@ -63,7 +65,7 @@ export function createWeb(deps: WebDeps): Web {
     base: deps.basePath,
     keys: keyring(() => masterSecret(deps.store, deps.cache, config.sessionSecret)),
     throttle: new PasswordThrottle(deps.cache, deps.throttleLimits),
-    pypi: new PypiRegistry(deps.store, deps.cache),
+    pypi: deps.pypiProjects ?? new PypiRegistry(deps.store, deps.cache),
     directory: new Directory(deps.store, deps.catalog),
     tokenMaxAge: deps.tokenMaxAge ?? DEFAULT_TOKEN_LIFETIME,
     now: deps.now ?? Date.now,

@@ -233,6 +233,22 @@ for (const kind of MATRIX) {
       assert.equal(await s.rt.store.stat("acme/pypi/st-lib/.state.json"), null, "an active project with nothing yanked keeps no document");
     });
 
+    test("a status set through the API reaches the PyPI door of the same gateway at once: one registry, one memo", async () => {
+      const path = `/t/${reader}/acme/simple/st-lib/${wheelFilename("St.Lib", "1.1")}`;
+      // the last test made it active again from another process: this gateway sees that within
+      // its memo's 5 s; then the door remembers the project's state (for 5 s)
+      for (let waited = 0; (await get(path)).status !== 200; waited += 100) {
+        assert.ok(waited < 6000, "the file is served again within the memo's 5 s");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const q = await api("PUT", "/channels/acme/pypi/st-lib/status", uploader, { status: "quarantined", reason: "checking" });
+      assert.equal(q.status, 200);
+      assert.equal((await get(path)).status, 404, "withheld at once, not once the door's memo has run out");
+      const a = await api("PUT", "/channels/acme/pypi/st-lib/status", uploader, { status: "active" });
+      assert.equal(a.status, 200);
+      assert.equal((await get(path)).status, 200, "and back at once");
+    });
+
     test("setting status and yanking are writes on the package: anonymous 401, download token 403 naming the scope, bad input 400, a missing project 404", async () => {
       const cases: Array<[string, string, string | null, unknown, number, RegExp]> = [
         ["PUT", "/channels/acme/pypi/st-lib/status", null, { status: "archived" }, 401, /token/],
