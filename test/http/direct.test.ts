@@ -6,7 +6,7 @@
 // reason, headers (but the date and the request id) and body, and log them alike.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, request, type IncomingHttpHeaders, type Server } from "node:http";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { FsStore } from "../../src/store/fs.js";
@@ -21,6 +21,7 @@ import { loadConfig } from "../../src/config.js";
 import { appDeps } from "../../src/server.js";
 import { nodeListener } from "../../src/app.js";
 import { tempDir, type TempDir } from "../harness/services.js";
+import { fetchRaw } from "../harness/raw-http.js";
 
 interface Answer {
   status: number;
@@ -29,22 +30,10 @@ interface Answer {
   body: string;
 }
 
-function ask(base: string, path: string, method: string, headers: Record<string, string>): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    // host, port and path apart: a URL string would have its dot segments resolved by the client
-    const { hostname, port } = new URL(base);
-    const req = request({ hostname, port, path, method, headers: { connection: "close", ...headers } }, (res) => {
-      const parts: Buffer[] = [];
-      res.on("data", (d: Buffer) => parts.push(d));
-      res.on("end", () => {
-        const { date: _d, "x-request-id": _r, ...rest } = res.headers;
-        resolve({ status: res.statusCode!, reason: res.statusMessage!, headers: rest, body: Buffer.concat(parts).toString("latin1") });
-      });
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.end();
-  });
+async function ask(base: string, path: string, method: string, headers: Record<string, string>): Promise<Answer> {
+  const { res, body } = await fetchRaw(`${base}${path}`, { connection: "close", ...headers }, method);
+  const { date: _d, "x-request-id": _r, ...rest } = res.headers;
+  return { status: res.statusCode!, reason: res.statusMessage!, headers: rest, body: body.toString("latin1") };
 }
 
 async function listen(server: Server): Promise<string> {

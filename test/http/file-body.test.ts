@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
-import { createServer, get as httpGet, request, type IncomingMessage, type Server } from "node:http";
+import { createServer, get as httpGet, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Hono } from "hono";
 import { getRequestListener } from "@hono/node-server";
@@ -19,25 +19,13 @@ import { openSync, fstatSync } from "node:fs";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { tempDir, type TempDir } from "../harness/services.js";
+import { fetchRaw } from "../harness/raw-http.js";
 
 const SIZE = 5 * 1024 * 1024 + 123;
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 const openFds = () => readdirSync("/proc/self/fd").length;
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function fetchRaw(url: string, headers: Record<string, string> = {}, method = "GET"): Promise<{ res: IncomingMessage; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers }, (res) => {
-      const parts: Buffer[] = [];
-      res.on("data", (d: Buffer) => parts.push(d));
-      res.on("end", () => resolve({ res, body: Buffer.concat(parts) }));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
