@@ -110,8 +110,13 @@ export function nodeListener(deps: AppDeps, opts: { direct?: boolean } = {}): { 
   if (opts.direct === false) return { app, listener: viaHono };
   const direct = directListener([accessLog(deps), ...gateSteps(deps)], onError(deps), deps.logger);
   const prefix = `${deps.basePath}/t/`;
+  // what the adapter refuses before Hono sees it (a missing or malformed Host, a backslash
+  // in the target) goes there too, so it is refused the same way
+  const plainHost = /^[A-Za-z0-9.:[\]-]+$/;
   const listener: RequestListener = (req, res) => {
-    if ((req.method === "GET" || req.method === "HEAD") && req.url?.startsWith(prefix)) void direct(req, res);
+    const url = req.url;
+    const takesDirect = (req.method === "GET" || req.method === "HEAD") && url !== undefined && url.startsWith(prefix) && !url.includes("\\") && plainHost.test(req.headers.host ?? "");
+    if (takesDirect) void direct(req, res);
     else void viaHono(req, res);
   };
   return { app, listener };

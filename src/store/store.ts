@@ -103,6 +103,8 @@ export class DocumentUnreadable extends StoreUnavailable {
     cause: unknown,
   ) {
     const shown = key.replace(/[0-9a-f]{64}/g, "<hash>");
-    super(`the stored document ${shown} is not valid JSON (${cause instanceof Error ? cause.message : String(cause)}): restore it from a backup or an earlier version of the object`, { cause });
+    // where it breaks, not the parser's words: those quote the document (a hash, a password hash)
+    const at = /position (\d+)/.exec(cause instanceof Error ? cause.message : "")?.[1];
+    super(`the stored document ${shown} is not valid JSON${at ? ` (it breaks at character ${at})` : ""}: restore it from a backup or an earlier version of the object`, { cause });
   }
 }

@@ -128,8 +128,9 @@ describe("the gate's GET and HEAD, directly on Node and through Hono", () => {
       .slice(seen)
       .filter((l) => l.msg === "request")
       .map(({ reqId: _r, ms: _m, time: _t, aborted: _a, ...rest }) => rest);
-    assert.equal(logged.length, 2, `${what}: two access lines`);
-    assert.deepEqual(logged[1], logged[0], `${what}: the access lines`);
+    // none at all for what the adapter refuses before any route runs (a Host that is none)
+    assert.ok(logged.length === 2 || logged.length === 0, `${what}: two access lines, or none`);
+    if (logged.length === 2) assert.deepEqual(logged[1], logged[0], `${what}: the access lines`);
     return viaDirect;
   }
 
@@ -151,12 +152,15 @@ describe("the gate's GET and HEAD, directly on Node and through Hono", () => {
     ["a dot segment", `/t/${acme}/acme/%2e%2e/acme/linux-64/repodata.json`],
     ["PEP 503 redirect", `/t/${acme}/acme/simple/Pub`],
     ["a query and headers that are logged", `/t/${acme}/acme/linux-64/repodata.json?x=1`, "GET", { referer: "https://example.com/", "user-agent": "conda/24.1", "x-request-id": "abc-1" }],
+    // refused by the adapter before Hono sees them: the direct path hands them over
+    ["a Host that is none", `/t/${acme}/acme/linux-64/repodata.json`, "GET", { host: "a/b@c" }],
+    ["a backslash", `/t/${acme}/acme\\linux-64/repodata.json`],
   ];
 
   test("every kind of answer, byte for byte alike", async () => {
     const statuses: number[] = [];
     for (const [what, path, method, headers] of cases()) statuses.push((await same(what, path, method, headers)).status);
-    assert.deepEqual(statuses, [200, 200, 200, 200, 206, 416, 412, 404, 404, 404, 200, 404, 403, 400, 400, 301, 200]);
+    assert.deepEqual(statuses, [200, 200, 200, 200, 206, 416, 412, 404, 404, 404, 200, 404, 403, 400, 400, 301, 200, 400, 400]);
     // and once more with every cache warm
     for (const [what, path, method, headers] of cases()) await same(`${what} (warm)`, path, method, headers);
   });
