@@ -255,7 +255,7 @@ async function checkAdmins(rt: Runtime, limits: DoctorLimits, report: (c: Check)
       report({
         check: "admins",
         status: "fail",
-        message: `the account ${name} cannot be read: ${err.message.replace(/: restore it.*$/, "")}; its channel and tokens answer 503 until it is mended`,
+        message: `the account ${name} cannot be read: ${err.problem}; its channel and tokens answer 503 until it is mended`,
         action: "restore the document from a backup or an earlier version of the object (S3 versioning); until then pkgate answers 503 for it and changes nothing in it",
         subject: `${name}/`,
       });

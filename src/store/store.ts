@@ -98,13 +98,18 @@ export class StoreUnavailable extends Error {
  * corruption to restore, not a refusal. Answered as an outage (503) without touching it; its
  * message names the document, never a token's hash. */
 export class DocumentUnreadable extends StoreUnavailable {
+  /** What is wrong, without what to do: `the stored document K is not valid JSON (...)`. */
+  readonly problem: string;
   constructor(
     readonly key: string,
-    cause: unknown,
+    parseError: unknown,
   ) {
     const shown = key.replace(/[0-9a-f]{64}/g, "<hash>");
-    // where it breaks, not the parser's words: those quote the document (a hash, a password hash)
-    const at = /position (\d+)/.exec(cause instanceof Error ? cause.message : "")?.[1];
-    super(`the stored document ${shown} is not valid JSON${at ? ` (it breaks at character ${at})` : ""}: restore it from a backup or an earlier version of the object`, { cause });
+    // where it breaks, not the parser's words, which quote the document (a hash, a password
+    // hash); nor the parser's error as the cause, for the same reason
+    const at = /position (\d+)/.exec(parseError instanceof Error ? parseError.message : "")?.[1];
+    const problem = `the stored document ${shown} is not valid JSON${at ? ` (it breaks at character ${at})` : ""}`;
+    super(`${problem}: restore it from a backup or an earlier version of the object`);
+    this.problem = problem;
   }
 }
