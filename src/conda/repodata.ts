@@ -136,7 +136,7 @@ export function indexCuts(map: IndexLayout, keep: ArrayLike<boolean | number>): 
     let previousEnd = -1;
     for (let i = first; i <= last; i++) {
       const id = name[i]!;
-      const show = id >= 0 ? keep[id] === true || keep[id] === 1 : id === NOT_A_NAME;
+      const show = id >= 0 ? Boolean(keep[id]) : id === NOT_A_NAME;
       if (show) kept++;
       else if (kept > 0) cut(previousEnd, end[i]!); // with the separator before it
       else if (i !== last) cut(start[i]!, next[i]!); // first so far: with the separator after it
