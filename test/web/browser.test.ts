@@ -12,10 +12,24 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Stack } from "../harness/gateway.js";
 import { chromiumTab } from "./chromium.js";
-import { solve, startWebStack } from "./client.js";
+import { apiToken, solve, startWebStack } from "./client.js";
 import { CONTENT_SECURITY_POLICY } from "../../src/web/index.js";
 
 const USER = "dana";
+/** The scopes table of the token guide (seeds/000_30e118958716119b.txt), as it reads. */
+const GUIDE_SCOPES = [
+  ["all", "Allow all operations"],
+  ["repos", "Allow access to all package repositories"],
+  ["pypi", "Allow all operations on Standard Python repositories"],
+  ["pypi:upload", "Provides upload permissions to Standard Python repositories"],
+  ["pypi:download", "Provides download permissions for private packages in Standard Python repositories"],
+  ["conda", "Allow all operations on conda repositories"],
+  ["conda:download", "Provides download permissions for private packages in conda repositories"],
+  ["api", "Allow all API operations"],
+  ["api:write", "Provides write permissions to actions performed via API"],
+  ["api:read", "Provides read permissions to actions performed via API"],
+  ["api:modify-group", "Provides manage permissions to groups via the API"],
+];
 const PASSWORD = "correct horse 7";
 
 describe("the web pages in Chromium", () => {
@@ -96,8 +110,15 @@ describe("the web pages in Chromium", () => {
     await page.locator("details.profile").getByRole("link", { name: "Access tokens" }).click();
     await page.waitForURL(`${s.url}/settings/${USER}/tokens`);
     // every scope, labelled with the guide's words; the expiry one year ahead
-    assert.equal(await page.getByRole("checkbox").count(), 11);
-    assert.ok(await page.getByRole("checkbox", { name: /conda:download Allow private downloads from Conda repositories/ }).isChecked());
+    const scopes = page.getByRole("group", { name: "Scopes" }).getByRole("checkbox");
+    const labels = await scopes.evaluateAll((boxes) =>
+      boxes.map((b) => {
+        const label = (b as HTMLInputElement).labels![0]!;
+        return [label.querySelector("code")!.textContent, label.querySelector(".hint")!.textContent];
+      }),
+    );
+    assert.deepEqual(labels, GUIDE_SCOPES, "the token guide's scopes, in its words and order");
+    assert.ok(await page.getByRole("checkbox", { name: /^conda:download/ }).isChecked(), "conda:download is ticked to start with");
     const expires = await page.getByLabel("Expires on").inputValue();
     assert.equal(expires, new Date(Date.now() + 365 * 24 * 3600 * 1000).toISOString().slice(0, 10));
     await tab.accessible("tokens");
@@ -140,5 +161,46 @@ describe("the web pages in Chromium", () => {
     assert.ok(!tokens.some((t) => t.name === "stolen"), "no token was made");
   });
 
-  test("every page carried the Content-Security-Policy, and none needed an inline script or style", () => tab.assertPagesGuarded(10));
+  test("axe-core finds nothing serious on the pages the steps above did not check, signed in and out", async () => {
+    const { page } = tab;
+    await page.goto(`${s.url}/dashboard/${USER}`);
+    await page.locator("details.profile > summary").focus();
+    await page.keyboard.press("Enter");
+    assert.ok(await page.locator("details.profile").getByRole("button", { name: "Sign out" }).isVisible(), "the Profile menu opens from the keyboard");
+    await tab.accessible("dashboard, Profile menu open");
+    await page.keyboard.press("Escape");
+    await page.getByLabel("Search packages").fill("priv");
+    await page.getByLabel("Search packages").press("Enter");
+    await page.waitForURL(/\?q=priv/);
+    await tab.accessible("dashboard, searched");
+    const bearer = await apiToken(s.url, USER, PASSWORD);
+    assert.equal((await fetch(`${s.url}/api/orgs`, { method: "POST", headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" }, body: JSON.stringify({ name: "dana-lab" }) })).status, 201);
+    const signedIn = [`/dashboard/${USER}/all`, `/dashboard/${USER}/packages`, `/dashboard/${USER}/environments`, `/packages/${USER}/priv-app`, `/${USER}/`, `/settings/${USER}/account`, "/organizations", "/organizations/dana-lab", "/dashboard/dana-lab", "/settings/dana-lab/tokens"];
+    for (const path of signedIn) {
+      assert.equal((await page.goto(`${s.url}${path}`))?.status(), 200, path);
+      await tab.accessible(path);
+    }
+    assert.equal((await page.goto(`${s.url}/packages/${USER}/no-such-package`))?.status(), 404);
+    await tab.accessible("a missing page");
+    await tab.signOut();
+    for (const path of ["/?tab=signup", "/account/terms", "/account/forgot-username", "/account/forgot-password", `/${USER}/`]) {
+      assert.equal((await page.goto(`${s.url}${path}`))?.status(), 200, path);
+      await tab.accessible(`${path}, signed out`);
+    }
+    await page.goto(`${s.url}/?tab=signin`);
+    await tab.submitSignIn("wrong password", USER);
+    await page.getByRole("alert").waitFor();
+    await tab.accessible("Sign In, refused");
+    await page.goto(`${s.url}/?tab=signup`);
+    await page.getByLabel("Username").fill("Not A Name");
+    await page.getByLabel("Email").fill("x@example.com");
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByLabel("Confirm password").fill(PASSWORD);
+    await page.getByLabel(/I have read and accept/).check();
+    await page.getByRole("button", { name: "Sign up" }).click();
+    assert.match((await page.getByRole("alert").textContent()) ?? "", /username/i);
+    await tab.accessible("Sign Up, refused");
+  });
+
+  test("every page carried the Content-Security-Policy, and none needed an inline script or style", () => tab.assertPagesGuarded(30));
 });

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import type { Stack } from "../harness/gateway.js";
 import { CONTENT_SECURITY_POLICY, PAGE_ROOTS } from "../../src/web/index.js";
 import { ASSETS } from "../../src/web/assets.js";
-import { apiLogin, apiToken, startWebStack, WebClient } from "./client.js";
+import { apiLogin, apiToken, startWebStack, textOf, WebClient } from "./client.js";
 
 describe("web pages over HTTP", () => {
   let s: Stack;
@@ -132,6 +132,60 @@ describe("web pages over HTTP", () => {
     const page = await (await browser.get("/settings/gail-lab/tokens")).text();
     assert.match(page, /created by gail/);
     assert.doesNotMatch(page, /Signed-in browsers/, "an organization has no sessions");
+  });
+
+  test("the Sign Up form: the password twice, at least 7 characters, the terms accepted; then signed in on the Dashboard", async () => {
+    const fields = { username: "hana", email: "hana@example.com", password: "hana-pw1", confirm: "hana-pw1", terms: "accepted" };
+    const refused: [string, Record<string, string>, RegExp][] = [
+      ["6 characters", { password: "hana-p", confirm: "hana-p" }, /at least 7 characters/],
+      ["the passwords differ", { confirm: "hana-pw2" }, /The two passwords differ/],
+      ["the terms not accepted", { terms: "" }, /Accept the Terms and Conditions/],
+      ["a name the API refuses", { username: "Hana!" }, /username/i],
+    ];
+    for (const [what, change, words] of refused) {
+      const res = await new WebClient(s.url).post("/account/signup", { ...fields, ...change });
+      assert.equal(res.status, 400, what);
+      const html = await res.text();
+      assert.match(textOf(html), words, what);
+      assert.match(html, /value="hana@example.com"/, `${what}: what was typed is kept`);
+      assert.doesNotMatch(html, /hana-p/, `${what}: never a password`);
+    }
+    assert.equal(await s.rt.catalog.getAccount("hana"), null, "no account was made");
+    const browser = new WebClient(s.url);
+    const res = await browser.post("/account/signup", fields);
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.get("location"), "/dashboard/hana");
+    assert.equal((await browser.follow(res)).status, 200, "signed in");
+  });
+
+  test("a token made in the page holds no more than the API would give", async () => {
+    const browser = new WebClient(s.url);
+    await browser.signIn("hana", "hana-pw1");
+    const token = await browser.formToken("/settings/hana/tokens");
+    const day = (days: number) => new Date(Date.now() + days * 24 * 3600 * 1000).toISOString().slice(0, 10);
+    const refused: [string, Record<string, string>, RegExp][] = [
+      ["an expiry past TOKEN_MAX_AGE (a year)", { expires: day(400) }, new RegExp(`${day(365)} at the latest`)],
+      ["an expiry in the past", { expires: day(-1) }, /a day in the future/],
+      ["a scope that does not exist", { scopes: "root" }, /scope/],
+    ];
+    for (const [what, change, words] of refused) {
+      const res = await browser.post("/settings/hana/tokens", { name: "too-much", scopes: "conda:download", ...change }, { token });
+      assert.equal(res.status, 400, what);
+      assert.match(textOf(await res.text()), words, what);
+    }
+    assert.ok(!(await s.rt.catalog.listTokens("hana")).some((t) => t.name === "too-much"), "no token was made");
+    // the form's own default: one year
+    const made = await browser.post("/settings/hana/tokens", { name: "a-year", scopes: "conda:download", expires: day(365) }, { token });
+    assert.equal(made.status, 200);
+    const record = (await s.rt.catalog.listTokens("hana")).find((t) => t.name === "a-year")!;
+    assert.ok(Math.abs(Date.parse(record.expiresAt) - (Date.now() + 365 * 24 * 3600 * 1000)) < 60_000, `one year: ${record.expiresAt}`);
+    // an organization's tokens are its admins' to make: a user who is none is refused, as by the API
+    const bearer = await apiToken(s.url, "gail", "gail-password");
+    assert.equal((await fetch(`${s.url}/api/orgs`, { method: "POST", headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" }, body: JSON.stringify({ name: "gail-team" }) })).status, 201);
+    const theirs = await browser.post("/settings/gail-team/tokens", { name: "mine-now", scopes: "all" }, { token });
+    assert.equal(theirs.status, 403);
+    assert.match(textOf(await theirs.text()), /hana may not manage the tokens of gail-team/);
+    assert.deepEqual(await s.rt.catalog.listTokens("gail-team"), []);
   });
 
   test("the stylesheet and the script are cached for a year under their content hash", async () => {

@@ -131,6 +131,7 @@ tr:last-child td { border-bottom: 0; }
 .badge { display: inline-block; font-size: .75rem; font-weight: 600; padding: .1rem .5rem; border-radius: 999px; border: 1px solid var(--line); white-space: nowrap; }
 .badge.private { background: var(--warn-soft); }
 .badge.public { background: var(--accent-soft); }
+.badge.note { margin-left: .5rem; }
 .tag { display: inline-block; font-size: .78rem; background: var(--code); border-radius: 4px; padding: 0 .35rem; margin: 0 .2rem .2rem 0; }
 .empty { color: var(--muted); text-align: center; padding: 2rem 1rem; }
 .stats { display: flex; gap: 1.5rem; flex-wrap: wrap; margin-bottom: 1.25rem; }

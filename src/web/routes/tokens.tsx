@@ -28,14 +28,17 @@ function expiryBounds(web: Web): { default: string; min: string; max: string } {
 }
 
 /** The lifetime a chosen expiry date asks for: none for the default (the API's one year),
- * else seconds until the end of that day (UTC), cut to TOKEN_MAX_AGE on its last day. */
+ * else seconds until the end of that day (UTC), cut to TOKEN_MAX_AGE on its last day; a
+ * day past that is refused. */
 export function lifetimeOf(chosen: string, web: Web): number | undefined {
   const bounds = expiryBounds(web);
   if (chosen === "" || chosen === bounds.default) return undefined;
   if (!/^\d{4}-\d{2}-\d{2}$/.test(chosen) || Number.isNaN(Date.parse(`${chosen}T23:59:59Z`))) throw new GateError("bad_request", "the expiry is not a date");
   const seconds = Math.floor((Date.parse(`${chosen}T23:59:59Z`) - web.now()) / 1000);
   if (seconds <= 0) throw new GateError("bad_request", "the expiry must be a day in the future");
-  return chosen <= bounds.max ? Math.min(seconds, web.tokenMaxAge) : seconds;
+  // the API would refuse a longer life in seconds; the page says it in the form's terms
+  if (chosen > bounds.max) throw new GateError("bad_request", `the expiry can be ${bounds.max} at the latest on this server (TOKEN_MAX_AGE)`);
+  return Math.min(seconds, web.tokenMaxAge);
 }
 
 async function page(c: Context, web: Web, account: Account, extra: Partial<TokensState>, status = 200): Promise<Response> {

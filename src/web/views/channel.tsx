@@ -21,7 +21,7 @@ export function ChannelView({ web, account, list, admin, channelUrl, pipUrl }: {
           </a>
         ) : null}
       </div>
-      <PackagesAndUse web={web} list={list} channelUrl={channelUrl} pipUrl={pipUrl} />
+      <PackagesAndUse web={web} list={admin ? list : { ...list, empty: "No package here that you may see. Its owner can tell you what there is, and give you a token for the private ones." }} channelUrl={channelUrl} pipUrl={pipUrl} />
     </>
   );
 }

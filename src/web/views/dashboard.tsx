@@ -18,7 +18,12 @@ export interface PackageListState {
   path: string;
   /** The channel the rows are of: each name links to its package page. */
   channel: string;
+  /** What an empty list says (default: to the channel's admins, how packages get there). */
+  empty?: string;
 }
+
+/** An empty channel, to its admins. */
+const NO_PACKAGES_YET = "No packages yet. Publish them with pkgate upload, anaconda upload or twine, or copy an indexed conda channel into the store (README: Publishing).";
 
 /** `channelUrl`: the channel's address with a token, the token left as `<TOKEN>`; `pipUrl`
  * its PyPI index the same way. */
@@ -57,7 +62,7 @@ export function DashboardView({ web, account, list, labels, privateCount, channe
         <div class="stat">
           <b>{labels}</b>
           <span>
-            <a href={href(web, `/dashboard/${account.name}/labels`)}>labels</a>
+            <a href={href(web, `/dashboard/${account.name}/labels`)}>{labels === 1 ? "label" : "labels"}</a>
           </span>
         </div>
       </div>
@@ -113,7 +118,7 @@ export function PackageList({ web, state }: { web: Web; state: PackageListState 
         </form>
       ) : null}
       {state.count > 0 ? <p class="hint list-summary">{summary}</p> : null}
-      <PackageTable web={web} channel={state.channel} packages={paged.items} searched={query !== ""} />
+      <PackageTable web={web} channel={state.channel} packages={paged.items} searched={query !== ""} empty={state.empty} />
       {paged.pages > 1 ? <Pager state={state} /> : null}
     </>
   );
@@ -151,9 +156,9 @@ function Pager({ state }: { state: PackageListState }) {
   );
 }
 
-export function PackageTable({ web, channel, packages, searched = false }: { web: Web; channel: string; packages: PackageRow[]; searched?: boolean }) {
+export function PackageTable({ web, channel, packages, searched = false, empty = NO_PACKAGES_YET }: { web: Web; channel: string; packages: PackageRow[]; searched?: boolean; empty?: string }) {
   if (packages.length === 0) {
-    return <p class="empty">{searched ? "No package matches that search." : "No packages yet. Upload with twine, or copy an indexed conda channel into the store."}</p>;
+    return <p class="empty">{searched ? "No package matches that search." : empty}</p>;
   }
   return (
     <Table columns={["Name", "Type", "Latest version", "Platforms", "Labels", "Access"]}>

@@ -8,19 +8,19 @@ import { href, type Web } from "../web.js";
 import type { Visitor } from "../visitor.js";
 import { FormToken, Notice, Table } from "./layout.js";
 
-/** The scopes as the account guide describes them, in its order. */
+/** The scopes as the token guide (Generating tokens → Scopes) words them, in its order. */
 export const SCOPE_DESCRIPTIONS: Readonly<Record<Scope, string>> = {
   all: "Allow all operations",
-  api: "Allow all API operations",
-  "api:modify-group": "Allow addition and modification of groups",
-  "api:read": "Allow read access to the API site",
-  "api:write": "Allow write access to the API site",
-  conda: "Allow all operations on Conda repositories",
-  "conda:download": "Allow private downloads from Conda repositories",
-  pypi: "Allow all operations on PyPI repositories",
-  "pypi:download": "Allow private downloads from PyPI repositories",
-  "pypi:upload": "Allow uploads to PyPI repositories",
   repos: "Allow access to all package repositories",
+  pypi: "Allow all operations on Standard Python repositories",
+  "pypi:upload": "Provides upload permissions to Standard Python repositories",
+  "pypi:download": "Provides download permissions for private packages in Standard Python repositories",
+  conda: "Allow all operations on conda repositories",
+  "conda:download": "Provides download permissions for private packages in conda repositories",
+  api: "Allow all API operations",
+  "api:write": "Provides write permissions to actions performed via API",
+  "api:read": "Provides read permissions to actions performed via API",
+  "api:modify-group": "Provides manage permissions to groups via the API",
 };
 
 export interface TokensState {
@@ -156,7 +156,7 @@ function TokenTable({ web, visitor, base, tokens, sessionId }: { web: Web; visit
         <tr>
           <td>
             <span class="mono">{t.name}</span>
-            {t.id === sessionId ? <span class="badge public"> this browser</span> : null}
+            {t.id === sessionId ? <span class="badge public note">this browser</span> : null}
             {t.createdBy !== t.account ? <div class="hint">created by {t.createdBy}</div> : null}
           </td>
           {session ? null : <td>{t.scopes.map((s) => <span class="tag">{s}</span>)}</td>}
