@@ -89,4 +89,31 @@ describe("web pages under their configuration", () => {
     assert.equal(res.headers.get("location"), "/conda/dashboard/ivan");
     assert.equal((await app.request("http://pk.local/dashboard/ivan")).status, 404, "nothing outside the prefix");
   });
+
+  test("a session is renewed as it is used, and ends after an idle hour", async () => {
+    let offset = 0;
+    const minutes = (n: number) => n * 60 * 1000;
+    const app = pages({ ...deps, now: () => Date.now() + offset });
+    const home = await visit(app, "http://pk.local/");
+    const signedUp = await post(app, "http://pk.local/account/signup", home.cookie, "http://pk.local", { _csrf: home.token, username: "jude", email: "jude@example.com", password: "jude-password", confirm: "jude-password", terms: "accepted" });
+    assert.equal(signedUp.status, 303);
+    const sessionOf = (res: Response) => res.headers.getSetCookie().find((c) => c.startsWith("pkgate_session="))?.split(";")[0];
+    let cookie = sessionOf(signedUp)!;
+    const dashboard = () => app.request("http://pk.local/dashboard/jude", { headers: { cookie } });
+    offset = minutes(10);
+    const early = await dashboard();
+    assert.equal(early.status, 200);
+    assert.equal(sessionOf(early), undefined, "a fresh cookie is not sealed again");
+    offset = minutes(20);
+    const renewed = await dashboard();
+    assert.equal(renewed.status, 200);
+    assert.ok(sessionOf(renewed), "past a quarter of an hour of use, a new cookie");
+    cookie = sessionOf(renewed)!;
+    offset = minutes(20 + 59);
+    assert.equal((await dashboard()).status, 200, "59 minutes after its renewal, still signed in");
+    offset = minutes(20 + 59 + 61);
+    const idle = await dashboard();
+    assert.equal(idle.status, 303, "an idle hour later, sent to sign in");
+    assert.match(idle.headers.get("location") ?? "", /tab=signin/);
+  });
 });
