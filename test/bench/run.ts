@@ -10,6 +10,7 @@
 // Benchmarks: large, small, tokens, repodata (the filter itself, test/bench/repodata.ts),
 // repodata-gateway (the same through the gateway), memory, web-packages (the web pages'
 // package lists over 10,000 packages), accel (DOWNLOAD_MODE=accel behind nginx, and redirect).
+// cli: how long the pkgate command takes to start and answer (npx pkgate, the bin, a gateway verb, a store verb).
 // `--only repodata` runs both repodata parts.
 import { fork } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -18,7 +19,7 @@ import { pathToFileURL } from "node:url";
 import { figure, formatFigure, machine, type BenchOptions, type Figure } from "./figures.js";
 import type { RepodataBenchResult } from "./repodata.js";
 
-export const BENCHMARKS = ["large", "accel", "small", "tokens", "repodata", "repodata-gateway", "memory", "web-packages", "uploads"] as const;
+export const BENCHMARKS = ["large", "accel", "small", "tokens", "repodata", "repodata-gateway", "memory", "web-packages", "uploads", "cli"] as const;
 export type BenchName = (typeof BENCHMARKS)[number];
 
 const ROOT = new URL("../..", import.meta.url).pathname;

@@ -16,6 +16,10 @@ import { createRuntime, type Runtime } from "../../src/runtime.js";
 import { loadConfig } from "../../src/config.js";
 import { startGateway, type Gateway } from "../../src/server.js";
 import { createLogger } from "../../src/log.js";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCliProcess } from "../harness/cli-process.js";
 
 const LIMIT = 30;
 /** Long, so a test never straddles two windows (it waits past an edge that is near). */
@@ -233,3 +237,50 @@ for (const kind of MATRIX) {
     });
   });
 }
+
+describe("the admin's own pkgate, from an address that has spent its budget", () => {
+  // as the issue met it: the CLI on the same machine as a runner sending bad tokens (all from
+  // 127.0.0.1 here, no proxy), a real pkgate process with a stored login
+  let s: Stack;
+  let dir: string;
+  const secrets: string[] = [];
+  const login = async (name: string, token: string) => {
+    const path = join(dir, `${name}.json`);
+    await writeFile(path, JSON.stringify({ site: s.url, token }), { mode: 0o600 });
+    return { PKGATE_CONFIG: path };
+  };
+
+  before(async () => {
+    s = await startStack({ store: "fs", cache: "memory" }, { AUTH_FAILURE_LIMIT: "3", AUTH_FAILURE_WINDOW: String(WINDOW) });
+    dir = await mkdtemp(join(tmpdir(), "pkgate-lockout-cli-"));
+    await s.rt.catalog.createAccount({ name: "root", kind: "user", serverAdmin: true });
+    await s.rt.catalog.createAccount({ name: "acme", kind: "org", admins: ["root"] });
+    secrets.push((await s.rt.catalog.createToken({ account: "root", name: "laptop", scopes: ["all"] })).token);
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+    const logs = s.logs.join("\n");
+    for (const t of secrets) assert.ok(!logs.includes(t), "a token in the logs");
+    await s.stop();
+  });
+
+  test("pkgate whoami and auth --create work; a login with a token nobody issued hears why it is refused", async () => {
+    await awayFromWindowEdge();
+    for (let i = 0; i < 4; i++) await fetch(`${s.url}/t/${generateToken()}/acme/noarch/repodata.json`).then((r) => r.arrayBuffer());
+    assert.equal((await fetch(`${s.url}/t/${generateToken()}/acme/noarch/repodata.json`)).status, 429, "the address's budget is spent");
+
+    const admin = await login("admin", secrets[0]!);
+    const me = await runCliProcess(["whoami"], { env: admin });
+    assert.equal(me.code, 0, me.stderr);
+    assert.match(me.stdout, /^root \(user, server admin\) at /);
+    const made = await runCliProcess(["auth", "--create", "--name", "ci", "--scopes", "conda:download", "--org", "acme"], { env: admin });
+    assert.equal(made.code, 0, made.stderr);
+    const ci = made.stdout.trim().split("\n").at(-1)!;
+    secrets.push(ci);
+    assert.equal((await fetch(`${s.url}/t/${ci}/acme/noarch/repodata.json`)).status, 404, "the new token is known at once (the channel is empty)");
+
+    const stranger = await runCliProcess(["whoami"], { env: await login("stranger", generateToken()) });
+    assert.equal(stranger.code, 1);
+    assert.match(stranger.stderr, /^pkgate whoami: too many requests with unknown tokens from this address; retry in \d+ s/);
+  });
+});
