@@ -25,6 +25,9 @@ export interface GateDeps extends CondaDeps, IdentifyDeps {
  * credential or store is looked at). PEP 503 redirects are answered here. */
 export function routeGate(basePath: string): MiddlewareHandler {
   return async (c, next) => {
+    // every POST to the gate is an upload attempt: its refusals, from the parse on, carry the
+    // reason in the status line, which is all twine prints (error-response.ts)
+    if (c.req.method === "POST") c.set("route", "pypi-upload");
     let path = rawPath(c);
     if (basePath) {
       if (path !== basePath && !path.startsWith(basePath + "/")) throw notFound();

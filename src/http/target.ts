@@ -143,14 +143,15 @@ export function parseTarget(method: string, rawPath: string): Target | Redirect 
   // the targets are written out field by field: a spread followed by more fields (`{ ...base,
   // kind }`) costs V8 (Node 20) a microsecond or more per added field, a tenth of a small request
   const rest = seg.slice(1);
-  if (rest.length > 0 && rest[rest.length - 1] === "" && rest.length > 1 && rest[0] !== "simple") {
-    // trailing slash on a conda path: nothing there is a directory we list
-    throw notFound();
-  }
-
+  // an upload anywhere under a channel but its root (PyPI's habit of /legacy/, the index URL)
+  // hears where uploads go, whatever the path looks like and whether the channel exists
   if (method === "POST") {
     if (rest.length === 0 || (rest.length === 1 && rest[0] === "")) return { pathToken, channel, kind: "pypi-upload" };
     throw new GateError("method_not_allowed", "uploads go to the channel URL: POST /<channel>/");
+  }
+  if (rest.length > 0 && rest[rest.length - 1] === "" && rest.length > 1 && rest[0] !== "simple") {
+    // trailing slash on a conda path: nothing there is a directory we list
+    throw notFound();
   }
 
   if (rest.length === 0 || (rest.length === 1 && rest[0] === "")) throw notFound();

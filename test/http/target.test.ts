@@ -89,6 +89,9 @@ const refused: [string, string, number][] = [
   ["GET", `/acme/label/${"d".repeat(65)}/linux-64/repodata.json`, 404],
   ["GET", "/acme/simple/_private/", 404],
   ["POST", "/acme/linux-64/x.conda", 405],
+  // twine pointed at PyPI's /legacy/ or at the index: where uploads go, not a bare 404
+  ["POST", "/acme/legacy/", 405],
+  ["POST", "/acme/simple/", 405],
   // /conda/ is a prefix, never a channel (a reserved account name), and takes one token
   ["GET", "/conda/linux-64/repodata.json", 404],
   ["GET", "/conda/conda/acme/linux-64/repodata.json", 404],

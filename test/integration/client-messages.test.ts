@@ -37,8 +37,8 @@ describe("what the clients print when the gateway refuses", () => {
   let revoked: string;
   const secrets: string[] = [];
 
-  const twine = (token: string, file: string) =>
-    runClient("/usr/bin/twine", ["upload", "--disable-progress-bar", "--non-interactive", "--repository-url", `${s.url}/acme/`, "-u", "__token__", "-p", token, file], { ...CLIENT_ENV, HOME: work });
+  const twine = (token: string, file: string, url = `${s.url}/acme/`) =>
+    runClient("/usr/bin/twine", ["upload", "--disable-progress-bar", "--non-interactive", "--repository-url", url, "-u", "__token__", "-p", token, file], { ...CLIENT_ENV, HOME: work });
 
   before(async () => {
     s = await startStack({ store: "fs", cache: "memory" });
@@ -122,6 +122,17 @@ describe("what the clients print when the gateway refuses", () => {
       assert.ok(!secrets.some((t) => r.out.includes(t)), "a token on the screen");
     });
   }
+
+  test("twine pointed at PyPI's /legacy/ or at the index, for a channel that exists or not: where uploads go is on the screen", async () => {
+    const file = join(work, "dist", wheelFilename("priv-up", "0.1"));
+    await writeFile(file, buildWheel({ name: "priv-up", version: "0.1" }));
+    const runs = await Promise.all(["acme/legacy/", "acme/simple/", "no-such-org/legacy/"].map((path) => twine(uploader, file, `${s.url}/${path}`)));
+    for (const r of runs) {
+      assert.notEqual(r.code, 0);
+      // twine prints the status, then the reason phrase (rich colours a word of it)
+      assert.match(r.out.replace(/\x1b\[[\d;]*m/g, "").replace(/\s+/g, " "), /405 Method Not Allowed from \S+ uploads go to the channel URL: POST \/<channel>\//, r.out);
+    }
+  });
 
   test("an upload's reason phrase is one safe line: printable ASCII, bounded, no token", async () => {
     const long = `${"ä".repeat(50)}\r\nX-Injected: 1 ${"z".repeat(400)}`;
