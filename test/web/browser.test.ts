@@ -182,6 +182,14 @@ describe("the web pages in Chromium", () => {
     }
     assert.equal((await page.goto(`${s.url}/packages/${USER}/no-such-package`))?.status(), 404);
     await tab.accessible("a missing page");
+    // on a phone's width the tables scroll sideways: each is a region the keyboard reaches
+    const viewport = page.viewportSize()!;
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const path of [`/packages/${USER}/priv-app`, `/dashboard/${USER}`, `/settings/${USER}/tokens`, "/organizations"]) {
+      await page.goto(`${s.url}${path}`);
+      await tab.accessible(`${path}, on a phone`);
+    }
+    await page.setViewportSize(viewport);
     await tab.signOut();
     for (const path of ["/?tab=signup", "/account/terms", "/account/forgot-username", "/account/forgot-password", `/${USER}/`]) {
       assert.equal((await page.goto(`${s.url}${path}`))?.status(), 200, path);

@@ -161,7 +161,7 @@ export function PackageTable({ web, channel, packages, searched = false, empty =
     return <p class="empty">{searched ? "No package matches that search." : empty}</p>;
   }
   return (
-    <Table columns={["Name", "Type", "Latest version", "Platforms", "Labels", "Access"]}>
+    <Table label="Package list" columns={["Name", "Type", "Latest version", "Platforms", "Labels", "Access"]}>
       {packages.map((p) => (
         <tr>
           <td>

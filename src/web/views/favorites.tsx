@@ -26,7 +26,7 @@ export function FavoritesView({ web, visitor, favorites }: { web: Web; visitor: 
         {favorites.length === 0 ? (
           <p class="empty">No favorites yet: open a package's page and press Star.</p>
         ) : (
-          <Table columns={["Package", "Channel", "Access", <span class="visually-hidden">Actions</span>]}>
+          <Table label="Favorites" columns={["Package", "Channel", "Access", <span class="visually-hidden">Actions</span>]}>
             {favorites.map((f) => (
               <tr>
                 <td>

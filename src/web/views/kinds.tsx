@@ -29,7 +29,7 @@ export function KindsView({ web, account, kind, title, files, apiBase }: { web: 
         {rows.length === 0 ? (
           <p class="empty">No {kind.folder} yet.</p>
         ) : (
-          <Table columns={["Name", "Version", "File", "Size", "Uploaded", "Access"]}>
+          <Table label={`${title} of ${account.name}`} columns={["Name", "Version", "File", "Size", "Uploaded", "Access"]}>
             {rows.map((f) => (
               <tr>
                 <td>

@@ -31,7 +31,7 @@ export function LabelsView({ web, account, labels, channelUrl }: { web: Web; acc
           {label.packages.size === 0 ? (
             <p class="empty">Nothing under this label.</p>
           ) : (
-            <Table columns={["Name", "Latest version", "Platforms", "Access"]}>
+            <Table label={`Packages under label ${label.name}`} columns={["Name", "Latest version", "Platforms", "Access"]}>
               {[...label.packages].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, p]) => (
                 <tr>
                   <td>

@@ -163,10 +163,10 @@ export function FormToken({ visitor }: { visitor: Visitor }) {
 }
 
 /** A table of rows under column headings (null headings are left out); it scrolls sideways
- * on a narrow screen. */
-export function Table({ columns, children }: { columns: (Child | null)[]; children?: Child }) {
+ * on a narrow screen, so it is a region named `label` that the keyboard can reach and scroll. */
+export function Table({ label, columns, children }: { label: string; columns: (Child | null)[]; children?: Child }) {
   return (
-    <div class="table-wrap">
+    <div class="table-wrap" role="region" aria-label={label} tabindex={0}>
       <table>
         <thead>
           <tr>{columns.filter((h) => h !== null).map((h) => <th scope="col">{h}</th>)}</tr>

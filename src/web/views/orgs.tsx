@@ -45,7 +45,7 @@ export function OrganizationsView({ web, visitor, state }: { web: Web; visitor: 
         {state.standings.length === 0 ? (
           <p class="empty">You are in no organization yet. Create one below, or ask an organization's admin to add you to a group.</p>
         ) : (
-          <Table columns={["Organization", "You are"]}>
+          <Table label="Organization list" columns={["Organization", "You are"]}>
             {state.standings.map((s) => (
               <tr>
                 <td>
@@ -374,7 +374,7 @@ export function MembershipsView({ web, memberships }: { web: Web; memberships: M
         {memberships.length === 0 ? (
           <p class="empty">You are in no group of any organization. An organization's admin adds you to a group.</p>
         ) : (
-          <Table columns={["Organization", "Group", "Permission", "Packages"]}>
+          <Table label="Group list" columns={["Organization", "Group", "Permission", "Packages"]}>
             {memberships.map((m) => (
               <tr>
                 <td>

@@ -139,7 +139,7 @@ function CondaFiles({ platform }: { platform: CondaPlatform }) {
       <h3>
         {platform.subdir} <span class="kind">label {platform.label}</span>
       </h3>
-      <Table columns={["File", "Version", "Build", "Size", "SHA-256", "Uploaded"]}>
+      <Table label={`Files for ${platform.subdir}, label ${platform.label}`} columns={["File", "Version", "Build", "Size", "SHA-256", "Uploaded"]}>
         {platform.files.map((f: CondaFile) => (
           <tr>
             <td class="mono">{f.filename}</td>
@@ -159,7 +159,7 @@ function PypiFiles({ release }: { release: PypiRelease }) {
   return (
     <>
       <h3>{release.version}</h3>
-      <Table columns={["File", "Kind", "Size", "SHA-256", "Uploaded", "Requires Python"]}>
+      <Table label={`Files of release ${release.version}`} columns={["File", "Kind", "Size", "SHA-256", "Uploaded", "Requires Python"]}>
         {release.files.map((f: FileEntry) => (
           <tr>
             <td class="mono">

@@ -151,7 +151,7 @@ function TokenTable({ web, visitor, base, tokens, sessionId }: { web: Web; visit
   const session = sessionId !== undefined;
   const actions = <span class="visually-hidden">Actions</span>;
   return (
-    <Table columns={["Name", session ? null : "Scopes", "Created", "Expires", actions]}>
+    <Table label={session ? "Browser list" : "Token list"} columns={["Name", session ? null : "Scopes", "Created", "Expires", actions]}>
       {tokens.map((t) => (
         <tr>
           <td>
@@ -183,7 +183,7 @@ function TokenTable({ web, visitor, base, tokens, sessionId }: { web: Web; visit
 
 function PublisherTable({ web, visitor, base, publishers }: { web: Web; visitor: Visitor; base: string; publishers: TrustedPublisher[] }) {
   return (
-    <Table columns={["Name", "CI job", "Its tokens may", <span class="visually-hidden">Actions</span>]}>
+    <Table label="Publisher list" columns={["Name", "CI job", "Its tokens may", <span class="visually-hidden">Actions</span>]}>
       {publishers.map((p) => (
         <tr>
           <td>
