@@ -131,6 +131,7 @@ tr:last-child td { border-bottom: 0; }
 .table-wrap:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
 /* a narrow screen scrolls a table sideways rather than squeezing a column to a letter a line */
 .table-wrap > table { min-width: 36rem; }
+.table-wrap td.mono { white-space: nowrap; }
 .badge { display: inline-block; font-size: .75rem; font-weight: 600; padding: .1rem .5rem; border-radius: 999px; border: 1px solid var(--line); white-space: nowrap; }
 .badge.private { background: var(--warn-soft); }
 .badge.public { background: var(--accent-soft); }
@@ -164,7 +165,7 @@ tr:last-child td { border-bottom: 0; }
 .copy-line pre { white-space: pre-wrap; word-break: break-all; }
 .copy-line pre code { background: none; padding: 0; }
 @media (max-width: 640px) { .copy-line { grid-template-columns: 1fr auto; } .copy-line .copy-label { grid-column: 1 / -1; } }
-code.hash { background: none; padding: 0; font-size: .78rem; word-break: break-all; }
+code.hash { display: inline-block; min-width: 16rem; background: none; padding: 0; font-size: .78rem; word-break: break-all; }
 td time, td .size { white-space: nowrap; }
 .choices { border: 0; padding: 0; margin: 0 0 1rem; display: grid; gap: .4rem; }
 .choices legend { font-weight: 600; margin-bottom: .4rem; padding: 0; }
