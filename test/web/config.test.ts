@@ -14,7 +14,7 @@ import { MemoryCache } from "../../src/cache/memory.js";
 import { Catalog } from "../../src/access/catalog.js";
 import { Identifier } from "../../src/auth/identify.js";
 import { createLogger } from "../../src/log.js";
-import { webRoutes, type WebDeps } from "../../src/web/index.js";
+import { PAGE_ROOTS, webRoutes, type WebDeps } from "../../src/web/index.js";
 import { SESSION_KEY_OBJECT } from "../../src/web/keys.js";
 import { DEFAULT_WEB_CONFIG } from "../../src/web/web.js";
 
@@ -88,6 +88,35 @@ describe("web pages under their configuration", () => {
     assert.equal(res.status, 303);
     assert.equal(res.headers.get("location"), "/conda/dashboard/ivan");
     assert.equal((await app.request("http://pk.local/dashboard/ivan")).status, 404, "nothing outside the prefix");
+  });
+
+  test("every form that changes something is refused without its form token, or from another origin, signed in or not", async () => {
+    const app = pages(deps);
+    const home = await visit(app, "http://pk.local/");
+    const signedUp = await post(app, "http://pk.local/account/signup", home.cookie, "http://pk.local", { _csrf: home.token, username: "kira", email: "kira@example.com", password: "kira-password", confirm: "kira-password", terms: "accepted" });
+    assert.equal(signedUp.status, 303);
+    const session = signedUp.headers.getSetCookie().find((c) => c.startsWith("pkgate_session="))!.split(";")[0]!;
+    const signedIn = await visit(app, "http://pk.local/dashboard/kira", `${home.cookie}; ${session}`);
+    // every POST the router knows, its parameters filled in
+    const posts = webRoutes(deps)
+      // (the catch-alls that answer any method under the pages' names with a 404 are no forms)
+      .routes.filter((r) => r.method === "POST" && !r.path.endsWith("*") && !PAGE_ROOTS.some((root) => r.path === `/${root}`))
+      .map((r) => r.path.replace(/:account|:org/g, "kira").replace(/:name/g, "pkg").replace(/:group/g, "team"));
+    assert.ok(posts.length >= 20, `POST routes: ${posts.length}`);
+    for (const path of new Set(posts)) {
+      for (const [who, cookie, token] of [["signed in", signedIn.cookie, signedIn.token], ["signed out", home.cookie, home.token]] as const) {
+        const url = `http://pk.local${path}`;
+        for (const [what, origin, fields] of [
+          ["no form token", "http://pk.local", {}],
+          ["another origin", "http://evil.example", { _csrf: token }],
+        ] as const) {
+          const res = await post(app, url, cookie, origin, { name: "x", ...fields });
+          if (who === "signed out" && res.status === 303) continue; // sent to sign in first: nothing done
+          assert.equal(res.status, 403, `${path}, ${who}, ${what}`);
+          assert.match(await res.text(), /not sent from pkgate&#39;s own page|not sent from pkgate's own page/, `${path}, ${who}, ${what}`);
+        }
+      }
+    }
   });
 
   test("a session is renewed as it is used, and ends after an idle hour", async () => {

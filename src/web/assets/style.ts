@@ -131,7 +131,7 @@ tr:last-child td { border-bottom: 0; }
 .table-wrap:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
 /* a narrow screen scrolls a table sideways rather than squeezing a column to a letter a line */
 .table-wrap > table { min-width: 36rem; }
-.table-wrap td.mono { white-space: nowrap; }
+.table-wrap td.mono, .table-wrap td:first-child > a { white-space: nowrap; }
 .badge { display: inline-block; font-size: .75rem; font-weight: 600; padding: .1rem .5rem; border-radius: 999px; border: 1px solid var(--line); white-space: nowrap; }
 .badge.private { background: var(--warn-soft); }
 .badge.public { background: var(--accent-soft); }
