@@ -14,7 +14,7 @@ import * as orgs from "../api/orgs.js";
 import * as channels from "../api/channels.js";
 import { issueToken } from "../api/tokens.js";
 import { addPublisher, listPublishers, removePublisher } from "../api/publishers.js";
-import { OidcExchange } from "../oidc/exchange.js";
+import type { OidcExchange } from "../oidc/exchange.js";
 import type { NewPublisher, PublisherView } from "./operations.js";
 import * as users from "../api/users.js";
 import { PasswordThrottle } from "../api/throttle.js";
@@ -22,13 +22,15 @@ import type { IndexPypiResult } from "./index-pypi.js";
 import { UsageError } from "./usage.js";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { uploadKindFile } from "../api/kinds.js";
-import { KindFiles, type KindPutResult } from "../kinds/files.js";
-import { kindOfFile } from "../kinds/kinds.js";
-import { condaDeps, copyCondaLabel, listCondaLabels, removeCondaPackage, removeCondaPackages, uploadCondaPackage } from "../api/conda.js";
-import { CondaPublisher } from "../conda/publish.js";
-import { PypiRegistry } from "../pypi/registry.js";
-import { setProjectStatus, yankPypi, type ProjectStatusView, type YankSelector, type YankView } from "../api/pypi.js";
+import type { KindPutResult } from "../kinds/files.js";
+import type { PypiRegistry } from "../pypi/registry.js";
+import type { ProjectStatusView, YankSelector, YankView } from "../api/pypi.js";
+// What only some verbs need (publishing conda packages, environments and notebooks, PyPI
+// project states, trusted publishers) is loaded by those verbs: the others start without it
+// (half the start of a store verb; test/bench/cli.ts).
+const condaApi = () => import("../api/conda.js");
+const kindFiles = async () => ({ ...(await import("../api/kinds.js")), ...(await import("../kinds/files.js")), ...(await import("../kinds/kinds.js")) });
+const pypiApi = async () => ({ ...(await import("../api/pypi.js")), ...(await import("../pypi/registry.js")) });
 import type { ApiDeps } from "../api/route.js";
 import type {
   ChannelView,
@@ -205,7 +207,10 @@ export class LocalOperations implements Operations, StoreOperations {
   private oidc: Promise<OidcExchange> | null = null;
 
   private publishers(): Promise<OidcExchange> {
-    return (this.oidc ??= this.rt().then((rt) => new OidcExchange({ catalog: rt.catalog, store: rt.store, cache: rt.cache, config: this.config.oidc, tokenMaxAge: this.config.tokenMaxAge })));
+    return (this.oidc ??= this.rt().then(async (rt) => {
+      const { OidcExchange } = await import("../oidc/exchange.js");
+      return new OidcExchange({ catalog: rt.catalog, store: rt.store, cache: rt.cache, config: this.config.oidc, tokenMaxAge: this.config.tokenMaxAge });
+    }));
   }
 
   async listPublishers(channel: string): Promise<PublisherView[]> {
@@ -226,13 +231,14 @@ export class LocalOperations implements Operations, StoreOperations {
 
   /** The API's publisher on this store, with the gateway's MAX_CONDA_UPLOAD. */
   private publishing(): Promise<NonNullable<ApiDeps["conda"]>> {
-    return (this.conda ??= this.rt().then((rt) => condaDeps(rt.store, rt.cache, this.config.maxCondaUploadBytes)!));
+    return (this.conda ??= this.rt().then(async (rt) => (await condaApi()).condaDeps(rt.store, rt.cache, this.config.maxCondaUploadBytes)!));
   }
 
   async uploadConda(channel: string | null, file: CondaFile): Promise<CondaUploadResult> {
     if (channel === null) throw new UsageError("on the store, name the channel: --channel CHANNEL (you act as the store's operator, which has no channel of its own)");
     const size = (await stat(file.path)).size;
     // the upload route's own checks and publisher, as the operator
+    const { uploadCondaPackage } = await condaApi();
     return uploadCondaPackage(await this.operator(), await this.publishing(), channel, () => ({
       filename: file.filename,
       label: file.label,
@@ -244,6 +250,7 @@ export class LocalOperations implements Operations, StoreOperations {
 
   async uploadKind(channel: string | null, file: CondaFile): Promise<KindPutResult> {
     if (channel === null) throw new UsageError("on the store, name the channel: --channel CHANNEL (you act as the store's operator, which has no channel of its own)");
+    const { kindOfFile, uploadKindFile, KindFiles } = await kindFiles();
     const kind = kindOfFile(file.filename);
     if (!kind) throw new UsageError(`${file.filename} is not an environment (.yml, .yaml) or a notebook (.ipynb)`);
     const size = (await stat(file.path)).size;
@@ -252,18 +259,22 @@ export class LocalOperations implements Operations, StoreOperations {
   }
 
   async removeConda(channel: string, file: string, label: string): Promise<RemoveResult> {
+    const { removeCondaPackage } = await condaApi();
     return removeCondaPackage(await this.operator(), await this.publishing(), channel, file, label);
   }
 
   async removeCondaPackages(channel: string, sel: PackageSelector, label: string | null): Promise<CondaRemoval> {
+    const [{ removeCondaPackages }, { KindFiles }] = await Promise.all([condaApi(), kindFiles()]);
     return removeCondaPackages(await this.operator(), await this.publishing(), channel, sel, label, new KindFiles((await this.rt()).store));
   }
 
   async listCondaLabels(channel: string): Promise<{ channel: string; labels: LabelSummary[] }> {
+    const { listCondaLabels } = await condaApi();
     return listCondaLabels(await this.operator(), await this.publishing(), channel);
   }
 
   async copyCondaLabel(channel: string, from: string, to: string, sel: PackageSelector, move: boolean): Promise<CopyResult> {
+    const { copyCondaLabel } = await condaApi();
     return copyCondaLabel(await this.operator(), await this.publishing(), channel, from, to, sel, move);
   }
 
@@ -272,14 +283,16 @@ export class LocalOperations implements Operations, StoreOperations {
   private pypi: Promise<PypiRegistry> | null = null;
 
   private pypiProjects(): Promise<PypiRegistry> {
-    return (this.pypi ??= this.rt().then((rt) => new PypiRegistry(rt.store, rt.cache)));
+    return (this.pypi ??= this.rt().then(async (rt) => new (await pypiApi()).PypiRegistry(rt.store, rt.cache)));
   }
 
   async setPypiStatus(channel: string, project: string, status: string, reason: string | undefined): Promise<ProjectStatusView> {
+    const { setProjectStatus } = await pypiApi();
     return setProjectStatus(await this.operator(), await this.pypiProjects(), channel, project, status, reason);
   }
 
   async yankPypi(channel: string, project: string, sel: YankSelector, reason: string | false): Promise<YankView> {
+    const { yankPypi } = await pypiApi();
     return yankPypi(await this.operator(), await this.pypiProjects(), channel, project, sel, reason);
   }
 
@@ -288,6 +301,7 @@ export class LocalOperations implements Operations, StoreOperations {
   async indexConda(channel: string): Promise<RebuildResult> {
     const rt = await this.rt();
     await rt.catalog.requireAccount(channel);
+    const { CondaPublisher } = await import("../conda/publish.js");
     return new CondaPublisher(rt.store, rt.cache, { limits: { maxFileBytes: this.config.maxCondaUploadBytes } }).rebuild(channel);
   }
 

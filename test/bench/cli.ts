@@ -125,6 +125,7 @@ export default async function cliBench(opts: BenchOptions): Promise<Figure[]> {
         value: m("pkgate org acme"),
         unit: "s",
         baseline: nodeBase,
+        target: { op: "<=", of: "value", limit: 0.3 },
         command: how("DATA_DIR=<dir> node bin/pkgate.js org acme"),
         detail: detail("pkgate org acme"),
       }),

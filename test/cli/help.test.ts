@@ -149,6 +149,9 @@ describe("what the command loads", () => {
       assert.equal(local.run.code, 1);
       assert.match(local.run.stderr, /no such organization: nobody/);
       assert.ok(local.modules.some((m) => m.endsWith("/src/runtime.ts")), "the check would see the runtime if it were loaded");
+      // what only publishing, PyPI states and trusted publishers need is theirs to load
+      const PUBLISHING = /\/src\/(api\/(conda|kinds|pypi)\.ts|conda\/publish\.ts|kinds\/files\.ts|pypi\/registry\.ts|oidc\/exchange\.ts)/;
+      assert.deepEqual(local.modules.filter((m) => PUBLISHING.test(m)), [], "org loads no publisher");
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
