@@ -124,6 +124,11 @@ describe("the web pages in Chromium", () => {
     await tab.accessible("tokens");
     const token = await tab.makeToken("laptop");
     assert.equal(await page.locator("#conda-line").inputValue(), `conda config --add channels ${s.url}/t/${token}/${USER}`);
+    await tab.browser.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: s.url });
+    await page.getByRole("button", { name: "Copy the conda line" }).click();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `conda config --add channels ${s.url}/t/${token}/${USER}`, "the Copy button copies the line");
+    await page.getByRole("button", { name: "Copy the token" }).click();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), token);
     await tab.accessible("tokens, a token just created");
     // listed without its secret, with its scopes and dates
     const listed = page.getByRole("row", { name: /laptop/ });

@@ -11,9 +11,14 @@ export const SCRIPT = `
     button.addEventListener("click", function () {
       var text = "value" in source ? source.value : source.textContent;
       navigator.clipboard.writeText(text).then(function () {
-        var label = button.textContent;
+        // the name follows the text, so the two never disagree
+        var label = button.textContent, name = button.getAttribute("aria-label");
         button.textContent = "Copied";
-        setTimeout(function () { button.textContent = label; }, 1500);
+        if (name) button.setAttribute("aria-label", "Copied");
+        setTimeout(function () {
+          button.textContent = label;
+          if (name) button.setAttribute("aria-label", name);
+        }, 1500);
       });
     });
   });

@@ -122,9 +122,9 @@ function Created({ created }: { created: NonNullable<TokensState["created"]> }) 
     <section class="card" aria-labelledby="new-token">
       <h2 id="new-token">Your new token "{created.record.name}"</h2>
       <Notice kind="warn">Copy it now: this is the only time it is shown. pkgate keeps only a hash of it.</Notice>
-      <CopyField id="new-token-value" label="Token" value={created.token} />
-      <CopyField id="conda-line" label="Add the channel to conda with it" value={created.condaLine} />
-      <CopyField id="pip-line" label="or install from its PyPI index" value={created.pipLine} />
+      <CopyField id="new-token-value" label="Token" copy="Copy the token" value={created.token} />
+      <CopyField id="conda-line" label="Add the channel to conda with it" copy="Copy the conda line" value={created.condaLine} />
+      <CopyField id="pip-line" label="or install from its PyPI index" copy="Copy the pip line" value={created.pipLine} />
       <p class="hint">
         Scopes: {created.record.scopes.join(" ")} · expires {day(created.record.expiresAt)}
       </p>
@@ -133,13 +133,13 @@ function Created({ created }: { created: NonNullable<TokensState["created"]> }) 
 }
 
 /** A value to copy: a read-only field, and a Copy button once the script runs. */
-function CopyField({ id, label, value }: { id: string; label: string; value: string }) {
+function CopyField({ id, label, copy, value }: { id: string; label: string; copy: string; value: string }) {
   return (
     <>
       <label for={id}>{label}</label>
       <div class="secret">
         <input id={id} type="text" readonly value={value} />
-        <button type="button" class="secondary" data-copy={id} hidden>
+        <button type="button" class="secondary" data-copy={id} hidden aria-label={copy}>
           Copy
         </button>
       </div>
