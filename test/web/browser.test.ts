@@ -11,7 +11,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Stack } from "../harness/gateway.js";
-import { chromiumTab } from "./chromium.js";
+import { chromium } from "playwright-core";
+import { CHROMIUM, chromiumTab, requireChromium } from "./chromium.js";
 import { apiToken, solve, startWebStack } from "./client.js";
 import { CONTENT_SECURITY_POLICY } from "../../src/web/index.js";
 
@@ -213,6 +214,37 @@ describe("the web pages in Chromium", () => {
     await page.getByRole("button", { name: "Sign up" }).click();
     assert.match((await page.getByRole("alert").textContent()) ?? "", /username/i);
     await tab.accessible("Sign Up, refused");
+  });
+
+  test("without JavaScript: sign in, the Tools and Profile menus, a token made and shown, signed out", async () => {
+    requireChromium();
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
+    try {
+      const page = await (await browser.newContext({ javaScriptEnabled: false })).newPage();
+      await page.goto(`${s.url}/?tab=signin`);
+      await page.getByLabel("Username").fill(USER);
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.waitForURL(`${s.url}/dashboard/${USER}`);
+      await page.locator("details.menu summary", { hasText: "Tools" }).click();
+      await Promise.all([page.waitForNavigation(), page.getByRole("navigation", { name: "Tools" }).getByRole("link", { name: "Labels" }).click()]);
+      assert.equal(await page.getByRole("heading", { level: 1 }).textContent(), "Labels");
+      await page.locator("details.profile > summary").click();
+      await Promise.all([page.waitForNavigation(), page.locator("details.profile").getByRole("link", { name: "Access tokens" }).click()]);
+      await page.getByLabel("Name").fill("no-script");
+      await page.getByRole("button", { name: "Create token" }).click();
+      const token = await page.locator("#new-token-value").inputValue();
+      assert.match(token, /^pkg-[A-Za-z0-9]{40}$/);
+      assert.equal(await page.locator("#conda-line").inputValue(), `conda config --add channels ${s.url}/t/${token}/${USER}`, "the line is there to select and copy by hand");
+      assert.equal(await page.getByRole("button", { name: "Copy the token" }).isVisible(), false, "no Copy button that could not work");
+      await page.getByRole("button", { name: "Revoke no-script" }).click();
+      await page.waitForURL(/revoked=no-script/);
+      await page.locator("details.profile > summary").click();
+      await page.locator("details.profile").getByRole("button", { name: "Sign out" }).click();
+      await page.waitForURL(/\/\?tab=signin/);
+    } finally {
+      await browser.close();
+    }
   });
 
   test("every page carried the Content-Security-Policy, and none needed an inline script or style", () => tab.assertPagesGuarded(30));

@@ -142,6 +142,8 @@ tr:last-child td { border-bottom: 0; }
 .stat { background: var(--panel); border: 1px solid var(--line); border-radius: var(--radius); padding: .75rem 1.1rem; min-width: 9rem; }
 .stat b { display: block; font-size: 1.4rem; }
 .stat span { color: var(--muted); font-size: .85rem; }
+/* a button's display would otherwise show what is hidden (the Copy buttons, without a script) */
+[hidden] { display: none !important; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 
 /* account settings and recovery (routes/settings.tsx) */
