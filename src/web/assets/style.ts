@@ -128,7 +128,6 @@ th, td { text-align: left; padding: .6rem .7rem; border-bottom: 1px solid var(--
 th { font-size: .8rem; text-transform: uppercase; letter-spacing: .05em; color: var(--muted); font-weight: 600; }
 tr:last-child td { border-bottom: 0; }
 .table-wrap { overflow-x: auto; }
-.table-wrap:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
 /* a narrow screen scrolls a table sideways rather than squeezing a column to a letter a line */
 .table-wrap > table { min-width: 36rem; }
 .table-wrap td.mono, .table-wrap td:first-child > a { white-space: nowrap; }
