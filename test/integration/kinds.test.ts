@@ -100,7 +100,7 @@ for (const kind of MATRIX) {
       assert.equal((await download(path, p.download)).status, 404);
     });
 
-    test("pkgate remove NAME/VERSION takes an environment's version (on a gateway and on the store), then NAME the rest; nothing left: not found", async () => {
+    test("pkgate upload and remove of an environment on a gateway and on the store: NAME/VERSION takes a version, NAME the rest; nothing left: not found", async () => {
       const env = write("environment.yml", ENV.replace("data-env", "gone-env"));
       const put = async () => (JSON.parse((await p.remote(["upload", env, "--json"])).stdout) as { version: string }[])[0]!.version;
       const labelled = await p.remote(["upload", env, "--label", "dev"]);
@@ -109,7 +109,11 @@ for (const kind of MATRIX) {
       await new Promise((r) => setTimeout(r, 1100));
       const v1 = await put();
       await new Promise((r) => setTimeout(r, 1100)); // versions are the upload time, to the second
-      const v2 = await put();
+      // the second version through the store, as an ops team uploads (pkgate upload --local)
+      const onStore = await p.local(["upload", env, "--local", "--channel", "acme", "--json"]);
+      assert.equal(onStore.code, 0, onStore.stderr);
+      const v2 = (JSON.parse(onStore.stdout) as { version: string }[])[0]!.version;
+      assert.notEqual(v2, v1);
       const one = await p.remote(["remove", `acme/gone-env/${v1}`]);
       assert.equal(one.code, 0, one.stderr);
       assert.equal(one.stdout.trim(), `removed environments/gone-env/${v1}/environment.yml`);
