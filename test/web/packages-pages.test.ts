@@ -198,6 +198,23 @@ describe("the package pages over HTTP", () => {
     assert.equal((await new WebClient(s.url).post("/packages/acme/pub-lib/star", { star: "1" })).status, 303);
   });
 
+  test("View All: the channel's packages, then its notebooks and environments", async () => {
+    await s.rt.store.put("acme/notebooks/analysis/2026.11.30.101500/analysis.ipynb", Buffer.from(JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [] })));
+    await s.rt.store.put("acme/environments/data-env/2026.11.30.101500/environment.yml", Buffer.from("name: data-env\nchannels: [acme]\ndependencies: [pub-lib]\n"));
+    const olga = await new WebClient(s.url).signIn("olga", PASSWORD);
+    const all = await olga.page("/dashboard/acme/all");
+    assert.equal(all.status, 200);
+    const text = textOf(all.html);
+    assert.match(text, /The packages, notebooks and environments of acme\./);
+    for (const name of ["pub-lib", "priv-app", "web-tool"]) assert.ok(text.includes(name), name);
+    assert.match(text, /Notebooks Name Version File Size Uploaded Access analysis 2026\.11\.30\.101500 analysis\.ipynb/);
+    assert.match(text, /Environments Name Version File Size Uploaded Access data-env 2026\.11\.30\.101500 environment\.yml/);
+    assert.match(all.html, /href="\/dashboard\/acme\/environments\/data-env\/2026\.11\.30\.101500\/environment\.yml"/, "the file, downloaded by the admins");
+    // Packages lists only the packages
+    const packages = textOf((await olga.page("/dashboard/acme/packages")).html);
+    assert.ok(packages.includes("pub-lib") && !packages.includes("data-env"));
+  });
+
   test("Labels: each label of the channel, what it holds, and conda's line for it", async () => {
     const olga = await new WebClient(s.url).signIn("olga", PASSWORD);
     const { status, html } = await olga.page("/dashboard/acme/labels");

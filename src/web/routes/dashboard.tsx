@@ -13,9 +13,9 @@ import { DashboardView, PackageList, type PackageListState } from "../views/dash
 import { LabelsView } from "../views/labels.js";
 import { href, type Web } from "../web.js";
 import { Readable } from "node:stream";
-import { kindOfFolder } from "../../kinds/kinds.js";
+import { KINDS, kindOfFolder } from "../../kinds/kinds.js";
 import { KindFiles } from "../../kinds/files.js";
-import { KindsView } from "../views/kinds.js";
+import { KindTable, KindsView } from "../views/kinds.js";
 
 /** Middleware: pages for signed-in users send anyone else to sign in, and back here after. */
 export function signedIn(web: Web): MiddlewareHandler {
@@ -82,6 +82,9 @@ export async function sectionPage(c: Context, web: Web): Promise<Response> {
   if (section === "all" || section === "packages") {
     const { packages } = await channelContents(web.deps.store, account.name);
     const list = packageList(c, account, packages, href(web, `/dashboard/${account.name}/${section}`));
+    // View All: the packages, then the notebooks and the environments (the guide's "all
+    // packages, notebooks and environments you have created")
+    const kinds = section === "all" ? await Promise.all([KINDS.ipynb, KINDS.env].map(async (kind) => ({ kind, files: await new KindFiles(web.deps.store).list(account.name, kind) }))) : [];
     return render(
       c,
       frame,
@@ -89,14 +92,24 @@ export async function sectionPage(c: Context, web: Web): Promise<Response> {
         <div class="page-head">
           <div>
             <h1>{title}</h1>
-            <p class="sub">
-              {section === "all" ? "Everything" : "The packages"} in the channel {account.name}.{section === "all" ? " Its notebooks and environments have pages of their own (Tools menu)." : ""}
-            </p>
+            <p class="sub">{section === "all" ? `The packages, notebooks and environments of ${account.name}.` : `The packages in the channel ${account.name}.`}</p>
           </div>
         </div>
-        <section class="card" aria-label="Packages">
+        <section class="card" aria-labelledby="all-packages">
+          <h2 id="all-packages">Packages</h2>
           <PackageList web={web} state={list} />
         </section>
+        {kinds.map(({ kind, files }) => {
+          const name = SECTIONS[kind.folder];
+          return (
+            <section class="card" aria-labelledby={`all-${kind.folder}`}>
+              <h2 id={`all-${kind.folder}`}>
+                <a href={href(web, `/dashboard/${account.name}/${kind.folder}`)}>{name}</a>
+              </h2>
+              <KindTable web={web} account={account} kind={kind} label={`${name} of ${account.name}`} files={files} />
+            </section>
+          );
+        })}
       </>,
     );
   }

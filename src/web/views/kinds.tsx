@@ -12,7 +12,6 @@ const size = (n: number) => (n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 102
 
 /** `apiBase`: where the gateway's API is, for the download address shown. */
 export function KindsView({ web, account, kind, title, files, apiBase }: { web: Web; account: Account; kind: Kind; title: string; files: KindEntry[]; apiBase: string }) {
-  const rows = [...files].sort((a, b) => (a.name !== b.name ? (a.name < b.name ? -1 : 1) : a.version !== b.version ? (a.version < b.version ? 1 : -1) : a.basename < b.basename ? -1 : 1));
   const upload = kind.name === "env" ? "pkgate upload environment.yml" : "pkgate upload analysis.ipynb";
   return (
     <>
@@ -26,33 +25,38 @@ export function KindsView({ web, account, kind, title, files, apiBase }: { web: 
         </div>
       </div>
       <section class="card" aria-label={title}>
-        {rows.length === 0 ? (
-          <p class="empty">No {kind.folder} yet.</p>
-        ) : (
-          <Table label={`${title} of ${account.name}`} columns={["Name", "Version", "File", "Size", "Uploaded", "Access"]}>
-            {rows.map((f) => (
-              <tr>
-                <td>
-                  <strong>{f.name}</strong>
-                </td>
-                <td>{f.version}</td>
-                <td>
-                  <a href={href(web, `/dashboard/${account.name}/${kind.folder}/${f.name}/${f.version}/${f.basename}`)} download={f.basename}>
-                    {f.basename}
-                  </a>
-                </td>
-                <td>{size(f.size)}</td>
-                <td>
-                  <time datetime={f.lastModified}>{f.lastModified.slice(0, 10)}</time>
-                </td>
-                <td>
-                  <span class={`badge ${privacyOf(account, f.name)}`}>{privacyOf(account, f.name)}</span>
-                </td>
-              </tr>
-            ))}
-          </Table>
-        )}
+        <KindTable web={web} account={account} kind={kind} label={`${title} of ${account.name}`} files={files} />
       </section>
     </>
+  );
+}
+
+/** The files of a kind, newest version first within each name (or that there is none). */
+export function KindTable({ web, account, kind, label, files }: { web: Web; account: Account; kind: Kind; label: string; files: KindEntry[] }) {
+  const rows = [...files].sort((a, b) => (a.name !== b.name ? (a.name < b.name ? -1 : 1) : a.version !== b.version ? (a.version < b.version ? 1 : -1) : a.basename < b.basename ? -1 : 1));
+  if (rows.length === 0) return <p class="empty">No {kind.folder} yet.</p>;
+  return (
+    <Table label={label} columns={["Name", "Version", "File", "Size", "Uploaded", "Access"]}>
+      {rows.map((f) => (
+        <tr>
+          <td>
+            <strong>{f.name}</strong>
+          </td>
+          <td>{f.version}</td>
+          <td>
+            <a href={href(web, `/dashboard/${account.name}/${kind.folder}/${f.name}/${f.version}/${f.basename}`)} download={f.basename}>
+              {f.basename}
+            </a>
+          </td>
+          <td>{size(f.size)}</td>
+          <td>
+            <time datetime={f.lastModified}>{f.lastModified.slice(0, 10)}</time>
+          </td>
+          <td>
+            <span class={`badge ${privacyOf(account, f.name)}`}>{privacyOf(account, f.name)}</span>
+          </td>
+        </tr>
+      ))}
+    </Table>
   );
 }
