@@ -99,8 +99,9 @@ export interface TokenLookupBudget {
   charge(): Promise<{ refund(): void }>;
 }
 
-/** How long a token stays known apart from the cache generation after its record was read
- * (a live one: at most until it expires). */
+/** How long a revoked or expired token stays known apart from the cache generation after its
+ * record was read (a live one stays known until it expires: however long it went unused, it
+ * is never refused for its address's bad tokens while the shared cache keeps the mark). */
 const KNOWN_TOKEN_TTL = 7 * 24 * 3600;
 const knownTokenKey = (hash: string) => `tokknown:${hash}`;
 
@@ -224,9 +225,8 @@ export class Catalog {
    * expired) is no lookup of an unknown token. Only a real record makes a hash known, so
    * no caller can make one up; the read itself still decides what the token may do. */
   private async markKnownToken(hash: string, record: TokenRecord): Promise<void> {
-    // a live token stays known while it lives (a week at most); a revoked or expired one a week
-    const live = Math.floor((Date.parse(record.expiresAt) - Date.now()) / 1000);
-    const ttl = isLive(record) ? Math.min(KNOWN_TOKEN_TTL, live) : KNOWN_TOKEN_TTL;
+    // a live token stays known while it lives; a revoked or expired one a week
+    const ttl = isLive(record) ? Math.floor((Date.parse(record.expiresAt) - Date.now()) / 1000) : KNOWN_TOKEN_TTL;
     if (ttl < 1) return;
     await this.cache.set(knownTokenKey(hash), "1", ttl).catch(() => undefined);
   }
@@ -462,6 +462,8 @@ export class Catalog {
       await this.writeJson(catalogKeys.tokens(account), list.filter((t) => t !== found), lease);
       return { hash, revoked };
     });
+    // known for a week from now, no longer for the rest of its life
+    await this.markKnownToken(hash, revoked);
     await this.changed({ type: "token", hash });
     return revoked;
   }

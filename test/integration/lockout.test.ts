@@ -20,6 +20,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCliProcess } from "../harness/cli-process.js";
+import { Redis } from "ioredis";
 
 const LIMIT = 30;
 /** Long, so a test never straddles two windows (it waits past an edge that is near). */
@@ -181,6 +182,20 @@ for (const kind of MATRIX) {
           assert.equal((await gate(s.url, fresh, from)).status, 200);
         } finally {
           await cli.close();
+        }
+      });
+
+      test("a valid token stays known for its whole life, not a week: unused for months, it is never charged to its address", async () => {
+        const redis = new Redis(s.env.REDIS_URL!);
+        try {
+          // ci was made a year from expiry and used in before(): its mark lives until it expires
+          const ttl = await redis.ttl(`tokknown:${hashToken(ci)}`);
+          assert.ok(ttl > 360 * 24 * 3600, `known for ${Math.round(ttl / 86400)} days only`);
+          // a revoked one is known for a week (refusing it again costs nothing meanwhile)
+          const gone = await redis.ttl(`tokknown:${hashToken(revoked)}`);
+          assert.ok(gone > 0 && gone <= 7 * 24 * 3600, `revoked token known for ${gone} s`);
+        } finally {
+          redis.disconnect();
         }
       });
 
