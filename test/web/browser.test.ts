@@ -191,9 +191,11 @@ describe("the web pages in Chromium", () => {
     // on a phone's width the tables scroll sideways: each is a region the keyboard reaches
     const viewport = page.viewportSize()!;
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const path of [`/packages/${USER}/priv-app`, `/dashboard/${USER}`, `/settings/${USER}/tokens`, "/organizations"]) {
+    for (const path of [`/packages/${USER}/priv-app`, `/dashboard/${USER}`, `/settings/${USER}/tokens`, "/organizations", "/organizations/dana-lab", `/${USER}/`]) {
       await page.goto(`${s.url}${path}`);
       await tab.accessible(`${path}, on a phone`);
+      // the page itself never scrolls sideways (only a wide table does, inside its region)
+      assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 390, `${path}: as wide as the phone`);
     }
     await page.setViewportSize(viewport);
     await tab.signOut();

@@ -67,6 +67,14 @@ p { margin: 0 0 .75rem; }
 .menu hr { border: 0; border-top: 1px solid var(--line); margin: .35rem 0; }
 .avatar { width: 1.5rem; height: 1.5rem; border-radius: 50%; background: var(--accent-soft); color: var(--ink); display: grid; place-items: center; font-weight: 700; font-size: .8rem; }
 .kind { font-size: .75rem; color: var(--muted); }
+/* a long account name is cut short in the toolbar, whose width is the screen's */
+.profile > summary { min-width: 0; max-width: 16rem; }
+.profile > summary > span:not(.avatar):not(.kind) { min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.toolbar > .menu.profile { min-width: 0; }
+@media (max-width: 520px) {
+  .toolbar { gap: .5rem; padding: .5rem .75rem; }
+  .profile > summary .kind { display: none; }
+}
 
 /* page */
 main { max-width: 72rem; margin: 0 auto; padding: 1.75rem 1.25rem 3rem; }
@@ -127,7 +135,7 @@ table { width: 100%; border-collapse: collapse; }
 th, td { text-align: left; padding: .6rem .7rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-size: .8rem; text-transform: uppercase; letter-spacing: .05em; color: var(--muted); font-weight: 600; }
 tr:last-child td { border-bottom: 0; }
-.table-wrap { overflow-x: auto; }
+.table-wrap { overflow-x: auto; position: relative; } /* holds what is visually hidden inside it, too */
 /* a narrow screen scrolls a table sideways rather than squeezing a column to a letter a line */
 .table-wrap > table { min-width: 36rem; }
 .table-wrap td.mono, .table-wrap td:first-child > a { white-space: nowrap; }
