@@ -191,7 +191,7 @@ describe("the web pages in Chromium", () => {
     // on a phone's width the tables scroll sideways: each is a region the keyboard reaches
     const viewport = page.viewportSize()!;
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const path of [`/packages/${USER}/priv-app`, `/dashboard/${USER}`, `/settings/${USER}/tokens`, "/organizations", "/organizations/dana-lab", `/${USER}/`]) {
+    for (const path of [`/packages/${USER}/priv-app`, `/dashboard/${USER}`, `/settings/${USER}/tokens`, "/organizations", "/organizations/dana-lab", `/${USER}/`, `/dashboard/${USER}/notebooks`]) {
       await page.goto(`${s.url}${path}`);
       await tab.accessible(`${path}, on a phone`);
       // the page itself never scrolls sideways (only a wide table does, inside its region)

@@ -27,6 +27,7 @@ a { color: var(--focus); }
 a:hover { text-decoration-thickness: 2px; }
 :focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; border-radius: 4px; }
 code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .9em; }
+p code { overflow-wrap: anywhere; } /* an address in a sentence breaks rather than widen the page */
 code { background: var(--code); padding: .1em .35em; border-radius: 4px; }
 pre { background: var(--code); padding: .75rem 1rem; border-radius: 8px; overflow-x: auto; margin: 0; }
 h1 { font-size: 1.6rem; margin: 0 0 .25rem; letter-spacing: -.01em; }
