@@ -27,7 +27,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { GateError } from "../errors.js";
 import type { Account, Principal, TokenRecord } from "../access/model.js";
 import { authorize } from "../access/authorize.js";
-import { DEFAULT_SCOPES, SCOPES } from "../auth/scopes.js";
+import { DEFAULT_SCOPES, SCOPE_DESCRIPTIONS, SCOPES } from "../auth/scopes.js";
 import { checkPassword, logIn, LOGIN_MAX_AGE, LOGIN_SCOPES, userRoutes } from "./users.js";
 import { issueToken } from "./tokens.js";
 import * as v from "./validate.js";
@@ -264,7 +264,7 @@ export const anacondaRoutes: ApiRoute[] = [
     response: { status: 200, description: "scope → what it allows", schema: { type: "object", additionalProperties: { type: "string" } } },
     errors: [],
     async handle() {
-      return Object.fromEntries(SCOPES.map((s) => [s, SCOPE_TEXT[s] ?? s]));
+      return Object.fromEntries(SCOPES.map((s) => [s, SCOPE_DESCRIPTIONS[s]]));
     },
   },
   {
@@ -413,17 +413,3 @@ export const anacondaRoutes: ApiRoute[] = [
   },
 ];
 
-/** anaconda.org's words for its scopes (the token guide), which are pkgate's. */
-const SCOPE_TEXT: Record<string, string> = {
-  all: "Allow all operations",
-  repos: "Allow access to all package repositories",
-  conda: "Allow all operations on conda repositories",
-  "conda:download": "Download private packages from conda repositories",
-  pypi: "Allow all operations on Standard Python repositories",
-  "pypi:download": "Download private packages from Standard Python repositories",
-  "pypi:upload": "Upload to Standard Python repositories",
-  api: "Allow all API operations",
-  "api:read": "Read through the API",
-  "api:write": "Write through the API",
-  "api:modify-group": "Manage groups through the API",
-};

@@ -25,6 +25,22 @@ export const SCOPES = [
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 
+/** Each scope as the token guide (Generating tokens → Scopes) words it, in the guide's order:
+ * the token page's checkboxes and anaconda-client's `anaconda auth --list-scopes` show these. */
+export const SCOPE_DESCRIPTIONS: Readonly<Record<Scope, string>> = {
+  all: "Allow all operations",
+  repos: "Allow access to all package repositories",
+  pypi: "Allow all operations on Standard Python repositories",
+  "pypi:upload": "Provides upload permissions to Standard Python repositories",
+  "pypi:download": "Provides download permissions for private packages in Standard Python repositories",
+  conda: "Allow all operations on conda repositories",
+  "conda:download": "Provides download permissions for private packages in conda repositories",
+  api: "Allow all API operations",
+  "api:write": "Provides write permissions to actions performed via API",
+  "api:read": "Provides read permissions to actions performed via API",
+  "api:modify-group": "Provides manage permissions to groups via the API",
+};
+
 /** What one request needs; the leaves of the hierarchy above. */
 // "conda" is the need of conda uploads and removals: the conda scope itself (and repos, all)
 // covers it, conda:download does not; so a download token cannot create a conda one.

@@ -27,7 +27,7 @@ import { FsStore } from "../../src/store/fs.js";
 import { MemoryCache } from "../../src/cache/memory.js";
 import { Catalog } from "../../src/access/catalog.js";
 import { hashPassword } from "../../src/auth/password.js";
-import { DEFAULT_SCOPES } from "../../src/auth/scopes.js";
+import { DEFAULT_SCOPES, SCOPES } from "../../src/auth/scopes.js";
 import { inProcessGateway, type InProcessGateway } from "../harness/inproc.js";
 import { startStack, type Stack } from "../harness/gateway.js";
 import { CLIENT } from "../harness/anaconda-client.js";
@@ -99,6 +99,14 @@ describe("anaconda-client's account and token requests", () => {
   test("check_server: HEAD of the API URL answers 200; authentication-type is password", async () => {
     assert.equal((await ask("HEAD", "")).status, 200);
     assert.deepEqual(await ask("GET", "/authentication-type"), { status: 200, json: { authentication_type: "password" } });
+  });
+
+  test("auth --list-scopes: every scope, in the token guide's words (the same the Tokens page shows)", async () => {
+    const r = await ask("GET", "/scopes");
+    assert.equal(r.status, 200);
+    assert.deepEqual(Object.keys(r.json!).sort(), [...SCOPES].sort());
+    assert.equal(r.json!["conda:download"], "Provides download permissions for private packages in conda repositories");
+    assert.equal(r.json!["api:modify-group"], "Provides manage permissions to groups via the API");
   });
 
   test("login: Basic auth → 200 {token}; whoami reads login and created_at, pkgate's fields stay", async () => {

@@ -3,25 +3,11 @@
 // needs; list the live ones (never a secret) and revoke them. A user's web sessions are
 // listed apart: each is a login token too, and signing one out revokes it.
 import type { Account, TokenRecord, TrustedPublisher } from "../../access/model.js";
-import type { Scope } from "../../auth/scopes.js";
+import { SCOPE_DESCRIPTIONS, type Scope } from "../../auth/scopes.js";
 import { href, type Web } from "../web.js";
 import type { Visitor } from "../visitor.js";
 import { FormToken, Notice, Table } from "./layout.js";
 
-/** The scopes as the token guide (Generating tokens → Scopes) words them, in its order. */
-export const SCOPE_DESCRIPTIONS: Readonly<Record<Scope, string>> = {
-  all: "Allow all operations",
-  repos: "Allow access to all package repositories",
-  pypi: "Allow all operations on Standard Python repositories",
-  "pypi:upload": "Provides upload permissions to Standard Python repositories",
-  "pypi:download": "Provides download permissions for private packages in Standard Python repositories",
-  conda: "Allow all operations on conda repositories",
-  "conda:download": "Provides download permissions for private packages in conda repositories",
-  api: "Allow all API operations",
-  "api:write": "Provides write permissions to actions performed via API",
-  "api:read": "Provides read permissions to actions performed via API",
-  "api:modify-group": "Provides manage permissions to groups via the API",
-};
 
 export interface TokensState {
   account: Account;
