@@ -13,8 +13,8 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { figure, type BenchOptions, type Figure } from "./figures.js";
-import { median, runProcess } from "./clients.js";
-import { seedAcme, startBenchGateway } from "./stack.js";
+import { median } from "./clients.js";
+import { buildOnce, seedAcme, startBenchGateway } from "./stack.js";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -49,8 +49,7 @@ export default async function cliBench(opts: BenchOptions): Promise<Figure[]> {
   try {
     // this clone after `npm run build`, as README has it: npx resolves pkgate from its package.json
     const clone = ROOT;
-    const built = await runProcess("npm", ["run", "--silent", "--prefix", ROOT, "build"], 300_000);
-    if (built.code !== 0) throw new Error(`npm run build failed: ${built.stdout}${built.stderr}`);
+    await buildOnce();
     // npx's own cost: a package whose bin does nothing, run the same way
     const noop = join(work, "noop");
     await mkdir(noop);

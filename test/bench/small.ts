@@ -3,7 +3,8 @@
 // of a 20 KiB private artifact, each against a bare node:http server doing the same work
 // without the gate (node-servers.ts `cached`: a stat cache revalidated once a second, the
 // ETag compare, small files kept as buffers; target ≥ 0.9×), and reported against nginx
-// answering the same 304 and serving the artifact with no auth. p99 latency reported.
+// answering the same 304 and serving the artifact with no auth. p99 latency reported. The
+// gateway runs as deployed: `node dist/src/main.js` in a process of its own.
 //
 //   node --import tsx test/bench/run.ts --only small [--quick]
 import { randomBytes } from "node:crypto";
@@ -13,7 +14,7 @@ import { assertClean, runProcess, wrk, type WrkResult } from "./clients.js";
 import { figure, type BenchOptions, type Figure } from "./figures.js";
 import { startNginx } from "./origins.js";
 import { startNodeServer } from "./node-servers.js";
-import { seedAcme, startBenchGateway } from "./stack.js";
+import { seedFsStore, spawnGateway } from "./stack.js";
 import { generateRepodata } from "../conda/generate.js";
 import { tempDir } from "../harness/services.js";
 
@@ -49,9 +50,10 @@ export default async function run(opts: BenchOptions): Promise<Figure[]> {
     await writeFile(join(dataDir, REPODATA), generateRepodata({ records: 2000, privateEvery: 50 }));
     await writeFile(join(dataDir, ARTIFACT), randomBytes(20 * 1024));
 
-    const gw = await startBenchGateway({ DATA_DIR: dataDir });
+    // the gateway as `npm start` runs it (dist/, its own process, request logs on its stdout)
+    const { token } = await seedFsStore(dataDir, ["smallpkg"]);
+    const gw = await spawnGateway({ DATA_DIR: dataDir });
     stops.push(() => gw.stop());
-    const { token } = await seedAcme(gw.rt.catalog, ["smallpkg"]);
     const nginx = await startNginx(dataDir);
     stops.push(() => nginx.stop());
     const node = await startNodeServer(dataDir, "cached");

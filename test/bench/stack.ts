@@ -67,9 +67,21 @@ export async function startBenchGateway(env: Record<string, string>): Promise<Be
   };
 }
 
-/** The gateway as deployed: `node --import tsx src/main.ts` with the given environment. */
+let built: Promise<void> | null = null;
+
+/** `npm run build` in this clone, once per bench run: what `npm start` runs is `dist/`. */
+export function buildOnce(): Promise<void> {
+  built ??= runProcess("npm", ["run", "--silent", "--prefix", ROOT, "build"], 300_000).then((r) => {
+    if (r.code !== 0) throw new Error(`npm run build failed: ${r.stdout}${r.stderr}`);
+  });
+  return built;
+}
+
+/** The gateway as deployed: what `npm start` runs (`node dist/src/main.js`, built from this
+ * clone first) with the given environment. */
 export async function spawnGateway(env: Record<string, string>): Promise<Origin> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/main.ts")], {
+  await buildOnce();
+  const child = spawn(process.execPath, [join(ROOT, "dist/src/main.js")], {
     cwd: ROOT,
     env: { ...process.env, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
