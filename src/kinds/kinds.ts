@@ -7,9 +7,15 @@
 // Store layout: `<channel>/environments/<name>/<version>/<file>` and
 // `<channel>/notebooks/<name>/<version>/<file>` — neither folder is a conda subdir, a label or
 // PyPI's `pypi/`, so no index, listing or survey of packages takes them for one.
-import { parse as parseYaml } from "yaml";
+import { createRequire } from "node:module";
+import type * as Yaml from "yaml";
 import { GateError } from "../errors.js";
 import { CONDA_PACKAGE_NAME, CONDA_VERSION, KIND_FILE, requireName } from "../access/names.js";
+
+// The YAML parser is loaded by the first environment checked, not by every command that
+// names a kind (the CLI's start: yaml takes 30-45 ms to load)
+let yaml: typeof Yaml | undefined;
+const parseYaml = (text: string, options: Yaml.ParseOptions & Yaml.DocumentOptions & Yaml.SchemaOptions & Yaml.ToJSOptions): unknown => (yaml ??= createRequire(import.meta.url)("yaml") as typeof Yaml).parse(text, options);
 
 /** anaconda-client's names for the two (its `distribution_type` / package_type). */
 export type KindName = "env" | "ipynb";

@@ -143,6 +143,8 @@ describe("what the command loads", () => {
       for (const [name, { run, modules }] of Object.entries({ help, verbHelp, remote })) {
         assert.ok(modules.some((m) => m.endsWith("/src/cli/verbs.ts")), `${name}: the module log works`);
         assert.deepEqual(modules.filter((m) => HEAVY.test(m)), [], `${name} loads none of the store's side (${run.stderr})`);
+        // the YAML parser is the first environment's to load (30-45 ms of every start)
+        assert.deepEqual(modules.filter((m) => m.includes("/node_modules/yaml/")), [], `${name} loads no YAML parser`);
       }
       assert.equal(remote.run.code, 1);
       assert.match(remote.run.stderr, /^pkgate whoami: cannot reach http:\/\/127\.0\.0\.1:9/);
