@@ -19,9 +19,13 @@ import { FORGOT_TITLES, ForgotView, type ForgotState, type Forgotten } from "../
 import { mailRecovery } from "../recovery.js";
 import { href, type Web } from "../web.js";
 
-/** A path of ours to go back to after signing in, or undefined (never another site). */
+/** A path of ours to go back to after signing in, or undefined (never another site). No
+ * control character or backslash either: a browser drops tabs and newlines from an address
+ * and reads `\\` as `/`, so `/<TAB>/evil.example` would land on evil.example, and a newline
+ * cannot stand in a Location header at all. */
 export function localNext(next: string | undefined, web: Web): string | undefined {
-  if (!next || !next.startsWith(`${web.base}/`) || next.startsWith("//") || next.includes("\\") || next.length > 512) return undefined;
+  if (!next || next.length > 512 || /[\x00-\x1f\x7f\\]/.test(next)) return undefined;
+  if (!next.startsWith(`${web.base}/`) || next.startsWith("//")) return undefined;
   return next;
 }
 

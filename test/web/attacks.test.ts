@@ -1,0 +1,36 @@
+// The web pages against an attacker's requests, each sent as an attacker would send it
+// (straight over HTTP, no browser to tidy it up): what a crafted field or path must not get.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import type { Stack } from "../harness/gateway.js";
+import { startWebStack, WebClient } from "./client.js";
+
+describe("web pages, an attacker's requests", () => {
+  let s: Stack;
+
+  before(async () => {
+    s = await startWebStack({ users: ["ivy"] });
+  });
+  after(() => s.stop());
+
+  test("sign-in's `next` never sends the browser to another site, nor breaks the answer", async () => {
+    // a browser drops tabs and newlines from an address and reads `\` as `/`: each of these
+    // would be //evil.example, another site, once the browser resolved it
+    for (const next of ["/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example", "/\\evil.example", "//evil.example", "/\x00/evil.example", "/x\r\nSet-Cookie: a=b"]) {
+      const browser = new WebClient(s.url);
+      const res = await browser.post("/account/signin", { username: "ivy", password: "ivy-password", next });
+      assert.equal(res.status, 303, JSON.stringify(next));
+      assert.equal(res.headers.get("location"), "/dashboard/ivy", JSON.stringify(next));
+      assert.equal(res.headers.get("set-cookie")?.includes("a=b"), false);
+    }
+    // a path of ours is where the browser goes back to
+    const res = await new WebClient(s.url).post("/account/signin", { username: "ivy", password: "ivy-password", next: "/favorites?x=%09" });
+    assert.equal(res.headers.get("location"), "/favorites?x=%09");
+  });
+
+  test("the start page's `next` (a link someone sent) goes into the form only when it is ours", async () => {
+    const page = await new WebClient(s.url).page(`/?tab=signin&next=${encodeURIComponent("/\t/evil.example")}`);
+    assert.equal(page.status, 200);
+    assert.doesNotMatch(page.html, /evil\.example/);
+  });
+});
