@@ -126,10 +126,16 @@ export function redactSecrets(text: string): string {
 /** A `t` path segment, however spelled: `t`, `T`, `%74`, `%54`, or encoded again. */
 const T_SEGMENT = new RegExp(`(^|/)${encodable("[tT]", "[57]4")}/[^/]*`, "g");
 
+/** A JOSE compact serialization (a JWS's three parts, a JWE's five): a URL that authorises
+ * itself carries one (anaconda-client's post_url, `/api/anaconda-upload/<jwt>`), and so is
+ * as much a secret as a token. Every JOSE header is a JSON object, so base64url `eyJ`. */
+const JOSE_SHAPED = /eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){2,4}/g;
+
 /** The path as it may be logged: every `/t/<token>` segment (`/T/`, `/%74/` too) becomes
  * `/t/<id:abc123…>` — wherever it stands, so a token sent without the BASE_PATH prefix is
- * redacted too — and any other token-shaped string becomes `<token>`. */
+ * redacted too — a signed or sealed JWT anywhere becomes `<jwt>`, and any other
+ * token-shaped string becomes `<token>`. */
 export function redactPath(rawPath: string, tokenId: string | undefined): string {
   const segments = rawPath.replace(T_SEGMENT, (_m, lead: string) => `${lead}t/<${tokenId ? `id:${tokenId}` : "token"}>`);
-  return redactSecrets(segments);
+  return redactSecrets(segments.includes("eyJ") ? segments.replace(JOSE_SHAPED, "<jwt>") : segments);
 }

@@ -103,6 +103,9 @@ describe("redactPath", () => {
     ["in a query", `/acme/simple/?token=${t}&x=1`, undefined, "/acme/simple/?token=<token>&x=1"],
     ["next to a '+'", `/acme/?q=a+${t}+b`, undefined, "/acme/?q=a+<token>+b"],
     ["a t segment that is not first", `/acme/t/x/linux-64/`, undefined, "/acme/t/<token>/linux-64/"],
+    // anaconda-client's post_url: the path is the upload's credential (a JWS), a JWE likewise
+    ["a JWS in the path", "/api/anaconda-upload/eyJhbGciOiJIUzI1NiJ9.eyJjaGFubmVsIjoiYWxpY2UifQ.c2lnbmF0dXJl", undefined, "/api/anaconda-upload/<jwt>"],
+    ["a JWE in a query", "/x?s=eyJhbGciOiJkaXIifQ..aXY.Y2lwaGVy.dGFn&y=1", undefined, "/x?s=<jwt>&y=1"],
   ];
   for (const [name, path, id, want] of cases) test(name, () => assert.equal(redactPath(path, id), want));
 

@@ -116,6 +116,9 @@ describe("anaconda upload against pkgate", () => {
   });
   after(async () => {
     assert.ok(!s.logs.join("\n").includes(token), "the token appeared in the logs");
+    // a post_url authorises an upload by itself: its JWT is as secret as a token
+    assert.doesNotMatch(s.logs.join("\n"), /anaconda-upload\/eyJ/, "a post_url appeared in the logs");
+    assert.match(s.logs.join("\n"), /anaconda-upload\/<jwt>/, "the uploads were logged");
     await s.stop();
     await rm(dir, { recursive: true, force: true });
   });
