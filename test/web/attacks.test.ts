@@ -28,6 +28,18 @@ describe("web pages, an attacker's requests", () => {
     assert.equal(res.headers.get("location"), "/favorites?x=%09");
   });
 
+  test("a link to the Tokens page cannot put words of its own in the page's notice", async () => {
+    const ivy = await new WebClient(s.url).signIn("ivy", "ivy-password");
+    for (const q of ["revoked", "publisher-removed"]) {
+      const words = "Your account is locked! Call +1 555 0100 or visit https://evil.example/unlock";
+      const page = await ivy.page(`/settings/ivy/tokens?${q}=${encodeURIComponent(words)}`);
+      assert.equal(page.status, 200);
+      assert.doesNotMatch(page.html, /evil\.example|555 0100/, q);
+    }
+    // a name is still named
+    assert.match((await ivy.page("/settings/ivy/tokens?revoked=laptop")).html, /The token &quot;laptop&quot; is revoked/);
+  });
+
   test("the start page's `next` (a link someone sent) goes into the form only when it is ours", async () => {
     const page = await new WebClient(s.url).page(`/?tab=signin&next=${encodeURIComponent("/\t/evil.example")}`);
     assert.equal(page.status, 200);

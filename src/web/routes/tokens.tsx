@@ -8,7 +8,7 @@ import type { Account, TokenRecord } from "../../access/model.js";
 import { issueToken } from "../../api/tokens.js";
 import { removePublisher } from "../../api/publishers.js";
 import * as v from "../../api/validate.js";
-import { DEFAULT_TOKEN_LIFETIME } from "../../access/names.js";
+import { DEFAULT_TOKEN_LIFETIME, PUBLISHER_NAME, TOKEN_NAME, type NameRule } from "../../access/names.js";
 import { isSessionToken } from "../session.js";
 import { endSession, publicBase } from "../visitor.js";
 import { field, fields } from "../forms.js";
@@ -58,12 +58,16 @@ async function page(c: Context, web: Web, account: Account, extra: Partial<Token
   return render(c, await frameFor(c, web, `Tokens · ${account.name}`, { active: account.name }), <TokensView web={web} visitor={visitor} state={state} />, status);
 }
 
+/** `given` when it is a name by `rule`, else undefined. */
+const named = (rule: NameRule, given: string | undefined): string | undefined => (given !== undefined && rule.test(given) ? given : undefined);
+
 const byCreated = (a: TokenRecord, b: TokenRecord) => b.createdAt.localeCompare(a.createdAt);
 
 export async function tokensPage(c: Context, web: Web): Promise<Response> {
   const account = await accountFor(c, web, "tokens:read");
-  const revoked = c.req.query("revoked");
-  const removed = c.req.query("publisher-removed");
+  // names only, as the organization page's notices: a link cannot put words of its own on the page
+  const revoked = named(TOKEN_NAME, c.req.query("revoked"));
+  const removed = named(PUBLISHER_NAME, c.req.query("publisher-removed"));
   if (removed) return page(c, web, account, { info: `The trusted publisher "${removed}" is removed: it mints no more tokens, and the tokens it minted no longer work.` });
   return page(c, web, account, revoked ? { info: `The token "${revoked}" is revoked: it no longer works anywhere.` } : {});
 }
