@@ -28,6 +28,7 @@ import { KindFiles } from "../kinds/files.js";
 import { publisherRoutes } from "./publishers.js";
 import { Readable } from "node:stream";
 import type { Store } from "../store/store.js";
+import { readSmallBody } from "../http/body.js";
 
 export interface ApiAppDeps extends Omit<ApiDeps, "throttle" | "tokenMaxAge"> {
   cache: Cache;
@@ -155,10 +156,7 @@ function lengthOf(v: string | undefined): number | undefined {
 }
 
 async function readJson(c: Context): Promise<unknown> {
-  const declared = Number(c.req.header("content-length") ?? 0);
-  if (declared > MAX_BODY_BYTES) throw new GateError("payload_too_large", `the request body is larger than ${MAX_BODY_BYTES} bytes`);
-  const text = await c.req.text();
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new GateError("payload_too_large", `the request body is larger than ${MAX_BODY_BYTES} bytes`);
+  const text = await readSmallBody(c, MAX_BODY_BYTES);
   if (text.trim() === "") return undefined;
   try {
     return JSON.parse(text) as unknown;

@@ -17,6 +17,7 @@ import { PUBLISHER_SCOPES, publisherInput, publisherName } from "../oidc/publish
 import { ACCOUNT_NAME, NORMALIZED_PACKAGE_NAME, PACKAGE_NAME, PUBLISHER_NAME, TOKEN_NAME, isAccountName } from "../access/names.js";
 import * as v from "./validate.js";
 import { accountFor, acting, arrayOf, me, param, type Acting, type ApiCall, type ApiRoute, type Schema } from "./route.js";
+import { readSmallBody } from "../http/body.js";
 
 /** A publisher as the API shows it (everything: it holds no secret). */
 export type PublisherView = TrustedPublisher;
@@ -178,10 +179,7 @@ export function oidcExchangeRoutes(oidc: OidcExchange | undefined): Hono {
   });
   r.post("/mint-token", async (c) => {
     c.set("route", "oidc");
-    const declared = Number(c.req.header("content-length") ?? 0);
-    if (declared > 64 * 1024) throw new GateError("payload_too_large", "the request body is larger than 65536 bytes");
-    const text = await c.req.text();
-    if (text.length > 64 * 1024) throw new GateError("payload_too_large", "the request body is larger than 65536 bytes");
+    const text = await readSmallBody(c, 64 * 1024);
     let body: unknown;
     try {
       body = JSON.parse(text) as unknown;

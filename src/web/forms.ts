@@ -3,6 +3,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { GateError } from "../errors.js";
 import { header } from "../http/headers.js";
+import { readSmallBody } from "../http/body.js";
 import { CSRF_FIELD, fromOwnPages, isFormToken } from "./csrf.js";
 import { requestHost } from "./visitor.js";
 import type { Web } from "./web.js";
@@ -37,7 +38,6 @@ export const FOREIGN_FORM = "This form was not sent from pkgate's own page, or t
 /** Middleware for POST routes: the form, from our own pages only; after `visit`. */
 export function formGuard(web: Web): MiddlewareHandler {
   return async (c, next) => {
-    if (Number(header(c, "content-length") ?? 0) > MAX_FORM_BYTES) throw new GateError("payload_too_large", "the form is too large");
     const form = await readForm(c);
     const keys = await web.keys();
     const own = { origin: web.config.publicUrl !== null ? new URL(web.config.publicUrl).origin : null, host: requestHost(c, web) };
@@ -53,8 +53,7 @@ export function formGuard(web: Web): MiddlewareHandler {
 async function readForm(c: Context): Promise<Form> {
   const type = (header(c, "content-type") ?? "").split(";")[0]!.trim().toLowerCase();
   if (type !== "application/x-www-form-urlencoded") throw new GateError("bad_request", "a form of this page is sent as application/x-www-form-urlencoded");
-  const text = await c.req.text();
-  if (Buffer.byteLength(text) > MAX_FORM_BYTES) throw new GateError("payload_too_large", "the form is too large");
+  const text = await readSmallBody(c, MAX_FORM_BYTES, "the form is too large");
   const form: Form = {};
   for (const [k, v] of new URLSearchParams(text)) {
     const had = form[k];

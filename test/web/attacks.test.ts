@@ -2,6 +2,7 @@
 // (straight over HTTP, no browser to tidy it up): what a crafted field or path must not get.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { request } from "node:http";
 import type { Stack } from "../harness/gateway.js";
 import { startWebStack, WebClient } from "./client.js";
 
@@ -40,9 +41,47 @@ describe("web pages, an attacker's requests", () => {
     assert.match((await ivy.page("/settings/ivy/tokens?revoked=laptop")).html, /The token &quot;laptop&quot; is revoked/);
   });
 
+  test("a body without Content-Length is refused at its bound, not read whole first (forms, the API's JSON, the exchange)", async () => {
+    for (const [path, type] of [
+      ["/account/signin", "application/x-www-form-urlencoded"],
+      ["/api/users", "application/json"],
+      ["/_/oidc/mint-token", "application/json"],
+    ] as const) {
+      const { status, sent } = await chunkedFlood(`${s.url}${path}`, type, 256 * 1024 * 1024);
+      assert.equal(status, 413, path);
+      // refused once past its bound (at most 256 KiB), long before the 256 MiB the client would send
+      assert.ok(sent < 32 * 1024 * 1024, `${path}: the gateway read ${sent} bytes before answering`);
+    }
+  });
+
   test("the start page's `next` (a link someone sent) goes into the form only when it is ours", async () => {
     const page = await new WebClient(s.url).page(`/?tab=signin&next=${encodeURIComponent("/\t/evil.example")}`);
     assert.equal(page.status, 200);
     assert.doesNotMatch(page.html, /evil\.example/);
   });
 });
+
+/** POST up to `total` bytes chunked (no Content-Length), a MiB at a time, as fast as the
+ * gateway takes them, until it answers: its status, and how much it had taken by then. */
+function chunkedFlood(url: string, type: string, total: number): Promise<{ status: number; sent: number }> {
+  return new Promise((resolve, reject) => {
+    const chunk = Buffer.alloc(1024 * 1024, "a");
+    let sent = 0;
+    let answered = false;
+    const req = request(url, { method: "POST", headers: { "content-type": type, "transfer-encoding": "chunked", origin: new URL(url).origin } }, (res) => {
+      answered = true;
+      res.resume();
+      resolve({ status: res.statusCode!, sent });
+      req.destroy();
+    });
+    req.on("error", (err) => (answered ? undefined : reject(err)));
+    const pump = () => {
+      while (!answered && sent < total) {
+        sent += chunk.length;
+        if (!req.write(chunk)) return void req.once("drain", pump);
+      }
+      if (!answered) req.end();
+    };
+    pump();
+  });
+}
