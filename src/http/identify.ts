@@ -8,6 +8,7 @@ import "./vars.js";
 import { extractToken, type Identifier } from "../auth/identify.js";
 import type { AuthFailures } from "./auth-failures.js";
 import { header } from "./headers.js";
+import { GateError } from "../errors.js";
 
 export interface IdentifyDeps {
   identifier: Identifier;
@@ -19,11 +20,25 @@ export function clientAddress(c: Context): string {
   return c.get("clientAddress") ?? "unknown";
 }
 
+/** Whether a browser attached the Authorization header on its own to a change another
+ * site's page asked for. A browser that once answered the Basic challenge (a 401 of the API,
+ * with the token typed as the password) sends those credentials again with every request to
+ * this origin, a cross-site form or no-cors fetch included, as it sends cookies: such a page
+ * could upload a package or register a trusted publisher as the user. No tool sends
+ * Sec-Fetch-Site, and a page that sets Authorization itself cross-site needs CORS, which
+ * this gateway does not answer; reads stay open (the other site cannot read the answer). */
+function sentOnItsOwn(method: string, secFetchSite: string | undefined): boolean {
+  return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && (secFetchSite === "cross-site" || secFetchSite === "same-site");
+}
+
 /** Middleware: identify the caller. `pathToken` gives the token found in the URL path, if
  * the door has such URLs (the gate's `/t/<token>/`). */
 export function identify(deps: IdentifyDeps, pathToken: (c: Context) => string | undefined = () => undefined): MiddlewareHandler {
   return async (c, next) => {
     const creds = extractToken({ pathToken: pathToken(c), authorization: header(c, "authorization") }, deps.identifier.hashOf);
+    if (creds.from === "authorization" && sentOnItsOwn(c.req.method, header(c, "sec-fetch-site"))) {
+      throw new GateError("forbidden", "a browser sent these credentials from another site's page: changes are accepted only from tools (pkgate, conda, pip, twine, curl) or from this gateway's own pages");
+    }
     if (creds.id) c.set("tokenId", creds.id);
     if (creds.from) {
       c.set("authenticated", true);

@@ -4,7 +4,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import type { Stack } from "../harness/gateway.js";
-import { startWebStack, WebClient } from "./client.js";
+import { apiToken, startWebStack, WebClient } from "./client.js";
 
 describe("web pages, an attacker's requests", () => {
   let s: Stack;
@@ -52,6 +52,25 @@ describe("web pages, an attacker's requests", () => {
       // refused once past its bound (at most 256 KiB), long before the 256 MiB the client would send
       assert.ok(sent < 32 * 1024 * 1024, `${path}: the gateway read ${sent} bytes before answering`);
     }
+  });
+
+  test("Basic credentials a browser keeps for this origin change nothing when another site's page sends them", async () => {
+    const token = await apiToken(s.url, "ivy", "ivy-password");
+    const basic = `Basic ${Buffer.from(`__token__:${token}`).toString("base64")}`;
+    // what a browser sends for another site's no-cors fetch or form, with the credentials it cached
+    const forged = (path: string, body: string, site: string) =>
+      fetch(`${s.url}${path}`, { method: "POST", headers: { authorization: basic, "content-type": "text/plain", "sec-fetch-site": site, "sec-fetch-mode": "no-cors", origin: "https://evil.example" }, body });
+    for (const site of ["cross-site", "same-site"]) {
+      const org = await forged("/api/orgs", JSON.stringify({ name: `evil-${site}` }), site);
+      assert.equal(org.status, 403, site);
+      assert.match(await org.text(), /another site's page/);
+      assert.equal((await fetch(`${s.url}/api/orgs/evil-${site}`, { headers: { authorization: `Bearer ${token}` } })).status, 404, "no organization was made");
+      // the gate's upload door (twine's) too
+      assert.equal((await forged("/ivy/", "x", site)).status, 403, `${site}: upload`);
+    }
+    // a tool sends no Sec-Fetch-Site: the same request is its own
+    const tool = await fetch(`${s.url}/api/orgs`, { method: "POST", headers: { authorization: basic, "content-type": "application/json" }, body: JSON.stringify({ name: "ivy-tools" }) });
+    assert.equal(tool.status, 201, await tool.text());
   });
 
   test("the start page's `next` (a link someone sent) goes into the form only when it is ours", async () => {
