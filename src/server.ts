@@ -20,6 +20,7 @@ import { UnownedFolders } from "./ops/unowned-folders.js";
 import { RedisCache } from "./cache/redis.js";
 import type { Cache } from "./cache/cache.js";
 import { OidcExchange } from "./oidc/exchange.js";
+import { GateError } from "./errors.js";
 
 export interface Gateway {
   port: number;
@@ -157,7 +158,7 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
   server.timeout = config.idleTimeout * 1000;
   server.maxHeadersCount = 100;
   try {
-    await listen(server, config.port, config.host);
+    await listen(server, config.port, config.host, "PORT", "HOST");
   } catch (err) {
     stopReporting();
     throw err;
@@ -165,7 +166,7 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
   const metricsServer = config.metrics ? metricsListener(metrics) : null;
   if (metricsServer && config.metrics) {
     try {
-      await listen(metricsServer, config.metrics.port, config.metrics.host);
+      await listen(metricsServer, config.metrics.port, config.metrics.host, "METRICS_PORT", "METRICS_HOST");
     } catch (err) {
       stopReporting();
       server.close();
@@ -198,14 +199,37 @@ export async function startGateway(rt: Runtime, logger: Logger): Promise<Gateway
   };
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
+/** Listen, or fail with what to change: the system's EADDRINUSE or ENOTFOUND named after the
+ * variable that chose the port or the address (`portVar`, `hostVar`). */
+function listen(server: Server, port: number, host: string, portVar: string, hostVar: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    const fail = (err: unknown) => reject(listenError(err, port, host, portVar, hostVar));
+    server.once("error", fail);
     server.listen(port, host, () => {
-      server.off("error", reject);
+      server.off("error", fail);
       resolve();
     });
   });
+}
+
+/** A listen failure in the operator's words: which variable to change, and to what. */
+function listenError(err: unknown, port: number, host: string, portVar: string, hostVar: string): Error {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  const where = `${portVar} ${port} on ${hostVar} ${host}`;
+  switch (code) {
+    case "EADDRINUSE":
+      return new GateError("bad_config", `${where}: the port is already in use (another pkgate or another server listens there): stop it, or set ${portVar} to a free port`);
+    case "EACCES":
+      return new GateError("bad_config", `${where}: this user may not listen there (ports below 1024 need privileges): set ${portVar} to 1024 or above behind a proxy, or grant CAP_NET_BIND_SERVICE`);
+    case "EADDRNOTAVAIL":
+      return new GateError("bad_config", `${where}: ${host} is not an address of this machine: set ${hostVar} to one of its addresses, or 0.0.0.0 for every IPv4 interface`);
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EAI_FAIL":
+      return new GateError("bad_config", `${where}: the host name ${host} does not resolve: set ${hostVar} to an address of this machine, or 0.0.0.0 for every IPv4 interface`);
+    default:
+      return err instanceof Error ? err : new Error(String(err));
+  }
 }
 
 /** `host:port` of a listening socket, as the operating system reports it. */

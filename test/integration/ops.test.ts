@@ -599,6 +599,34 @@ describe("starting the process", () => {
       await dir.remove();
     }
   });
+  test("a port already in use, or a HOST that is no address, stops the start naming the variable to change", async () => {
+    const dir = await tempDir();
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", () => resolve()));
+    const port = (taken.address() as net.AddressInfo).port;
+    const cases: [Record<string, string>, string][] = [
+      // Node's own words were "listen EADDRINUSE: address already in use 127.0.0.1:PORT"
+      [{ PORT: String(port), HOST: "127.0.0.1" }, `pkgate: failed to start: PORT ${port} on HOST 127.0.0.1: the port is already in use (another pkgate or another server listens there): stop it, or set PORT to a free port`],
+      [{ PORT: "0", HOST: "127.0.0.1", METRICS_PORT: String(port) }, `pkgate: failed to start: METRICS_PORT ${port} on METRICS_HOST 127.0.0.1: the port is already in use (another pkgate or another server listens there): stop it, or set METRICS_PORT to a free port`],
+      // and "getaddrinfo ENOTFOUND no-such-host.invalid"
+      [{ PORT: "0", HOST: "no-such-host.invalid" }, `pkgate: failed to start: PORT 0 on HOST no-such-host.invalid: the host name no-such-host.invalid does not resolve: set HOST to an address of this machine, or 0.0.0.0 for every IPv4 interface`],
+    ];
+    try {
+      for (const [env, message] of cases) {
+        const gw = await gatewayProcess({ DATA_DIR: join(dir.path, "data"), ...env });
+        try {
+          assert.equal(gw.listening, null, "it does not start");
+          assert.equal(await gw.exited, 1);
+          assert.equal(gw.stderr().trim(), message);
+        } finally {
+          await gw.stop();
+        }
+      }
+    } finally {
+      taken.close();
+      await dir.remove();
+    }
+  });
 });
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
