@@ -1,6 +1,7 @@
 // The one place that reads the environment. Everything else receives a Config.
 // Invalid configuration stops start-up with a message naming the variable.
 import path from "node:path";
+import { isIP } from "node:net";
 import { GateError } from "./errors.js";
 import { DEFAULT_TOKEN_LIFETIME, LIFETIME_CEILING } from "./access/names.js";
 import type { DownloadConfig } from "./http/download.js";
@@ -180,6 +181,24 @@ function url(env: Env, name: string, protocols: string[]): string | null {
   return raw;
 }
 
+/** TRUST_PROXY's addresses and CIDRs, each checked here: an entry the proxy check cannot read
+ * (a host name, a prefix too long) would otherwise trust nobody, or fail every request that
+ * carries X-Forwarded-For. */
+function trustProxy(env: Env): string[] {
+  const entries = (env.TRUST_PROXY ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  for (const entry of entries) {
+    const [addr = "", bits, extra] = entry.split("/");
+    const family = isIP(addr);
+    const max = family === 6 ? 128 : 32;
+    const ok = family !== 0 && extra === undefined && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max));
+    if (!ok) {
+      const why = family === 0 ? `"${addr}" is not an IP address (host names are not looked up)` : `the prefix length must be 0 to ${max}`;
+      throw bad("TRUST_PROXY", `must be IP addresses or CIDRs separated by commas, e.g. 127.0.0.1,10.0.0.0/8; got "${entry}": ${why}`);
+    }
+  }
+  return entries;
+}
+
 function signup(env: Env): Config["signup"] {
   const v = env.SIGNUP || "admin";
   if (v !== "open" && v !== "admin") throw bad("SIGNUP", `must be "open" or "admin", got "${v}"`);
@@ -239,7 +258,7 @@ export function loadConfig(env: Env = process.env): Config {
     tokenCacheTtl: int(env, "TOKEN_CACHE_TTL", 5, 0, 3600),
     logLevel,
     basePath,
-    trustProxy: (env.TRUST_PROXY ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+    trustProxy: trustProxy(env),
     shutdownTimeout: int(env, "SHUTDOWN_TIMEOUT", 30, 0, 3600),
     authFailureLimit: int(env, "AUTH_FAILURE_LIMIT", 30, 1, 1_000_000),
     authFailureWindow: int(env, "AUTH_FAILURE_WINDOW", 60, 1, 24 * 3600),

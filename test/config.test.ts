@@ -67,6 +67,21 @@ describe("loadConfig", () => {
     assert.equal(loadConfig({ TOKEN_MAX_AGE: "3600" }).tokenMaxAge, 3600);
     assert.equal(loadConfig({ TOKEN_MAX_AGE: String(LIFETIME_CEILING) }).tokenMaxAge, LIFETIME_CEILING);
   });
+  test("TRUST_PROXY: addresses and CIDRs of both families; a host name or a prefix too long is refused at start, naming the entry", () => {
+    assert.deepEqual(loadConfig({ TRUST_PROXY: " 127.0.0.1, 10.0.0.0/8,::1,fd00::/8 " }).trustProxy, ["127.0.0.1", "10.0.0.0/8", "::1", "fd00::/8"]);
+    assert.deepEqual(loadConfig({}).trustProxy, []);
+    // each of these used to be accepted: "nginx" and "10.0.0.0/8x" trusted nobody, and
+    // "10.0.0.0/33" threw on every request carrying X-Forwarded-For
+    for (const [value, why] of [
+      ["nginx", /"nginx" is not an IP address \(host names are not looked up\)/],
+      ["127.0.0.1,10.0.0.0/33", /got "10\.0\.0\.0\/33": the prefix length must be 0 to 32/],
+      ["fd00::/129", /the prefix length must be 0 to 128/],
+      ["10.0.0.0/8x", /got "10\.0\.0\.0\/8x"/],
+      ["10.0.0.0/8/1", /got "10\.0\.0\.0\/8\/1"/],
+    ] as const) {
+      assert.throws(() => loadConfig({ TRUST_PROXY: value }), (e: unknown) => e instanceof GateError && /^invalid configuration: TRUST_PROXY must be IP addresses or CIDRs/.test(e.message) && why.test(e.message), value);
+    }
+  });
   test("a bad REDIS_URL is refused without echoing it (it may hold a password)", () => {
     assert.throws(() => loadConfig({ REDIS_URL: "redis//:hunter2@x" }), (e: unknown) => e instanceof Error && !e.message.includes("hunter2"));
   });
