@@ -24,8 +24,9 @@ async function main(): Promise<void> {
   const gw = await startGateway(rt, logger);
   logger.info({
     msg: "listening",
-    // to open from this machine; `address` is where the socket listens (0.0.0.0: everywhere)
-    url: gw.url,
+    // to open from this machine (under BASE_PATH: the root answers 404 there); `address` is
+    // where the socket listens (0.0.0.0: everywhere)
+    url: config.basePath ? `${gw.url}${config.basePath}/` : gw.url,
     address: gw.address,
     version: packageVersion(),
     store: config.s3 ? `s3 bucket ${config.s3.bucket} at ${new URL(config.s3.endpoint).origin}` : `directory ${config.dataDir}`,

@@ -568,6 +568,24 @@ describe("starting the process", () => {
     }
   });
 
+  test("under BASE_PATH the start line's URL to open is the prefix's (the root answers 404 there)", async () => {
+    const dir = await tempDir();
+    const gw = await gatewayProcess({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: join(dir.path, "data"), BASE_PATH: "/pkgs" });
+    try {
+      const line = gw.listening;
+      assert.ok(line, gw.output());
+      const port = Number(/:(\d+)$/.exec(String(line.address))?.[1]);
+      assert.equal(line.url, `http://127.0.0.1:${port}/pkgs/`);
+      assert.equal(line.basePath, "/pkgs");
+      const page = await fetch(String(line.url), { headers: { accept: "text/html" } });
+      assert.equal(page.status, 200, "the start page");
+      assert.equal((await fetch(`http://127.0.0.1:${port}/`, { headers: { accept: "text/html" } })).status, 404, "what the URL was");
+    } finally {
+      await gw.stop();
+      await dir.remove();
+    }
+  });
+
   test("DATA_DIR is created at start, parents included, so a channel can be copied in at once", async () => {
     const dir = await tempDir();
     const dataDir = join(dir.path, "not", "there", "yet");
