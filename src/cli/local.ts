@@ -20,7 +20,7 @@ import * as users from "../api/users.js";
 import { PasswordThrottle } from "../api/throttle.js";
 import type { IndexPypiResult } from "./index-pypi.js";
 import { UsageError } from "./usage.js";
-import { createReadStream } from "node:fs";
+import { createReadStream, existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import type { KindPutResult } from "../kinds/files.js";
 import type { PypiRegistry } from "../pypi/registry.js";
@@ -71,7 +71,22 @@ export class LocalOperations implements Operations, StoreOperations {
 
   /** The store, cache and catalog, opened on first use (doctor looks at them its own way). */
   private rt(): Promise<Runtime> {
-    return (this.runtime ??= createRuntime(this.config));
+    return (this.runtime ??= this.open());
+  }
+
+  private async open(): Promise<Runtime> {
+    // DATA_DIR's default is ./data of wherever the command runs: from any other directory than
+    // the gateway's, a verb would act on a new, empty store of its own and only say "no such
+    // organization" (or create one nobody serves). Say so when that is what happens.
+    const newStore = !this.config.s3 && !process.env.DATA_DIR && !existsSync(this.config.dataDir);
+    const rt = await createRuntime(this.config);
+    if (newStore) {
+      process.stderr.write(
+        `pkgate: note: DATA_DIR is unset and ${this.config.dataDir} did not exist: acting on a new, empty store made there. ` +
+          `A gateway's store is its DATA_DIR (./data of the directory it started in): run pkgate there, or set DATA_DIR (or S3_ENDPOINT) as for the gateway\n`,
+      );
+    }
+    return rt;
   }
 
   /** The operator on the store's catalog: how every API operation below is called. */

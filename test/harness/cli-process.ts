@@ -18,12 +18,17 @@ export interface CliProcessOptions {
   stdin?: string;
   /** A file to record every module the process loads in (module-log.mjs). */
   moduleLog?: string;
+  /** Where it runs; the clone's root unless said. */
+  cwd?: string;
 }
+
+// resolved here, so that a process running elsewhere than the clone finds it too
+const TSX = import.meta.resolve("tsx");
 
 export function runCliProcess(args: readonly string[], opts: CliProcessOptions = {}): Promise<CliRun> {
   const hooks = opts.moduleLog ? ["--import", join(ROOT, "test/harness/module-log.mjs")] : [];
-  const child = spawn(process.execPath, ["--import", "tsx", ...hooks, join(ROOT, "src/cli/main.ts"), ...args], {
-    cwd: ROOT,
+  const child = spawn(process.execPath, ["--import", TSX, ...hooks, join(ROOT, "src/cli/main.ts"), ...args], {
+    cwd: opts.cwd ?? ROOT,
     env: {
       ...process.env,
       PKGATE_CONFIG: join(tmpdir(), "pkgate-no-login", "config.json"),
