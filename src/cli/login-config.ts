@@ -76,6 +76,13 @@ export async function chooseGateway(siteOption: string | undefined, path: string
   const login = stored && { site: stored.site, token: stored.token, ...(stored.username !== undefined ? { username: stored.username } : {}) };
   if (siteOption === undefined) return login;
   const site = normalizeSite(siteOption);
-  if (!site) throw new UsageError("--site needs an http or https URL without credentials");
+  if (!site) {
+    // "localhost:8080" parses as a URL of scheme "localhost:"; a bare host is echoed (it holds no
+    // credentials), anything else is not
+    const bare = /^[A-Za-z0-9.-]+(:\d{1,5})?(\/[^\s@]*)?$/.test(siteOption);
+    throw new UsageError(
+      `--site needs an http or https URL without credentials${bare ? `: https://${siteOption}, or http://${siteOption} for a gateway without TLS` : ""}`,
+    );
+  }
   return stored?.site === site ? { ...login!, site } : { site, token: null };
 }

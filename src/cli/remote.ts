@@ -53,7 +53,8 @@ export class ApiClient {
     try {
       res = await exchange(method, new URL(`${this.site}/api${path}`), headers, body);
     } catch (err) {
-      throw new RemoteError(0, `cannot reach ${this.site}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new RemoteError(0, `cannot reach ${this.site}: ${why}; is the gateway running, and is this its address? (--site URL, or pkgate login again; the verbs that act on the store take --local)`);
     }
     if (res.status >= 300 && res.status < 400) {
       throw new RemoteError(res.status, `${this.site} redirects to ${res.headers.location ?? "elsewhere"}: give the gateway's own address as --site`);
