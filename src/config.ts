@@ -181,6 +181,15 @@ function url(env: Env, name: string, protocols: string[]): string | null {
   return raw;
 }
 
+/** A listening address; "0.0.0.0:8080" (the port written into the address) is refused naming
+ * the variable the port goes in: listen() would look it up as a host name. */
+function address(env: Env, name: string, portName: string): string | undefined {
+  const raw = env[name];
+  const withPort = raw ? /^(?:\[([^\]]+)\]|([^:\s]+)):(\d+)$/.exec(raw) : null;
+  if (withPort) throw bad(name, `takes an address without a port, got "${raw}": set ${name}=${withPort[1] ?? withPort[2]} and ${portName}=${withPort[3]}`);
+  return raw;
+}
+
 /** TRUST_PROXY's addresses and CIDRs, each checked here: an entry the proxy check cannot read
  * (a host name, a prefix too long) would otherwise trust nobody, or fail every request that
  * carries X-Forwarded-For. */
@@ -240,9 +249,9 @@ export function loadConfig(env: Env = process.env): Config {
     basePath = basePath.replace(/\/$/, "");
   }
 
-  const host = env.HOST || "0.0.0.0";
+  const host = address(env, "HOST", "PORT") || "0.0.0.0";
   const metricsPort = env.METRICS_PORT ?? "";
-  const metrics = metricsPort === "" ? null : { port: int(env, "METRICS_PORT", 0, 0, 65535), host: env.METRICS_HOST || "127.0.0.1" };
+  const metrics = metricsPort === "" ? null : { port: int(env, "METRICS_PORT", 0, 0, 65535), host: address(env, "METRICS_HOST", "METRICS_PORT") || "127.0.0.1" };
   if (env.METRICS_HOST && !metrics) throw bad("METRICS_HOST", "needs METRICS_PORT too (without it there is no metrics listener)");
   const port = int(env, "PORT", 8080, 0, 65535);
   const web = webConfig(env);

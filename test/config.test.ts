@@ -82,6 +82,14 @@ describe("loadConfig", () => {
       assert.throws(() => loadConfig({ TRUST_PROXY: value }), (e: unknown) => e instanceof GateError && /^invalid configuration: TRUST_PROXY must be IP addresses or CIDRs/.test(e.message) && why.test(e.message), value);
     }
   });
+  test("HOST and METRICS_HOST with a port written in are refused, saying where the port goes; IPv6 addresses are addresses", () => {
+    assert.throws(() => loadConfig({ HOST: "0.0.0.0:8080" }), { message: 'invalid configuration: HOST takes an address without a port, got "0.0.0.0:8080": set HOST=0.0.0.0 and PORT=8080' });
+    assert.throws(() => loadConfig({ HOST: "[::1]:8080" }), { message: 'invalid configuration: HOST takes an address without a port, got "[::1]:8080": set HOST=::1 and PORT=8080' });
+    assert.throws(() => loadConfig({ METRICS_PORT: "9090", METRICS_HOST: "localhost:9091" }), { message: 'invalid configuration: METRICS_HOST takes an address without a port, got "localhost:9091": set METRICS_HOST=localhost and METRICS_PORT=9091' });
+    assert.equal(loadConfig({ HOST: "::" }).host, "::");
+    assert.equal(loadConfig({ HOST: "fd00::1" }).host, "fd00::1");
+    assert.equal(loadConfig({ HOST: "localhost" }).host, "localhost");
+  });
   test("a bad REDIS_URL is refused without echoing it (it may hold a password)", () => {
     assert.throws(() => loadConfig({ REDIS_URL: "redis//:hunter2@x" }), (e: unknown) => e instanceof Error && !e.message.includes("hunter2"));
   });
