@@ -8,7 +8,6 @@ import { href, type Web } from "../web.js";
 import type { Visitor } from "../visitor.js";
 import { FormToken, Notice, Table } from "./layout.js";
 
-
 export interface TokensState {
   account: Account;
   tokens: TokenRecord[];
