@@ -35,11 +35,57 @@ function isoTime(): string {
 
 /** Standard output, written in batches of about 8 KiB rather than one write per line (a
  * syscall per request is a measurable share of a small request), flushed at least every
- * 250 ms so lines never wait long. */
-function batchedStdout() {
-  const dest = pino.destination({ dest: 1, sync: false, minLength: 8 * 1024 });
-  setInterval(() => dest.flush(), 250).unref();
-  return dest;
+ * 250 ms so lines never wait long, and at exit. */
+function batchedStdout(): LineBatch {
+  const batch = new LineBatch(pino.destination({ dest: 1, sync: false, minLength: 8 * 1024 }), 8 * 1024);
+  setInterval(() => batch.flush(), 250).unref();
+  if (atExit.size === 0) process.on("exit", () => atExit.forEach((b) => b.flushSync()));
+  atExit.add(batch);
+  return batch;
+}
+/** What is flushed at exit (one listener for every logger a process makes). */
+const atExit = new Set<LineBatch>();
+
+interface LineSink {
+  write(s: string): unknown;
+  flush(cb?: (err?: Error) => void): void;
+  flushSync(): void;
+}
+
+/** Lines gathered into chunks of `chunk` characters before they reach the destination. The
+ * batching is done here, not by sonic-boom's `minLength`: its write() takes the UTF-8 length
+ * of the whole chunk it appends to on every call (3 µs a line at 8 KiB, as much as the rest
+ * of a small request's gate), where this appends and counts characters. */
+export class LineBatch {
+  private pending = "";
+  constructor(
+    private readonly dest: LineSink,
+    private readonly chunk: number,
+  ) {}
+  write(line: string): boolean {
+    this.pending += line;
+    if (this.pending.length >= this.chunk) this.handOff();
+    return true;
+  }
+  /** What is gathered to the destination, and the destination's own flush. */
+  flush(cb?: (err?: Error) => void): void {
+    this.handOff();
+    this.dest.flush(cb);
+  }
+  flushSync(): void {
+    this.handOff();
+    try {
+      this.dest.flushSync();
+    } catch {
+      // at exit, with the reader gone (EPIPE) or the descriptor closed: nothing to do
+    }
+  }
+  private handOff(): void {
+    if (!this.pending) return;
+    const lines = this.pending;
+    this.pending = "";
+    this.dest.write(lines);
+  }
 }
 
 // ---- the access log ----------------------------------------------------------------------
@@ -77,18 +123,23 @@ export function logRequest(logger: Logger, r: RequestLine): void {
     logger.info({ msg: "request", ...r });
     return;
   }
-  let line = (l[lsCacheSym] as Record<number, string>)[30]! + (l[timeSym] as () => string)() + (l[chindingsSym] as string) + ',"msg":"request","reqId":' + JSON.stringify(r.reqId);
-  line += ',"method":' + JSON.stringify(r.method) + ',"path":' + JSON.stringify(r.path);
-  if (r.query !== undefined) line += ',"query":' + JSON.stringify(r.query);
-  if (r.referer !== undefined) line += ',"referer":' + JSON.stringify(r.referer);
-  line += ',"status":' + num(r.status) + ',"bytes":' + num(r.bytes) + ',"ms":' + num(r.ms) + ',"client":' + JSON.stringify(r.client);
-  if (r.tokenId !== undefined) line += ',"tokenId":' + JSON.stringify(r.tokenId);
-  if (r.tokenName !== undefined) line += ',"tokenName":' + JSON.stringify(r.tokenName);
-  if (r.account !== undefined) line += ',"account":' + JSON.stringify(r.account);
+  let line = (l[lsCacheSym] as Record<number, string>)[30]! + (l[timeSym] as () => string)() + (l[chindingsSym] as string) + ',"msg":"request","reqId":' + str(r.reqId);
+  line += ',"method":' + str(r.method) + ',"path":' + str(r.path);
+  if (r.query !== undefined) line += ',"query":' + str(r.query);
+  if (r.referer !== undefined) line += ',"referer":' + str(r.referer);
+  line += ',"status":' + num(r.status) + ',"bytes":' + num(r.bytes) + ',"ms":' + num(r.ms) + ',"client":' + str(r.client);
+  if (r.tokenId !== undefined) line += ',"tokenId":' + str(r.tokenId);
+  if (r.tokenName !== undefined) line += ',"tokenName":' + str(r.tokenName);
+  if (r.account !== undefined) line += ',"account":' + str(r.account);
   if (r.aborted !== undefined) line += ',"aborted":' + (r.aborted ? "true" : "false");
-  if (r.ua !== undefined) line += ',"ua":' + JSON.stringify(r.ua);
+  if (r.ua !== undefined) line += ',"ua":' + str(r.ua);
   stream.write(line + (l[endSym] as string));
 }
+
+/** A string as JSON.stringify writes it, quoted as it is when nothing in it needs escaping
+ * (the common case, at a third of JSON.stringify's cost for the short fields of a line). */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+const str = (s: string) => (PLAIN.test(s) ? '"' + s + '"' : JSON.stringify(s));
 
 /** A number as pino writes it (non-finite as null). */
 const num = (n: number) => (Number.isFinite(n) ? String(n) : "null");

@@ -5,7 +5,8 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Writable } from "node:stream";
-import { createLogger, logRequest, redactPath, redactSecrets, type RequestLine } from "../src/log.js";
+import { spawnSync } from "node:child_process";
+import { createLogger, LineBatch, logRequest, redactPath, redactSecrets, type RequestLine } from "../src/log.js";
 import { generateToken } from "../src/auth/token.js";
 
 const BASE62 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -142,10 +143,53 @@ describe("logRequest", () => {
       assert.deepEqual(JSON.parse(lines[1]!).reqId, line.reqId);
     });
   }
+  test("any string in a field is written as JSON.stringify writes it (fast-check)", async () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.oneof(fc.constantFrom(...'"\\/\u0000\u001f\u007f\u2028é😀'), fc.string({ unit: "binary", maxLength: 1 })) }), (text) => {
+        const lines: string[] = [];
+        const sink = { write: (l: string) => void lines.push(l) } as unknown as NodeJS.WritableStream;
+        logRequest(createLogger("info", sink), { ...full, reqId: text, path: text, client: text, ua: text });
+        const got = JSON.parse(lines[0]!) as Record<string, unknown>;
+        assert.deepEqual([got.reqId, got.path, got.client, got.ua], [text, text, text, text]);
+        assert.ok(lines[0]!.includes(`"path":${JSON.stringify(text)}`));
+      }),
+    );
+  });
   test("writes nothing below its level", async () => {
     const { lines, sink } = written();
     logRequest(createLogger("warn", sink), full);
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(lines, []);
+  });
+});
+
+describe("LineBatch (the gateway's standard output)", () => {
+  const sink = () => {
+    const writes: string[] = [];
+    let flushed = 0;
+    return { writes, flushed: () => flushed, dest: { write: (s: string) => void writes.push(s), flush: (cb?: () => void) => (flushed++, cb?.()), flushSync: () => void flushed++ } };
+  };
+  test("hands lines on in order, in chunks of at least its size, and the rest on flush", () => {
+    const { writes, dest } = sink();
+    const batch = new LineBatch(dest, 100);
+    const lines = Array.from({ length: 25 }, (_, i) => `{"n":${i},"pad":"${"x".repeat(i % 7)}"}\n`);
+    for (const l of lines) batch.write(l);
+    assert.ok(writes.length >= 2, "full chunks go on without a flush");
+    for (const w of writes) assert.ok(w.length >= 100);
+    batch.flush();
+    assert.equal(writes.join(""), lines.join(""));
+    batch.flush();
+    assert.equal(writes.join(""), lines.join(""), "a second flush writes nothing more");
+  });
+  test("a line logged right before process.exit() reaches standard output", () => {
+    const code = `import { createLogger, logRequest } from ${JSON.stringify(new URL("../src/log.ts", import.meta.url).pathname)};
+      const logger = createLogger("info");
+      logger.warn({ msg: "first" });
+      logRequest(logger, ${JSON.stringify({ reqId: "r1", method: "GET", path: "/x", status: 200, bytes: 1, ms: 1, client: "127.0.0.1" })});
+      process.exit(0);`;
+    const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { encoding: "utf8", timeout: 30_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const msgs = r.stdout.trim().split("\n").map((l) => (JSON.parse(l) as { msg: string }).msg);
+    assert.deepEqual(msgs, ["first", "request"]);
   });
 });
