@@ -8,6 +8,7 @@ import { FsStore } from "./store/fs.js";
 import { MemoryCache } from "./cache/memory.js";
 import { Catalog } from "./access/catalog.js";
 import { GateError } from "./errors.js";
+import { errnoOf } from "./errno.js";
 
 export interface Runtime {
   config: Config;
@@ -60,21 +61,9 @@ export async function createRuntime(config: Config): Promise<Runtime> {
   };
 }
 
-/** A file-system error in words: why a directory could not be made. */
+/** A file-system error in words: why a directory could not be made (for mkdir -p, EEXIST
+ * means a file stands at the path itself, as ENOTDIR means one stands above it). */
 function whyNot(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | null)?.code;
-  switch (code) {
-    case "EACCES":
-    case "EPERM":
-      return "permission denied";
-    case "EROFS":
-      return "read-only file system";
-    case "EEXIST":
-    case "ENOTDIR":
-      return "a file stands where a directory should be";
-    case "ENOSPC":
-      return "no space left on the device";
-    default:
-      return code ?? (err instanceof Error ? err.message : String(err));
-  }
+  return errnoOf(code === "EEXIST" ? { code: "ENOTDIR" } : err)?.words ?? code ?? (err instanceof Error ? err.message : String(err));
 }

@@ -21,6 +21,7 @@ import { RedisCache } from "./cache/redis.js";
 import type { Cache } from "./cache/cache.js";
 import { OidcExchange } from "./oidc/exchange.js";
 import { GateError } from "./errors.js";
+import { errnoOf } from "./errno.js";
 
 export interface Gateway {
   port: number;
@@ -214,19 +215,17 @@ function listen(server: Server, port: number, host: string, portVar: string, hos
 
 /** A listen failure in the operator's words: which variable to change, and to what. */
 function listenError(err: unknown, port: number, host: string, portVar: string, hostVar: string): Error {
-  const code = (err as NodeJS.ErrnoException | null)?.code;
-  const where = `${portVar} ${port} on ${hostVar} ${host}`;
-  switch (code) {
-    case "EADDRINUSE":
-      return new GateError("bad_config", `${where}: the port is already in use (another pkgate or another server listens there): stop it, or set ${portVar} to a free port`);
-    case "EACCES":
-      return new GateError("bad_config", `${where}: this user may not listen there (ports below 1024 need privileges): set ${portVar} to 1024 or above behind a proxy, or grant CAP_NET_BIND_SERVICE`);
-    case "EADDRNOTAVAIL":
-      return new GateError("bad_config", `${where}: ${host} is not an address of this machine: set ${hostVar} to one of its addresses, or 0.0.0.0 for every IPv4 interface`);
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-    case "EAI_FAIL":
-      return new GateError("bad_config", `${where}: the host name ${host} does not resolve: set ${hostVar} to an address of this machine, or 0.0.0.0 for every IPv4 interface`);
+  const errno = errnoOf(err);
+  const failed = (todo: string) => new GateError("bad_config", `${portVar} ${port} on ${hostVar} ${host}: ${errno!.words}${todo}`);
+  switch (errno?.kind) {
+    case "port-taken":
+      return failed(` (another pkgate or another server listens there): stop it, or set ${portVar} to a free port`);
+    case "permission":
+      return failed(` (ports below 1024 need privileges): set ${portVar} to 1024 or above behind a proxy, or grant CAP_NET_BIND_SERVICE`);
+    case "not-local":
+      return failed(`: set ${hostVar} to one of its addresses, or 0.0.0.0 for every IPv4 interface`);
+    case "name":
+      return failed(`: set ${hostVar} to an address of this machine, or 0.0.0.0 for every IPv4 interface`);
     default:
       return err instanceof Error ? err : new Error(String(err));
   }

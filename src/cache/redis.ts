@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { Redis, type RedisOptions } from "ioredis";
 import { CacheUnavailable, type Cache } from "./cache.js";
+import { errnoOf } from "../errno.js";
 
 export interface RedisCacheOptions {
   /** Prepended to every key and pub/sub channel, so deployments can share one Redis. */
@@ -293,23 +294,12 @@ function labelOf(url: string, opts: RedisCacheOptions): string {
 /** Why a connection or a command failed, in words an operator acts on (ioredis's own words
  * name its internals: "Stream isn't writeable and enableOfflineQueue options is false"). */
 function causeOf(err: unknown, commandTimeoutMs: number): string {
-  const code = (err as { code?: unknown } | null)?.code;
   const message = err instanceof Error ? err.message : String(err);
-  switch (code) {
-    case "ECONNREFUSED":
-      return "connection refused";
-    case "ECONNRESET":
-    case "EPIPE":
-      return "connection lost";
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-      return "host name not found";
-    case "ETIMEDOUT":
-      return `no answer to connecting within ${CONNECT_TIMEOUT_MS / 1000} s`;
-    case "EHOSTUNREACH":
-    case "ENETUNREACH":
-      return "no route to the host";
-  }
+  const errno = errnoOf(err);
+  if (errno?.kind === "timeout") return `${errno.words} within ${CONNECT_TIMEOUT_MS / 1000} s`;
+  // the list README gives says "TLS handshake failed"; the certificate's trouble follows
+  if (errno?.kind === "tls" || errno?.kind === "untrusted") return errno.words.startsWith("TLS handshake failed") ? errno.words : `TLS handshake failed: ${errno.words}`;
+  if (errno) return errno.words;
   if (isTimeout(err)) return `no answer within ${commandTimeoutMs} ms`;
   if (/WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(message)) return "login refused: check the password in REDIS_URL";
   if (/sentinel/i.test(message)) return "no sentinel names a reachable primary";

@@ -11,6 +11,7 @@ import { stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { readLoginConfig, removeLoginConfig, writeLoginConfig } from "./login-config.js";
 import { UsageError } from "./usage.js";
+import { errnoOf } from "../errno.js";
 import type { NewPublisher, PublisherView } from "./operations.js";
 import type { ProjectStatusView, YankSelector, YankView } from "./operations.js";
 import type { KindPutResult } from "../kinds/files.js";
@@ -53,8 +54,7 @@ export class ApiClient {
     try {
       res = await exchange(method, new URL(`${this.site}/api${path}`), headers, body);
     } catch (err) {
-      const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      throw new RemoteError(0, `cannot reach ${this.site}: ${why}; is the gateway running, and is this its address? (--site URL, or pkgate login again; the verbs that act on the store take --local)`);
+      throw new RemoteError(0, `cannot reach ${this.site}: ${unreachable(err)}`);
     }
     if (res.status >= 300 && res.status < 400) {
       throw new RemoteError(res.status, `${this.site} redirects to ${res.headers.location ?? "elsewhere"}: give the gateway's own address as --site`);
@@ -75,6 +75,15 @@ export class ApiClient {
     }
     return data as T;
   }
+}
+
+/** Why the gateway did not answer, then what to check. */
+function unreachable(err: unknown): string {
+  const errno = errnoOf(err);
+  const why = errno?.words ?? (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  // a certificate from a company's own authority is trusted through Node's variable
+  if (errno?.kind === "untrusted") return `${why}; if the gateway's certificate comes from your own authority, give that authority's certificate file in NODE_EXTRA_CA_CERTS`;
+  return `${why}; is the gateway running, and is this its address? (--site URL, or pkgate login again; the verbs that act on the store take --local)`;
 }
 
 type RequestBody = { type: string; bytes: string } | { type: string; stream: Readable; length: number };

@@ -21,6 +21,7 @@ import {
   type ReadRange,
   type Store,
 } from "./store.js";
+import { errnoOf, unreached } from "../errno.js";
 
 export interface S3StoreOptions {
   /** http(s)://host[:port] of the S3 API. */
@@ -464,19 +465,14 @@ function s3Code(err: unknown): string | undefined {
  * error is not attached as the cause: minio's errors carry the request (resource path, and
  * the Authorization header's key id) and loggers print causes. */
 function unavailable(op: string, err: unknown): StoreUnavailable {
+  const errno = errnoOf(err);
+  if (errno) {
+    // a temporary file's trouble (no space left…) is this machine's, not the endpoint's
+    return new StoreUnavailable(`s3 store: ${op} failed: ${unreached(errno) ? `cannot reach the S3 endpoint (${errno.words})` : errno.words}`);
+  }
   const code = s3Code(err);
   let why: string;
   switch (code) {
-    case "ECONNREFUSED":
-    case "ECONNRESET":
-    case "EHOSTUNREACH":
-    case "ENETUNREACH":
-    case "ETIMEDOUT":
-    case "EPIPE":
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-      why = `cannot reach the S3 endpoint (${code})`;
-      break;
     case "AccessDenied":
     case "InvalidAccessKeyId":
     case "SignatureDoesNotMatch":

@@ -627,7 +627,9 @@ describe("starting the process", () => {
       [{ PORT: String(port), HOST: "127.0.0.1" }, `pkgate: failed to start: PORT ${port} on HOST 127.0.0.1: the port is already in use (another pkgate or another server listens there): stop it, or set PORT to a free port`],
       [{ PORT: "0", HOST: "127.0.0.1", METRICS_PORT: String(port) }, `pkgate: failed to start: METRICS_PORT ${port} on METRICS_HOST 127.0.0.1: the port is already in use (another pkgate or another server listens there): stop it, or set METRICS_PORT to a free port`],
       // and "getaddrinfo ENOTFOUND no-such-host.invalid"
-      [{ PORT: "0", HOST: "no-such-host.invalid" }, `pkgate: failed to start: PORT 0 on HOST no-such-host.invalid: the host name no-such-host.invalid does not resolve: set HOST to an address of this machine, or 0.0.0.0 for every IPv4 interface`],
+      [{ PORT: "0", HOST: "no-such-host.invalid" }, `pkgate: failed to start: PORT 0 on HOST no-such-host.invalid: host name not found: set HOST to an address of this machine, or 0.0.0.0 for every IPv4 interface`],
+      // and "listen EADDRNOTAVAIL: address not available 192.0.2.1" (TEST-NET-1, no machine's)
+      [{ PORT: "0", HOST: "192.0.2.1" }, `pkgate: failed to start: PORT 0 on HOST 192.0.2.1: not an address of this machine: set HOST to one of its addresses, or 0.0.0.0 for every IPv4 interface`],
     ];
     try {
       for (const [env, message] of cases) {
