@@ -141,6 +141,9 @@ export interface WebConfig {
   /** PUBLIC_URL: the gateway's address as browsers see it (links in mail; the one origin
    * forms are accepted from). null: the request's own. */
   publicUrl: string | null;
+  /** SIGNUP_LIMIT: sign-ups one client address (an IPv6 /64) may attempt per hour while
+   * SIGNUP=open, through the pages and the API together (10). */
+  signupLimit: number;
 }
 
 function webConfig(env: Env): WebConfig {
@@ -149,7 +152,7 @@ function webConfig(env: Env): WebConfig {
   const mailFrom = env.MAIL_FROM || "pkgate <pkgate@localhost>";
   if (/[\r\n]/.test(mailFrom) || !/[^@\s<>]+@[^@\s<>]+/.test(mailFrom)) throw bad("MAIL_FROM", `must be an address (name@domain or Name <name@domain>), got "${mailFrom}"`);
   const publicUrl = url(env, "PUBLIC_URL", ["http:", "https:"]);
-  return { sessionSecret: secret, smtpUrl: url(env, "SMTP_URL", ["smtp:", "smtps:"]), mailFrom, publicUrl: publicUrl && publicUrl.replace(/\/+$/, "") };
+  return { sessionSecret: secret, smtpUrl: url(env, "SMTP_URL", ["smtp:", "smtps:"]), mailFrom, publicUrl: publicUrl && publicUrl.replace(/\/+$/, ""), signupLimit: int(env, "SIGNUP_LIMIT", 10, 1, 1_000_000) };
 }
 
 type Env = Record<string, string | undefined>;

@@ -10,7 +10,7 @@ import type { Cache } from "../cache/cache.js";
 import { ANONYMOUS } from "../access/model.js";
 import { clientAddress, identify } from "../http/identify.js";
 import { DEFAULT_TOKEN_LIFETIME } from "../access/names.js";
-import { PasswordThrottle, type ThrottleLimits } from "./throttle.js";
+import { PasswordThrottle, SignupThrottle, type ThrottleLimits } from "./throttle.js";
 import type { ApiCall, ApiDeps, ApiRoute } from "./route.js";
 import { userRoutes } from "./users.js";
 import { orgRoutes } from "./orgs.js";
@@ -30,7 +30,7 @@ import { Readable } from "node:stream";
 import type { Store } from "../store/store.js";
 import { readSmallBody } from "../http/body.js";
 
-export interface ApiAppDeps extends Omit<ApiDeps, "throttle" | "tokenMaxAge"> {
+export interface ApiAppDeps extends Omit<ApiDeps, "throttle" | "signups" | "tokenMaxAge"> {
   cache: Cache;
   /** The store conda uploads are published into. */
   store?: Store;
@@ -40,8 +40,9 @@ export interface ApiAppDeps extends Omit<ApiDeps, "throttle" | "tokenMaxAge"> {
   /** TOKEN_MAX_AGE (seconds); one year when not given. */
   tokenMaxAge?: number;
   /** SESSION_SECRET and PUBLIC_URL (config.ts `web`): anaconda-client's post_urls are signed
-   * with a key derived from the same master secret as the web sessions, and point at PUBLIC_URL. */
-  web?: { sessionSecret: string | null; publicUrl: string | null };
+   * with a key derived from the same master secret as the web sessions, and point at PUBLIC_URL;
+   * SIGNUP_LIMIT, which the sign-ups of the API and the pages count against together. */
+  web?: { sessionSecret: string | null; publicUrl: string | null; signupLimit?: number };
 }
 
 /** A JSON body larger than this is not a control-plane request (group package lists
@@ -78,6 +79,7 @@ export function apiRoutes(input: ApiAppDeps): Hono {
     signup: input.signup,
     tokenMaxAge: input.tokenMaxAge ?? DEFAULT_TOKEN_LIFETIME,
     throttle: new PasswordThrottle(input.cache, input.throttleLimits),
+    signups: new SignupThrottle(input.cache, input.web?.signupLimit),
     conda: input.conda ?? condaDeps(input.store, input.cache, input.maxCondaUploadBytes),
     // the gateway's one registry (server.ts appDeps), shared with the PyPI door and the pages
     pypiProjects: input.pypiProjects ?? (input.store ? new PypiRegistry(input.store, input.cache) : undefined),

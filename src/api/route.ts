@@ -7,7 +7,7 @@ import type { AuthFailures } from "../http/auth-failures.js";
 import type { Account, Group, Principal, Privacy, TokenRecord } from "../access/model.js";
 import { GateError } from "../errors.js";
 import { ACTIONS, authorize, enforce, type Action, type Resource } from "../access/authorize.js";
-import type { PasswordThrottle } from "./throttle.js";
+import type { PasswordThrottle, SignupThrottle } from "./throttle.js";
 import type { Readable } from "node:stream";
 import type { CondaPublisher } from "../conda/publish.js";
 import type { AnacondaUploadDeps } from "./anaconda-upload.js";
@@ -21,6 +21,8 @@ export interface ApiDeps {
   identifier: Identifier;
   failures: AuthFailures;
   throttle: PasswordThrottle;
+  /** Sign-ups per client address (SIGNUP_LIMIT), counted with the pages' in the shared cache. */
+  signups?: SignupThrottle;
   basePath: string;
   /** SIGNUP: "open" lets anyone create a user; "admin" only server admins. */
   signup: "open" | "admin";

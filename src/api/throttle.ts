@@ -8,9 +8,14 @@
 // account and per window. A wrong password keeps its slot until the window after it ends (a
 // sliding window per attempt); a right one gives its slot back at once, so an owner who logs in
 // often is never locked out by their own successes.
+//
+// Sign-ups (SignupThrottle, at the end) are counted per client address in fixed windows, with
+// the budget machinery of http/auth-failures.ts, before any password is hashed or anything is
+// written.
 import { randomInt } from "node:crypto";
 import type { Cache } from "../cache/cache.js";
 import { GateError } from "../errors.js";
+import { AddressBudget } from "../http/auth-failures.js";
 
 export interface ThrottleLimits {
   /** Password checks for one account per window before further attempts get 429. */
@@ -107,5 +112,23 @@ export class PasswordThrottle {
   private refusal(s: Limit, until: number): GateError {
     const retry = String(Math.max(1, Math.ceil((until - this.now()) / 1000)));
     return new GateError("rate_limited", `too many wrong passwords ${s.what}; retry in ${retry} s`, { "retry-after": retry });
+  }
+}
+
+/** SIGNUP_LIMIT's default: sign-ups one client address (an IPv6 /64) may attempt per hour. */
+export const DEFAULT_SIGNUP_LIMIT = 10;
+export const SIGNUP_WINDOW_SECONDS = 3600;
+
+/** Sign-ups per client address and hour, with SIGNUP=open (a server admin creating users is
+ * never counted). Every attempt that reaches the work is counted, whatever its outcome (a name
+ * already taken cost a password hash too), in the shared cache across replicas. */
+export class SignupThrottle extends AddressBudget {
+  constructor(cache: Cache | undefined, limit: number = DEFAULT_SIGNUP_LIMIT, opts: { windowSeconds?: number; now?: () => number } = {}) {
+    super(limit, { key: "signup", refusal: "too many sign-ups from this address" }, { cache, windowSeconds: opts.windowSeconds ?? SIGNUP_WINDOW_SECONDS, ...(opts.now ? { now: opts.now } : {}) });
+  }
+
+  /** Count one sign-up from `client` before its work, or refuse it: 429 with Retry-After. */
+  async admit(client: string): Promise<void> {
+    await this.charge(client);
   }
 }

@@ -10,7 +10,7 @@ import { isAccountName, tokenExpiry } from "../access/names.js";
 import type { Account, Principal, TokenRecord } from "../access/model.js";
 import type { Catalog } from "../access/catalog.js";
 import { authorize, enforce } from "../access/authorize.js";
-import type { PasswordThrottle } from "./throttle.js";
+import type { PasswordThrottle, SignupThrottle } from "./throttle.js";
 import * as v from "./validate.js";
 import { isSessionToken } from "../web/session.js";
 import { accountFor, acting, allow, me, named, param, ref, tokenView, userView, type Acting, type ApiRoute, type UserView } from "./route.js";
@@ -131,8 +131,10 @@ export const SIGNUP_CLOSED = "sign-up is closed on this server (SIGNUP=admin): a
 
 /** Sign up: a new user (its channel has the same name), as `principal` may create one. With
  * SIGNUP=admin only server admins create users; making a server admin, or adopting a store
- * folder that already has content, is for server admins only. */
-export async function signUp(deps: { catalog: Catalog; signup: "open" | "admin" }, principal: Principal, input: ReturnType<typeof v.signup>): Promise<Account> {
+ * folder that already has content, is for server admins only. Anyone else's sign-up is
+ * counted against `client`'s SIGNUP_LIMIT first, before the password is hashed or anything
+ * written. */
+export async function signUp(deps: { catalog: Catalog; signup: "open" | "admin"; signups?: SignupThrottle }, principal: Principal, input: ReturnType<typeof v.signup>, client = "unknown"): Promise<Account> {
   if (deps.signup === "admin") {
     // a private gateway: accounts are handed out, not taken
     const d = authorize(principal, "server:admin", { account: null });
@@ -141,6 +143,7 @@ export async function signUp(deps: { catalog: Catalog; signup: "open" | "admin" 
   if (input.serverAdmin) enforce(authorize(principal, "server:admin", { account: null }));
   // a folder of the store that has content but no account is adopted on purpose only
   if (input.adopt) enforce(authorize(principal, "server:admin", { account: null }));
+  if (deps.signups && principal.serverAdmin !== true) await deps.signups.admit(client);
   return deps.catalog.createAccount({
     adopt: input.adopt,
     name: input.username,
@@ -166,7 +169,7 @@ export const userRoutes: ApiRoute[] = [
     response: { status: 201, description: "the new user", schema: userSchema },
     errors: [401, 403, 409, 429],
     async handle(call) {
-      const acc = await signUp(call.deps, call.principal, v.signup(call.body));
+      const acc = await signUp(call.deps, call.principal, v.signup(call.body), call.client);
       return userView(acc, true);
     },
   },

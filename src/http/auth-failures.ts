@@ -1,11 +1,16 @@
-// The budget of store reads of unknown tokens, per client address: what a flood of bad tokens
-// could make the gateway spend. Only such a read is charged (a token hash that no cache tier
-// holds and that is not known as a live token: access/catalog.ts asks right before the read),
-// and given back when it finds a live token. A token known from the cache, valid, revoked or
-// expired, costs nothing and is never refused here; neither is a token that fails its check
-// characters (refused before any lookup). When an address has spent its budget, only its
-// reads of unknown tokens get 429 until the window ends: a CI runner or an office behind NAT
-// keeps working with the tokens that work, whatever a broken job next to it sends.
+// Per-address budgets in fixed windows: a count per client address (as clientAddress gives
+// it: an IPv6 client by its /64), shared by every replica through the Cache, refused with 429
+// and Retry-After (the window's end) past the limit. AddressBudget is the counter; two budgets
+// use it: the store reads of unknown tokens (AuthFailures, below) and sign-ups (api/throttle.ts).
+//
+// AuthFailures: the budget of store reads of unknown tokens, per client address: what a flood
+// of bad tokens could make the gateway spend. Only such a read is charged (a token hash that no
+// cache tier holds and that is not known as a live token: access/catalog.ts asks right before
+// the read), and given back when it finds a live token. A token known from the cache, valid,
+// revoked or expired, costs nothing and is never refused here; neither is a token that fails
+// its check characters (refused before any lookup). When an address has spent its budget, only
+// its reads of unknown tokens get 429 until the window ends: a CI runner or an office behind
+// NAT keeps working with the tokens that work, whatever a broken job next to it sends.
 //
 // The count lives in the shared Cache (Redis: one budget across every replica), in fixed
 // windows that every replica computes alike from the clock. When the cache cannot be reached
@@ -29,7 +34,15 @@ interface LocalCount {
   refunded: number;
 }
 
-export class AuthFailures {
+/** What a budget counts: its keys in the cache, and the start of its refusal. */
+export interface BudgetKind {
+  /** Prefix of its counters' keys: budgets of different kinds never share a count. */
+  key: string;
+  /** "too many sign-ups from this address" (then "; retry in N s"). */
+  refusal: string;
+}
+
+export class AddressBudget {
   private readonly cache: Cache | undefined;
   private readonly windowMs: number;
   private readonly maxClients: number;
@@ -42,6 +55,7 @@ export class AuthFailures {
 
   constructor(
     readonly limit: number,
+    private readonly kind: BudgetKind,
     opts: AuthFailuresOptions = {},
   ) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`the limit must be a whole number of at least 1, got ${limit}`);
@@ -51,18 +65,13 @@ export class AuthFailures {
     this.now = opts.now ?? Date.now;
   }
 
-  /** The budget a request from `client` charges its reads of unknown tokens to. */
-  budgetFor(client: string): TokenLookupBudget {
-    return { charge: () => this.charge(client) };
-  }
-
-  /** Charge one read of an unknown token to `client`, or refuse it (429, Retry-After) when
-   * the address has spent its budget in this window. */
+  /** Charge one unit to `client`, or refuse it (429, Retry-After) when the address has spent
+   * its budget in this window. */
   async charge(client: string): Promise<{ refund(): void }> {
     const now = this.now();
     const window = Math.floor(now / this.windowMs);
     if (this.spent.get(client) === window) throw this.refusal(window, now);
-    const key = `authfail:${window}:${client.slice(0, 64)}`;
+    const key = `${this.kind.key}:${window}:${client.slice(0, 64)}`;
     const ttl = Math.ceil(this.windowMs / 1000) + 5;
     let over: boolean;
     let refund: () => void;
@@ -108,6 +117,18 @@ export class AuthFailures {
 
   private refusal(window: number, now: number): GateError {
     const retry = String(Math.max(1, Math.ceil(((window + 1) * this.windowMs - now) / 1000)));
-    return new GateError("rate_limited", `too many requests with unknown tokens from this address; retry in ${retry} s`, { "retry-after": retry });
+    return new GateError("rate_limited", `${this.kind.refusal}; retry in ${retry} s`, { "retry-after": retry });
+  }
+}
+
+/** The budget of store reads of unknown tokens (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW). */
+export class AuthFailures extends AddressBudget {
+  constructor(limit: number, opts: AuthFailuresOptions = {}) {
+    super(limit, { key: "authfail", refusal: "too many requests with unknown tokens from this address" }, opts);
+  }
+
+  /** The budget a request from `client` charges its reads of unknown tokens to. */
+  budgetFor(client: string): TokenLookupBudget {
+    return { charge: () => this.charge(client) };
   }
 }

@@ -8,6 +8,7 @@ import "./vars.js";
 import { extractToken, type Identifier } from "../auth/identify.js";
 import type { AuthFailures } from "./auth-failures.js";
 import { header } from "./headers.js";
+import { addressBucket } from "./address-bucket.js";
 import { GateError } from "../errors.js";
 
 export interface IdentifyDeps {
@@ -15,9 +16,10 @@ export interface IdentifyDeps {
   failures: AuthFailures;
 }
 
-/** The client's address for rate limits. */
+/** The client as every per-address limit counts it: its IPv4 address, or its IPv6 /64
+ * (address-bucket.ts). The access log shows the full address. */
 export function clientAddress(c: Context): string {
-  return c.get("clientAddress") ?? "unknown";
+  return addressBucket(c.get("clientAddress") ?? "unknown");
 }
 
 /** Whether a browser attached the Authorization header on its own to a change another

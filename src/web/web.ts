@@ -8,7 +8,7 @@ import type { Store } from "../store/store.js";
 import type { Logger } from "../log.js";
 import type { WebConfig } from "../config.js";
 import { DEFAULT_TOKEN_LIFETIME } from "../access/names.js";
-import { PasswordThrottle, type ThrottleLimits } from "../api/throttle.js";
+import { DEFAULT_SIGNUP_LIMIT, PasswordThrottle, SignupThrottle, type ThrottleLimits } from "../api/throttle.js";
 import { PypiRegistry } from "../pypi/registry.js";
 import type { Metrics } from "../metrics.js";
 import { keyring, masterSecret, type WebKeys } from "./keys.js";
@@ -47,6 +47,8 @@ export interface Web {
   /** The API login's throttle: its counters are in the shared cache, so a password guessed
    * at through the pages and through the API counts against the same limits. */
   throttle: PasswordThrottle;
+  /** Sign-ups per client address (SIGNUP_LIMIT), counted with the API's in the shared cache. */
+  signups: SignupThrottle;
   /** The PyPI projects of a channel, as the PyPI door lists them. */
   pypi: PypiRegistry;
   /** The organizations around a user (Profile menu, Group Membership). */
@@ -55,7 +57,7 @@ export interface Web {
   now: () => number;
 }
 
-export const DEFAULT_WEB_CONFIG: WebConfig = { sessionSecret: null, smtpUrl: null, mailFrom: "pkgate <pkgate@localhost>", publicUrl: null };
+export const DEFAULT_WEB_CONFIG: WebConfig = { sessionSecret: null, smtpUrl: null, mailFrom: "pkgate <pkgate@localhost>", publicUrl: null, signupLimit: DEFAULT_SIGNUP_LIMIT };
 
 export function createWeb(deps: WebDeps): Web {
   const config = deps.web ?? DEFAULT_WEB_CONFIG;
@@ -65,6 +67,7 @@ export function createWeb(deps: WebDeps): Web {
     base: deps.basePath,
     keys: keyring(() => masterSecret(deps.store, deps.cache, config.sessionSecret)),
     throttle: new PasswordThrottle(deps.cache, deps.throttleLimits),
+    signups: new SignupThrottle(deps.cache, config.signupLimit),
     pypi: deps.pypiProjects ?? new PypiRegistry(deps.store, deps.cache),
     directory: new Directory(deps.store, deps.catalog),
     tokenMaxAge: deps.tokenMaxAge ?? DEFAULT_TOKEN_LIFETIME,

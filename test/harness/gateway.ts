@@ -57,7 +57,8 @@ export async function startStack(kind: { store: StoreKind; cache: CacheKind }, e
   const stops: (() => Promise<void>)[] = [];
   const work = await mkdtemp(join(tmpdir(), "pkgate-stack-"));
   stops.push(() => rm(work, { recursive: true, force: true }));
-  const env: Record<string, string> = { PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", DATA_DIR: join(work, "data"), ...extraEnv };
+  // every test signs its users up from 127.0.0.1: SIGNUP_LIMIT is the signup-limit test's to set
+  const env: Record<string, string> = { PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", DATA_DIR: join(work, "data"), SIGNUP_LIMIT: "1000", ...extraEnv };
   if (kind.store === "s3") {
     const s3 = await startS3();
     stops.push(() => s3.stop());

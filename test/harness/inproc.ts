@@ -65,7 +65,7 @@ export function inProcessGateway(inner: Store, opts: { signup?: "open" | "admin"
   // validators trusted for a minute rather than a second, so "warm" means the same on a slow machine
   const objects = new ObjectSource(store, { ...DEFAULT_HOT, revalidateMs: 60_000 });
   // the gateway's own wiring (src/server.ts appDeps), over the counted store
-  const config = loadConfig({ SIGNUP: opts.signup ?? "admin", AUTH_FAILURE_LIMIT: "1000" });
+  const config = loadConfig({ SIGNUP: opts.signup ?? "admin", AUTH_FAILURE_LIMIT: "1000", SIGNUP_LIMIT: "1000" });
   const app = createApp(appDeps({ store, cache, catalog, objects, views, logger: silent(), metrics: new Metrics() }, config));
   return {
     app,

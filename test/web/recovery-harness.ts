@@ -144,7 +144,7 @@ export async function startPages(opts: PagesOptions = {}): Promise<Pages> {
     const server = createAdaptorServer({ fetch: (req, env) => fetcher!(req, env) }) as Server;
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const env: Record<string, string> = { SIGNUP: "open", TRUST_PROXY: "127.0.0.1", ...(opts.basePath ? { BASE_PATH: opts.basePath } : {}) };
+    const env: Record<string, string> = { SIGNUP: "open", SIGNUP_LIMIT: "1000", TRUST_PROXY: "127.0.0.1", ...(opts.basePath ? { BASE_PATH: opts.basePath } : {}) };
     if (opts.smtpUrl) env.SMTP_URL = opts.smtpUrl;
     if (opts.publicUrl !== false) env.PUBLIC_URL = url;
     const config = loadConfig(env);

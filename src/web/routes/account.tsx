@@ -83,12 +83,15 @@ export async function signUpPage(c: Context, web: Web): Promise<Response> {
   if (field(form, "terms") !== "accepted") return refuse("Accept the Terms and Conditions to sign up.");
   try {
     const input = v.signup({ username, email, password });
-    await signUp(web.deps, ANONYMOUS, input);
+    await signUp({ ...web.deps, signups: web.signups }, ANONYMOUS, input, clientAddress(c));
     await openSessionFor(c, web, input.username, password);
     return c.redirect(dashboardOf(web, input.username), 303);
   } catch (err) {
     if (!(err instanceof GateError) || err.status >= 500 || err.status === 401) throw err;
-    return refuse(sentence(err.message), err.status);
+    // a 429 keeps its Retry-After
+    const res = await refuse(sentence(err.message), err.status);
+    for (const [k, val] of Object.entries(err.headers)) res.headers.set(k, val);
+    return res;
   }
 }
 

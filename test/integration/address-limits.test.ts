@@ -1,0 +1,103 @@
+// Per-address limits as an attacker meets them, on a real gateway (S3 + Redis, a second
+// gateway process on the same Redis) behind a proxy it trusts (X-Forwarded-For from
+// 127.0.0.1 names the client):
+//   - SIGNUP=open has a per-address limit (SIGNUP_LIMIT): a burst of sign-ups makes at most
+//     the limit's accounts, counted before any password is hashed or anything written, the
+//     API's, the pages' and the other replica's together; 429 with Retry-After, and the page
+//     says so;
+//   - an IPv6 client is counted by its /64: a host that picks new addresses in its /64 for
+//     each request shares one budget (sign-up, unknown tokens, wrong passwords); IPv4 and
+//     IPv4-mapped IPv6 are one client.
+// Each test uses prefixes of its own, so each has budgets of its own.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { startStack, type Stack } from "../harness/gateway.js";
+import { textOf, WebClient } from "../web/client.js";
+import { generateToken } from "../../src/auth/token.js";
+
+const LIMIT = 3;
+/** One hour windows: a test never straddles two (it waits past an edge that is near). */
+const WINDOW = 3600;
+
+async function awayFromWindowEdge(): Promise<void> {
+  const left = WINDOW - ((Date.now() / 1000) % WINDOW);
+  if (left < 30) await new Promise((r) => setTimeout(r, left * 1000 + 500));
+}
+
+describe("per-address limits (s3 + redis, two gateway processes)", () => {
+  let s: Stack;
+  let replica: { url: string; stop(): Promise<void> };
+
+  before(async () => {
+    s = await startStack({ store: "s3", cache: "redis" }, { SIGNUP: "open", SIGNUP_LIMIT: String(LIMIT), AUTH_FAILURE_LIMIT: String(LIMIT), AUTH_FAILURE_WINDOW: String(WINDOW), TRUST_PROXY: "127.0.0.1" });
+    replica = await s.spawnReplica();
+    await awayFromWindowEdge();
+  });
+  after(async () => {
+    await replica?.stop();
+    await s?.stop();
+  });
+
+  const signUp = (base: string, name: string, from: string) =>
+    fetch(`${base}/api/users`, { method: "POST", headers: { "content-type": "application/json", "x-forwarded-for": from }, body: JSON.stringify({ username: name, email: `${name}@example.com`, password: `${name}-password` }) });
+
+  test("a burst of sign-ups from one /64 makes SIGNUP_LIMIT accounts; the rest get 429 with Retry-After, through the API, the other replica and the page", async () => {
+    const names = Array.from({ length: 8 }, (_, i) => `burst${i}`);
+    // eight addresses of one /64, all at once, half of them at the other gateway process
+    const answers = await Promise.all(names.map((name, i) => signUp(i % 2 ? replica.url : s.url, name, `2001:db8:51:7::${(i + 1).toString(16)}`)));
+    const statuses = answers.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [201, 201, 201, 429, 429, 429, 429, 429]);
+    for (const res of answers.filter((r) => r.status === 429)) {
+      const retry = Number(res.headers.get("retry-after"));
+      assert.ok(retry >= 1 && retry <= WINDOW, `Retry-After ${retry}`);
+      assert.match((await res.json()).message, /^too many sign-ups from this address; retry in \d+ s$/);
+    }
+    const made = (await Promise.all(names.map((n) => s.rt.catalog.getAccount(n)))).filter((a) => a !== null);
+    assert.equal(made.length, LIMIT, "nothing was written for a refused sign-up");
+
+    // the page, from yet another address of the /64: the Sign Up tab says so, with Retry-After
+    const browser = new WebClient(s.url, "2001:db8:51:7:ffff:1:2:3");
+    const page = await browser.post("/account/signup", { username: "paged", email: "paged@example.com", password: "paged-password", confirm: "paged-password", terms: "accepted" });
+    assert.equal(page.status, 429);
+    assert.ok(Number(page.headers.get("retry-after")) >= 1);
+    assert.match(textOf(await page.text()), /too many sign-ups from this address; retry in \d+ s\./i);
+    assert.equal(await s.rt.catalog.getAccount("paged"), null);
+
+    // another /64 has its own budget, through the page too
+    const elsewhere = new WebClient(s.url, "2001:db8:51:8::1");
+    const ok = await elsewhere.post("/account/signup", { username: "other64", email: "other64@example.com", password: "other64-password", confirm: "other64-password", terms: "accepted" });
+    assert.equal(ok.status, 303, await ok.clone().text());
+    assert.notEqual(await s.rt.catalog.getAccount("other64"), null);
+  });
+
+  test("IPv4 and IPv4-mapped IPv6 are one client for the sign-up limit", async () => {
+    const from = ["198.51.100.9", "::ffff:198.51.100.9", "::ffff:c633:6409", "198.51.100.9"];
+    const statuses = [];
+    for (const [i, addr] of from.entries()) statuses.push((await signUp(s.url, `mapped${i}`, addr)).status);
+    assert.deepEqual(statuses, [201, 201, 201, 429]);
+    assert.equal((await signUp(s.url, "mapped9", "198.51.100.10")).status, 201, "the next IPv4 address is another client");
+  });
+
+  test("unknown tokens: two addresses of one /64 spend one AUTH_FAILURE_LIMIT; another /64 does not", async () => {
+    const asUnknown = (from: string) => fetch(`${s.url}/api/user`, { headers: { authorization: `Bearer ${generateToken()}`, "x-forwarded-for": from } });
+    const statuses = [];
+    for (let i = 0; i < LIMIT + 1; i++) statuses.push((await asUnknown(`2001:db8:52:1::${i % 2 ? "a" : "b"}`)).status);
+    assert.deepEqual(statuses, [401, 401, 401, 429]);
+    const refused = await asUnknown("2001:db8:52:1:1234:5678:9abc:def0");
+    assert.equal(refused.status, 429);
+    assert.match((await refused.json()).message, /too many requests with unknown tokens from this address/);
+    assert.equal((await asUnknown("2001:db8:52:2::a")).status, 401, "another /64 has its own budget");
+  });
+
+  test("wrong passwords: two addresses of one /64 share the per-address password budget", async () => {
+    // the per-address budget (20 by default) is wider than one account's (5): guesses spread
+    // over accounts, from addresses spread over one /64
+    const login = (user: string, from: string) =>
+      fetch(`${s.url}/api/login`, { method: "POST", headers: { authorization: `Basic ${Buffer.from(`${user}:wrong-password`).toString("base64")}`, "content-type": "application/json", "x-forwarded-for": from }, body: "{}" });
+    const statuses: number[] = [];
+    for (let i = 0; i < 21; i++) statuses.push((await login(`guess${i}`, `2001:db8:53:1:${(i + 1).toString(16)}::1`)).status);
+    assert.deepEqual(statuses.slice(0, 20), Array(20).fill(401));
+    assert.equal(statuses[20], 429);
+    assert.equal((await login("guess99", "2001:db8:53:2::1")).status, 401, "another /64 has its own budget");
+  });
+});
