@@ -1,11 +1,11 @@
 // Structured JSON logs (pino). Tokens never reach a log line: paths are logged with the
 // `/t/<token>/` segment replaced by the token's public id, every other token-shaped string in
 // anything logged from a request is cut out (redactSecrets), and no header is logged whole.
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger } from "pino";
 
 export type { Logger };
 
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
     {
       level,
@@ -37,7 +37,13 @@ function isoTime(): string {
  * syscall per request is a measurable share of a small request), flushed at least every
  * 250 ms so lines never wait long, and at exit. */
 function batchedStdout(): LineBatch {
-  const batch = new LineBatch(pino.destination({ dest: 1, sync: false, minLength: 8 * 1024 }), 8 * 1024);
+  return batchedDestination(1);
+}
+
+/** A descriptor or file written as standard output is (the benchmarks' logged reference
+ * server writes to /dev/null through it). */
+export function batchedDestination(dest: number | string): LineBatch {
+  const batch = new LineBatch(pino.destination({ dest, sync: false, minLength: 8 * 1024 }), 8 * 1024);
   setInterval(() => batch.flush(), 250).unref();
   if (atExit.size === 0) process.on("exit", () => atExit.forEach((b) => b.flushSync()));
   atExit.add(batch);

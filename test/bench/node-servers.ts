@@ -10,6 +10,11 @@
 // - `cached`: the small-request baseline: a stat cache revalidated once a second with the
 //   ETag compare for If-None-Match, and small files kept as buffers (the work pkgate's
 //   ObjectSource does, without identification, authorization, routing or logging).
+// - `cached-logged`: the `cached` handler with only what pkgate does for every request besides
+//   the gate: an X-Request-Id, the request metrics (metrics.ts) and the access-log line
+//   (log.ts, path redacted, batched to /dev/null, which costs less than the pipe a deployed
+//   gateway writes to), made when the response closes as app.ts makes them. A reference for
+//   the small benchmark: the floor of a server that logs each request, with no gate at all.
 // - `hono-cached`: the same handler behind Hono and @hono/node-server as pkgate mounts its
 //   routes (one middleware, a catch-all route, the body written to Node's response): what
 //   the framework alone costs, a reference for the small benchmark.
@@ -27,9 +32,11 @@ import { Hono } from "hono";
 import { getRequestListener } from "@hono/node-server";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { listeningUrl, stopChild, type Origin } from "./origins.js";
+import { batchedDestination, createLogger, logRequest, redactPath } from "../../src/log.js";
+import { Metrics } from "../../src/metrics.js";
 
-export type NodeServerMode = "pipe" | "stream-1m" | "fd-1m" | "cached" | "hono-cached";
-export const NODE_SERVER_MODES: readonly NodeServerMode[] = ["pipe", "stream-1m", "fd-1m", "cached", "hono-cached"];
+export type NodeServerMode = "pipe" | "stream-1m" | "fd-1m" | "cached" | "cached-logged" | "hono-cached";
+export const NODE_SERVER_MODES: readonly NodeServerMode[] = ["pipe", "stream-1m", "fd-1m", "cached", "cached-logged", "hono-cached"];
 
 const READ = 1024 * 1024;
 const SMALL = 256 * 1024;
@@ -105,10 +112,48 @@ export function createNodeServer(root: string, mode: NodeServerMode): Server {
     });
     return createServer(getRequestListener(app.fetch));
   }
+  if (mode === "cached-logged") {
+    const handler = nodeHandler(root, "cached");
+    const logger = createLogger("info", batchedDestination("/dev/null"));
+    const metrics = new Metrics();
+    let seq = 0;
+    return createServer((req, res) => {
+      const started = process.hrtime.bigint();
+      const reqId = `bench-${(++seq).toString(36)}`;
+      res.setHeader("x-request-id", reqId);
+      res.once("close", () => {
+        const raw = req.url ?? "/";
+        const q = raw.indexOf("?");
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        const bytes = Number(res.getHeader("content-length") ?? 0);
+        const route = "conda-index";
+        metrics.requests.inc({ route, status: String(res.statusCode) });
+        metrics.latency.observe({ route }, seconds);
+        if (bytes) metrics.bytes.inc({ route }, bytes);
+        logRequest(logger, {
+          reqId,
+          method: req.method ?? "GET",
+          path: redactPath(q === -1 ? raw : raw.slice(0, q), undefined),
+          query: undefined,
+          referer: undefined,
+          status: res.statusCode,
+          bytes,
+          ms: Math.round(seconds * 1e6) / 1000,
+          client: req.socket.remoteAddress ?? "unknown",
+          tokenId: undefined,
+          tokenName: undefined,
+          account: undefined,
+          aborted: !res.writableFinished,
+          ua: req.headers["user-agent"],
+        });
+      });
+      handler(req, res);
+    });
+  }
   return createServer(nodeHandler(root, mode));
 }
 
-function nodeHandler(root: string, mode: Exclude<NodeServerMode, "hono-cached">): (req: IncomingMessage, res: ServerResponse) => void {
+function nodeHandler(root: string, mode: Exclude<NodeServerMode, "hono-cached" | "cached-logged">): (req: IncomingMessage, res: ServerResponse) => void {
   const cache = new Map<string, { st: Stats; etag: string; body?: Buffer; at: number }>();
   return (req, res) => {
     const path = pathIn(root, req);

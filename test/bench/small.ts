@@ -2,7 +2,9 @@
 // revalidations of repodata.json (If-None-Match with the gateway's ETag) and authorized GETs
 // of a 20 KiB private artifact, each against a bare node:http server doing the same work
 // without the gate (node-servers.ts `cached`: a stat cache revalidated once a second, the
-// ETag compare, small files kept as buffers; target ≥ 0.9×), and reported against nginx
+// ETag compare, small files kept as buffers; target ≥ 0.9×; the same handler with only a
+// request id, the request metrics and the access-log line is measured too: the floor of a
+// server that logs each request, with no gate), and reported against nginx
 // answering the same 304 and serving the artifact with no auth. p99 latency reported. The
 // gateway runs as deployed: `node dist/src/main.js` in a process of its own.
 //
@@ -58,6 +60,10 @@ export default async function run(opts: BenchOptions): Promise<Figure[]> {
     stops.push(() => nginx.stop());
     const node = await startNodeServer(dataDir, "cached");
     stops.push(() => node.stop());
+    // the same handler with only an X-Request-Id, the request metrics and the access-log line (a reference: the
+    // floor of a server that logs every request, with no gate)
+    const logged = await startNodeServer(dataDir, "cached-logged");
+    stops.push(() => logged.stop());
     // the same handler behind Hono (a reference: what the framework alone costs)
     const hono = await startNodeServer(dataDir, "hono-cached");
     stops.push(() => hono.stop());
@@ -66,6 +72,7 @@ export default async function run(opts: BenchOptions): Promise<Figure[]> {
     const ng = (key: string) => `${nginx.url}/${key}`;
     const np = (key: string) => `${node.url}/${key}`;
     const nh = (key: string) => `${hono.url}/${key}`;
+    const nl = (key: string) => `${logged.url}/${key}`;
     const inm = async (url: string) => ({ "If-None-Match": await etagOf(url) });
 
     const load = async (what: string, url: string, expect: number, headers: Record<string, string> = {}): Promise<WrkResult> => {
@@ -94,17 +101,19 @@ export default async function run(opts: BenchOptions): Promise<Figure[]> {
       const hp = await h(pk(key));
       const hn = await h(np(key));
       const hh = await h(nh(key));
+      const hl = await h(nl(key));
       const hg = await h(ng(key));
       const rounds = opts.quick ? 1 : 2;
-      const got: { pk: WrkResult[]; np: WrkResult[]; nh: WrkResult[]; ng: WrkResult[] } = { pk: [], np: [], nh: [], ng: [] };
+      const got: { pk: WrkResult[]; np: WrkResult[]; nl: WrkResult[]; nh: WrkResult[]; ng: WrkResult[] } = { pk: [], np: [], nl: [], nh: [], ng: [] };
       for (let r = 0; r < rounds; r++) {
         got.pk.push(await load(`pkgate ${name} (token)`, pk(key), expect, hp));
         got.np.push(await load(`node:http ${name}`, np(key), expect, hn));
+        got.nl.push(await load(`node:http + access log ${name}`, nl(key), expect, hl));
         got.nh.push(await load(`node:http behind Hono ${name}`, nh(key), expect, hh));
         got.ng.push(await load(`nginx ${name} (no auth)`, ng(key), expect, hg));
       }
       const top = (xs: WrkResult[]) => xs.reduce((a, b) => (b.rps > a.rps ? b : a));
-      return { pk: top(got.pk), np: top(got.np), nh: top(got.nh), ng: top(got.ng), samples: Object.fromEntries(Object.entries(got).map(([k, v]) => [k, v.map((x) => Math.round(x.rps))])) };
+      return { pk: top(got.pk), np: top(got.np), nl: top(got.nl), nh: top(got.nh), ng: top(got.ng), samples: Object.fromEntries(Object.entries(got).map(([k, v]) => [k, v.map((x) => Math.round(x.rps))])) };
     };
 
     const r304 = await pair("304 repodata.json", REPODATA, 304, true);
@@ -118,6 +127,7 @@ export default async function run(opts: BenchOptions): Promise<Figure[]> {
         figure({ bench: "small", name: `${what}: pkgate`, value: r.pk.rps, unit: "req/s", baseline: { name: bare, value: r.np.rps }, target: { op: ">=", of: "ratio", limit: 0.9 }, detail: { ...detail(r.pk, r.np, "node"), samples: r.samples }, command }),
         figure({ bench: "small", name: `${what}: pkgate vs nginx`, value: r.pk.rps, unit: "req/s", baseline: { name: "nginx, no auth", value: r.ng.rps }, detail: detail(r.pk, r.ng, "nginx"), command }),
         figure({ bench: "small", name: `${what.replace(" (token)", "")}: bare node:http vs nginx`, value: r.np.rps, unit: "req/s", baseline: { name: "nginx, no auth", value: r.ng.rps }, command }),
+        figure({ bench: "small", name: `${what.replace(" (token)", "")}: the same node handler with only a request id, the request metrics and the access-log line (reference: no gate)`, value: r.nl.rps, unit: "req/s", baseline: { name: bare, value: r.np.rps }, command: r.nl.command }),
         figure({ bench: "small", name: `${what.replace(" (token)", "")}: the same node handler behind Hono (reference)`, value: r.nh.rps, unit: "req/s", baseline: { name: bare, value: r.np.rps }, command: r.nh.command }),
         figure({ bench: "small", name: `${what.replace(" (token)", "")}: pkgate p99 latency`, value: r.pk.latencyMs.p99, unit: "ms", baseline: { name: "node:http p99", value: r.np.latencyMs.p99 }, detail: { nginxP99Ms: r.ng.latencyMs.p99 }, command: r.pk.command }),
       );
