@@ -54,6 +54,9 @@ export interface TrustedPublisher {
   packages: string[] | "*";
   createdAt: string;
   createdBy: string;
+  /** github: when repository_owner_id (and repository_id) were recorded into `claims` from
+   * the first ID token exchanged (trust on first use); absent when given at registration. */
+  idsRecordedAt?: string;
 }
 
 export interface TokenRecord {

@@ -65,7 +65,7 @@ function mintBody(body: unknown): { token: unknown; channel: string | null } {
 
 const claimsSchema: Schema = {
   type: "object",
-  description: "github: repository, workflow (file name), environment?, ref? (exact, or a prefix ending in *); gitlab: project_path, ci_config_path, environment?, ref?; oidc: sub and any other claims, compared exactly",
+  description: "github: repository, workflow (file name), environment?, ref? (exact, or a prefix ending in *), repository_owner_id?, repository_id? (GitHub's numbers; recorded from the first exchange when not given); gitlab: project_path, ci_config_path, environment?, ref?; oidc: sub and any other claims, compared exactly",
   additionalProperties: { type: "string" },
 };
 const nameSchema: Schema = PUBLISHER_NAME.schema();
@@ -81,6 +81,7 @@ const publisherSchema: Schema = {
     packages: { oneOf: [{ type: "string", const: "*" }, { type: "array", items: NORMALIZED_PACKAGE_NAME.schema() }], description: "the packages its tokens may upload" },
     createdAt: { type: "string", format: "date-time" },
     createdBy: account,
+    idsRecordedAt: { type: "string", format: "date-time", description: "github: when repository_owner_id and repository_id were recorded into claims from the first ID token exchanged (absent: given at registration, or none exchanged yet)" },
   },
   required: ["name", "kind", "issuer", "claims", "scopes", "packages", "createdAt", "createdBy"],
 };
@@ -164,7 +165,8 @@ export const publisherRoutes: ApiRoute[] = [
     errors: [401, 403, 409],
     async handle(call: ApiCall) {
       const { token, channel } = mintBody(call.body);
-      return minted(await exchangeOf(call.deps.oidc).mint(token, channel));
+      // the caller's own token, if any, lets a refusal say why channel's publishers do not match
+      return minted(await exchangeOf(call.deps.oidc).mint(token, channel, call.principal));
     },
   },
 ];

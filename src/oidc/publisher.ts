@@ -6,7 +6,8 @@
 //           found in job_workflow_ref or workflow_ref), optionally environment (any case),
 //           ref (exact, or a prefix ending in '*': refs/tags/*), and repository_owner_id /
 //           repository_id (exact: a repository deleted and made again under the same name by
-//           someone else has other ids)
+//           someone else has other ids). Ids not given at registration are recorded from the
+//           first ID token exchanged (idsToRecord; registry.ts writes them), as PyPI does.
 //   gitlab  project_path (any case), ci_config_path (the CI file, found in
 //           ci_config_ref_uri), optionally environment and ref
 //   oidc    sub and any other claims, each compared exactly
@@ -103,6 +104,9 @@ function claimsOf(kind: PublisherKind, v: unknown): Record<string, string> {
   }
   if (kind === "github") {
     if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(out.repository!)) throw badRequest("invalid claims.repository: owner/name");
+    for (const id of GITHUB_IDS) {
+      if (out[id] !== undefined && !/^\d{1,20}$/.test(out[id]!)) throw badRequest(`invalid claims.${id}: GitHub's number for the ${id === "repository_id" ? "repository" : "repository's owner"} (gh api repos/OWNER/NAME --jq ${id === "repository_id" ? ".id" : ".owner.id"})`);
+    }
     if (!/^[^/@]+\.ya?ml$/.test(out.workflow!)) throw badRequest("invalid claims.workflow: the workflow's file name under .github/workflows/, e.g. release.yml");
   }
   if (kind === "gitlab" && out.ci_config_path!.includes("@")) throw badRequest("invalid claims.ci_config_path: the CI file's path in the project, e.g. .gitlab-ci.yml");
@@ -124,12 +128,31 @@ export function registeredIdentity(p: Pick<TrustedPublisher, "kind" | "claims">)
 
 export const PUBLISHER_KINDS = Object.keys(KINDS) as PublisherKind[];
 
+/** The ids of a GitHub repository and of its owner: a repository deleted and made again under
+ * the same name, or an owner renamed and its name taken by someone else, has other ones. */
+const GITHUB_IDS = ["repository_owner_id", "repository_id"] as const;
+
+/** A GitHub ID token's id claim as text, or null when it has none. */
+const idClaim = (v: unknown): string | null => (typeof v === "string" && v !== "" ? v : typeof v === "number" && Number.isSafeInteger(v) ? String(v) : null);
+
+/** The ids a publisher does not hold yet that this (matching) ID token carries: recorded at
+ * its first exchange, and required of every later token. Empty for other kinds. */
+export function idsToRecord(p: Pick<TrustedPublisher, "kind" | "claims">, claims: Claims): Record<string, string> {
+  if (p.kind !== "github") return {};
+  const out: Record<string, string> = {};
+  for (const id of GITHUB_IDS) {
+    const v = idClaim(claims[id]);
+    if (p.claims[id] === undefined && v !== null) out[id] = v;
+  }
+  return out;
+}
+
 const lower = (v: unknown) => (typeof v === "string" ? v.toLowerCase() : undefined);
 const shown = (v: unknown) => (typeof v === "string" ? JSON.stringify(v) : "missing");
 
 /** Why the claims do not match the publisher (one sentence), or null when they do. The
  * issuer is compared by the caller (it chose the publisher by it). */
-export function mismatch(p: Pick<TrustedPublisher, "kind" | "claims">, claims: Claims): string | null {
+export function mismatch(p: Pick<TrustedPublisher, "kind" | "claims" | "idsRecordedAt">, claims: Claims): string | null {
   const want = p.claims;
   switch (p.kind) {
     case "github": {
@@ -141,8 +164,11 @@ export function mismatch(p: Pick<TrustedPublisher, "kind" | "claims">, claims: C
         return path.toLowerCase().startsWith(prefix) && path.slice(prefix.length) === want.workflow;
       });
       if (!ok) return `the workflow is ${runs.length ? runs.map((r) => JSON.stringify(r)).join(" / ") : "missing (no job_workflow_ref or workflow_ref)"}, the publisher's is ".github/workflows/${want.workflow}"`;
-      for (const id of ["repository_owner_id", "repository_id"]) {
-        if (want[id] !== undefined && String(claims[id]) !== want[id]) return `${id} is ${shown(claims[id])}, the publisher's is "${want[id]}"`;
+      for (const id of GITHUB_IDS) {
+        if (want[id] !== undefined && idClaim(claims[id]) !== want[id]) {
+          const origin = p.idsRecordedAt !== undefined ? ` (recorded at its first exchange, ${p.idsRecordedAt.slice(0, 10)})` : "";
+          return `${id} is ${shown(idClaim(claims[id]) ?? undefined)}, the publisher's is "${want[id]}"${origin}: another repository of that name (deleted and made again, or its owner renamed); if the repository really moved, remove the publisher and add it again`;
+        }
       }
       return common(want, claims);
     }
@@ -193,8 +219,35 @@ export function mintedTokenName(publisher: string, run: string, attempt: number)
   return requireName(TOKEN_NAME, name.slice(0, 64));
 }
 
-/** The refusal when no publisher matches: 403 with the reasons of the ones that came close. */
-export function noPublisher(what: string, reasons: string[]): GateError {
-  const why = reasons.length ? `: ${reasons.slice(0, 5).join("; ")}` : "";
-  return new GateError("forbidden", `no trusted publisher matches this ID token (${what})${why}`);
+/** What an ID token says about where it comes from, for a refusal: its own claims only. */
+export function tokenSays(claims: Claims): string {
+  const s = (v: unknown) => (typeof v === "string" || typeof v === "number" ? JSON.stringify(String(v).slice(0, 200)) : "none");
+  if (typeof claims.repository === "string") {
+    const run = typeof claims.job_workflow_ref === "string" ? claims.job_workflow_ref : claims.workflow_ref;
+    return `repository ${s(claims.repository)}, workflow ${s(run)}, environment ${s(claims.environment)}, ref ${s(claims.ref)}, repository_owner_id ${s(claims.repository_owner_id)}, repository_id ${s(claims.repository_id)}`;
+  }
+  if (typeof claims.project_path === "string") return `project_path ${s(claims.project_path)}, ci_config_ref_uri ${s(claims.ci_config_ref_uri)}, environment ${s(claims.environment)}, ref ${s(claims.ref)}`;
+  return `sub ${s(claims.sub)}`;
+}
+
+/** How a publisher is matched, for the kind of CI the token comes from. */
+function howMatched(claims: Claims): string {
+  if (typeof claims.repository === "string") {
+    return "a GitHub publisher matches when it names this repository and workflow file, and this environment, ref and ids if it names them (ids not given at registration are recorded from its first exchange: ids that differ mean another repository of that name, deleted and made again or under a renamed owner; if the repository really moved, the publisher is removed and added again)";
+  }
+  if (typeof claims.project_path === "string") return "a GitLab publisher matches when it names this project and CI file, and this environment and ref if it names them";
+  return "a publisher matches when each of its claims is the token's";
+}
+
+/** The refusal when no publisher matches: 403 saying what the token says and how a publisher
+ * would match it. It names no account and no publisher: the holder of a CI job's ID token may
+ * be anyone who can run that job. `reasons`: why each publisher of the named channel does not
+ * match, only for a caller who may see that channel's publishers (null otherwise). */
+export function noPublisher(issuer: string, channel: string | null, claims: Claims, reasons: string[] | null): GateError {
+  const where = `issuer ${issuer}${channel !== null ? `, channel ${channel}` : ""}`;
+  let message = `no trusted publisher matches this ID token (${where}). The token says: ${tokenSays(claims)}; ${howMatched(claims)}.`;
+  if (reasons === null) message += ` An account's admins list its publishers with 'pkgate publisher list ACCOUNT', and see why each does not match by sending {"token", "channel"} to POST /api/oidc/mint-token with their own token.`;
+  else if (reasons.length === 0) message += ` ${channel} has no trusted publisher for this ${typeof claims.repository === "string" ? "repository" : typeof claims.project_path === "string" ? "project" : "subject"} and issuer.`;
+  else message += ` The publishers of ${channel}: ${reasons.slice(0, 10).join("; ")}.`;
+  return new GateError("forbidden", message);
 }

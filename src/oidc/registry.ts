@@ -11,6 +11,11 @@
 // publisher. So it is written before the account document on add and after it on removal:
 // a crash in between leaves an entry that points at nothing, never a publisher that cannot
 // be found.
+//
+// A GitHub publisher registered without its repository's ids gets them from the first ID
+// token it matches (recordIds): written into its claims in the same locked read-modify-write of
+// the account, which checks them again, so of two first exchanges at once with different ids
+// only one is recorded, and the other is refused.
 import { createHash, randomUUID } from "node:crypto";
 import type { Store } from "../store/store.js";
 import type { Cache } from "../cache/cache.js";
@@ -19,7 +24,7 @@ import { CATALOG_PREFIX } from "../access/catalog.js";
 import { withDocumentLock } from "../cache/lock.js";
 import { GateError } from "../errors.js";
 import type { Account, TrustedPublisher } from "../access/model.js";
-import { MAX_PUBLISHERS_PER_ACCOUNT, PUBLISHER_KINDS, identityOf, mismatch, registeredIdentity, type Claims, type PublisherInput, type PublisherKind } from "./publisher.js";
+import { MAX_PUBLISHERS_PER_ACCOUNT, PUBLISHER_KINDS, identityOf, idsToRecord, mismatch, registeredIdentity, type Claims, type PublisherInput, type PublisherKind } from "./publisher.js";
 
 export const publisherKeys = Object.freeze({
   index: (hash: string) => `${CATALOG_PREFIX}publishers/${hash}.json`,
@@ -97,6 +102,35 @@ export class PublisherRegistry {
           out.push({ account: account!, publisher, mismatch: mismatch(publisher, claims) });
         }
       }
+    }
+    return out;
+  }
+
+  /** Record the repository ids `claims` carry into the publisher that holds none yet (trust
+   * on first use), under the account's lock. Answers the publisher as now stored, or why the
+   * token does not match it any more (ids recorded meanwhile by another exchange, or the
+   * publisher removed or replaced). */
+  async recordIds(account: string, publisher: TrustedPublisher, claims: Claims, now = new Date()): Promise<{ publisher: TrustedPublisher } | { mismatch: string }> {
+    let out: { publisher: TrustedPublisher } | { mismatch: string } = { mismatch: "the publisher was removed" };
+    const refused = new Error("not recorded");
+    try {
+      await this.catalog.updateAccount(account, (acc) => {
+        const p = (acc.publishers ?? []).find((x) => x.name === publisher.name && x.createdAt === publisher.createdAt);
+        if (!p) throw refused;
+        const why = mismatch(p, claims);
+        if (why !== null) {
+          out = { mismatch: why };
+          throw refused;
+        }
+        const ids = idsToRecord(p, claims);
+        out = { publisher: p };
+        if (Object.keys(ids).length === 0) throw refused; // recorded meanwhile, the same: nothing to write
+        Object.assign(p.claims, ids);
+        p.idsRecordedAt = now.toISOString();
+      });
+    } catch (err) {
+      // the account itself gone: as a removed publisher
+      if (err !== refused && !(err instanceof GateError && err.code === "not_found")) throw err;
     }
     return out;
   }

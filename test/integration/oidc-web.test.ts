@@ -36,7 +36,8 @@ describe("trusted publishers on the Tokens page", () => {
     const { status, html } = await pia.page("/settings/pia/tokens");
     assert.equal(status, 200);
     const text = textOf(html);
-    assert.match(text, /Trusted publishers .*release added by pia github · http:\/\/127\.0\.0\.1:\d+ repository: pia\/lib workflow: release\.yml environment: pypi pypi:upload pia-lib Remove/);
+    // with the repository's ids its first exchange recorded
+    assert.match(text, /Trusted publishers .*release added by pia github · http:\/\/127\.0\.0\.1:\d+ repository: pia\/lib workflow: release\.yml environment: pypi repository_owner_id: 1234 repository_id: 5678 pypi:upload pia-lib Remove/);
     assert.match(text, /oidc:release:7\.1 pypi:upload/);
   });
 

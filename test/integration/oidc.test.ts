@@ -177,7 +177,7 @@ describe("trusted publishing (fs + memory)", () => {
     // naming another channel: only that channel's publishers, and it has none
     const elsewhere = await fetch(`${s.url}/api/oidc/mint-token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: await issuer.sign(githubClaims("acme/lib", "release.yml")), channel: "other" }) });
     assert.equal(elsewhere.status, 403);
-    assert.match((await elsewhere.json()).message, /none is registered for it in this channel/);
+    assert.match((await elsewhere.json()).message, /^no trusted publisher matches this ID token \(issuer http:\/\/127\.0\.0\.1:\d+, channel other\)\. The token says: repository "acme\/lib"/);
   });
 
   test("each refusal says which check failed", async () => {
@@ -191,8 +191,8 @@ describe("trusted publishing (fs + memory)", () => {
       ["issued in the future", await issuer.sign(good, { issuedAt: 600, expiresIn: 900 }), 401, /issued in the future/],
       ["too old", await issuer.sign(good, { issuedAt: -7200, expiresIn: 600 }), 401, /issued more than 3600 seconds ago/],
       ["replay", replayed, 401, /already exchanged/],
-      ["another repository", await issuer.sign(githubClaims("acme/fork", "release.yml")), 403, /no trusted publisher matches .*repository "acme\/fork".*none is registered/],
-      ["another workflow", await issuer.sign(githubClaims("acme/lib", "ci.yml")), 403, /acme\/release: the workflow is .*ci\.yml.*the publisher's is "\.github\/workflows\/release\.yml"/],
+      ["another repository", await issuer.sign(githubClaims("acme/fork", "release.yml")), 403, /no trusted publisher matches this ID token .*The token says: repository "acme\/fork"/],
+      ["another workflow", await issuer.sign(githubClaims("acme/lib", "ci.yml")), 403, /no trusted publisher matches this ID token .*The token says: repository "acme\/lib", workflow "acme\/lib\/\.github\/workflows\/ci\.yml@refs\/heads\/main"/],
       ["an issuer not allowed", await stranger.sign(good), 401, /issuer "http:\/\/127\.0\.0\.1:\d+" is not allowed on this server/],
       ["an issuer named but signed by another", await stranger.sign(good, { issuer: issuer.url }), 401, /key .* that its issuer does not publish/],
       ["not a JWT", "abc.def", 401, /not a signed JWT/],
@@ -206,6 +206,80 @@ describe("trusted publishing (fs + memory)", () => {
     }
     const empty = await fetch(`${s.url}/_/oidc/mint-token`, { method: "POST", body: "{}" });
     assert.equal(empty.status, 400);
+  });
+
+  test("a refusal names no account and no publisher's settings, only what the token says; an account's admin who names it sees why its publishers do not match", async () => {
+    // a private organization trusts a workflow of the same repository
+    assert.equal((await s.cli(["org", "--create", "hidden-org"])).code, 0);
+    const hiddenAdmin = lastLine((await s.cli(["auth", "--create", "--name", "admin", "--scopes", "api", "--org", "hidden-org"])).stdout);
+    const hidden = { name: "deploy-secret", issuer: issuer.url, kind: "github", claims: { repository: "acme/lib", workflow: "deploy-hidden.yml", environment: "prod-hidden" }, scopes: ["conda"], packages: "*" };
+    assert.equal((await api("/channels/hidden-org/publishers", { method: "POST", body: JSON.stringify(hidden) }, hiddenAdmin)).status, 201);
+
+    // an attacker who can run any workflow of acme/lib (a pull request's, say)
+    const attack = await issuer.sign(githubClaims("acme/lib", "ci.yml", { environment: "staging" }));
+    const mint = (channel: string | undefined, token?: string) =>
+      fetch(`${s.url}/api/oidc/mint-token`, { method: "POST", headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify({ token: attack, ...(channel ? { channel } : {}) }) });
+    const secrets = ["hidden-org", "deploy-secret", "deploy-hidden", "prod-hidden", "acme/release", "release.yml"];
+    const told = async (res: Response) => {
+      assert.equal(res.status, 403);
+      return (await res.json()).message as string;
+    };
+    const anonymous = await told(await uvExchange(s.url, attack));
+    assert.match(anonymous, /^no trusted publisher matches this ID token \(issuer http:\/\/127\.0\.0\.1:\d+\)\. The token says: repository "acme\/lib", workflow "acme\/lib\/\.github\/workflows\/ci\.yml@refs\/heads\/main", environment "staging", ref "refs\/heads\/main", repository_owner_id "1234", repository_id "5678"; a GitHub publisher matches when it names this repository and workflow file/);
+    for (const secret of secrets) assert.ok(!anonymous.includes(secret), `the refusal names ${secret}: ${anonymous}`);
+    // naming the hidden account, anonymously or as another account's admin, is naming a missing one
+    const missing = await told(await mint("no-such-org"));
+    for (const [channel, token] of [["hidden-org", undefined], ["hidden-org", admin]] as const) {
+      const message = await told(await mint(channel, token));
+      assert.equal(message, missing.replace("channel no-such-org", "channel hidden-org"));
+      for (const secret of secrets.slice(1)) assert.ok(!message.includes(secret), `the refusal names ${secret}: ${message}`);
+    }
+    // acme's admin naming acme: why acme's publishers do not match, and nothing of the other
+    const acme = await told(await mint("acme", admin));
+    assert.match(acme, /The publishers of acme: release: the workflow is "acme\/lib\/\.github\/workflows\/ci\.yml@refs\/heads\/main".*, the publisher's is "\.github\/workflows\/release\.yml"\.$/);
+    for (const secret of secrets.slice(0, 4)) assert.ok(!acme.includes(secret), `the refusal names ${secret}: ${acme}`);
+    // and hidden-org's own admin sees its own
+    assert.match(await told(await mint("hidden-org", hiddenAdmin)), /The publishers of hidden-org: deploy-secret: the workflow is .*ci\.yml.*deploy-hidden\.yml/);
+    assert.equal((await api("/channels/hidden-org/publishers/deploy-secret", { method: "DELETE" }, hiddenAdmin)).status, 200);
+  });
+
+  test("a GitHub publisher keeps the repository ids of its first exchange: the same name with other ids is refused; ids given at registration count from the start", async () => {
+    const tofu = { ...release, name: "tofu", claims: { repository: "acme/tofu", workflow: "release.yml" }, scopes: ["conda"] };
+    assert.equal((await register(tofu)).status, 201);
+    const stored = async (name: string) => ((await (await api("/channels/acme/publishers")).json()) as { name: string; claims: Record<string, string>; idsRecordedAt?: string }[]).find((p) => p.name === name)!;
+    assert.equal((await stored("tofu")).idsRecordedAt, undefined);
+    const first = await uvExchange(s.url, await issuer.sign(githubClaims("acme/tofu", "release.yml")));
+    assert.equal(first.status, 200, await first.clone().text());
+    minted.push((await first.json()).token);
+    const recorded = await stored("tofu");
+    assert.deepEqual(recorded.claims, { repository: "acme/tofu", workflow: "release.yml", repository_owner_id: "1234", repository_id: "5678" });
+    assert.ok(Date.parse(recorded.idsRecordedAt!) > Date.now() - 60_000);
+
+    // acme/tofu deleted, and made again by someone else under the same name: other ids
+    const impostor = await issuer.sign(githubClaims("acme/tofu", "release.yml", { repository_owner_id: "999", repository_id: "4242" }));
+    const refused = await uvExchange(s.url, impostor);
+    assert.equal(refused.status, 403);
+    assert.match((await refused.json()).message, /The token says: repository "acme\/tofu", .*repository_owner_id "999", repository_id "4242"; .*ids that differ mean another repository of that name, deleted and made again or under a renamed owner; if the repository really moved, the publisher is removed and added again/);
+    const why = await api("/oidc/mint-token", { method: "POST", body: JSON.stringify({ token: impostor, channel: "acme" }) });
+    assert.match((await why.json()).message, /The publishers of acme: tofu: repository_owner_id is "999", the publisher's is "1234" \(recorded at its first exchange, \d{4}-\d\d-\d\d\): another repository of that name \(deleted and made again, or its owner renamed\); if the repository really moved, remove the publisher and add it again/);
+    const again = await uvExchange(s.url, await issuer.sign(githubClaims("acme/tofu", "release.yml")));
+    assert.equal(again.status, 200);
+    minted.push((await again.json()).token);
+
+    // the owner's id given at registration: checked from the first exchange; the repository's recorded then
+    const fixed = { ...tofu, name: "fixed", claims: { repository: "acme/fixed", workflow: "release.yml", repository_owner_id: "42" } };
+    assert.equal((await register(fixed)).status, 201);
+    const wrong = await api("/oidc/mint-token", { method: "POST", body: JSON.stringify({ token: await issuer.sign(githubClaims("acme/fixed", "release.yml")), channel: "acme" }) });
+    assert.equal(wrong.status, 403);
+    assert.match((await wrong.json()).message, /fixed: repository_owner_id is "1234", the publisher's is "42": another repository/);
+    const right = await uvExchange(s.url, await issuer.sign(githubClaims("acme/fixed", "release.yml", { repository_owner_id: "42" })));
+    assert.equal(right.status, 200, await right.clone().text());
+    minted.push((await right.json()).token);
+    assert.deepEqual((await stored("fixed")).claims, { ...fixed.claims, repository_id: "5678" });
+    const bad = await register({ ...fixed, name: "bad-id", claims: { ...fixed.claims, repository_owner_id: "acme" } });
+    assert.equal(bad.status, 400);
+    assert.match((await bad.json()).message, /invalid claims.repository_owner_id: GitHub's number/);
+    for (const name of ["tofu", "fixed"]) assert.equal((await api(`/channels/acme/publishers/${name}`, { method: "DELETE" })).status, 200);
   });
 
   test("a rotated key: the new key is fetched once, the old one is refused, unknown key ids cost one fetch per period", async () => {
@@ -239,7 +313,7 @@ describe("trusted publishing (fs + memory)", () => {
     assert.match((await used.json()).message, /trusted publisher "release" was removed/);
     const none = await uvExchange(s.url, await issuer.sign(githubClaims("acme/lib", "release.yml")));
     assert.equal(none.status, 403);
-    assert.match((await none.json()).message, /none is registered for it/);
+    assert.match((await none.json()).message, /no trusted publisher matches this ID token/);
     assert.equal((await api("/channels/acme/publishers/release", { method: "DELETE" })).status, 404);
     // registered again under the same name: the old publisher's tokens stay refused
     assert.equal((await register(release)).status, 201);
@@ -263,8 +337,12 @@ describe("trusted publishing (fs + memory)", () => {
     assert.equal(res.status, 200, JSON.stringify(body));
     minted.push(body.token);
     assert.equal(body.name, "oidc:gl:77.88");
-    const other = await uvExchange(s.url, await issuer.sign({ ...gitlab, ci_config_ref_uri: "gitlab.example/acme/lib//other.yml@refs/heads/main" }));
-    assert.match((await other.json()).message, /acme\/gl: ci_config_ref_uri is .*other\.yml.*the publisher's CI file is "\.gitlab-ci\.yml"/);
+    const otherToken = await issuer.sign({ ...gitlab, ci_config_ref_uri: "gitlab.example/acme/lib//other.yml@refs/heads/main" });
+    const other = await uvExchange(s.url, otherToken);
+    assert.match((await other.json()).message, /The token says: project_path "acme\/lib", ci_config_ref_uri ".*other\.yml@refs\/heads\/main"/);
+    // the account's admin, naming the channel: why its publisher does not match
+    const told = await api("/oidc/mint-token", { method: "POST", body: JSON.stringify({ token: otherToken, channel: "acme" }) });
+    assert.match((await told.json()).message, /The publishers of acme: gl: ci_config_ref_uri is .*other\.yml.*the publisher's CI file is "\.gitlab-ci\.yml"/);
 
     const login = join(work, "login.json");
     await writeFile(login, JSON.stringify({ site: s.url, token: admin, username: "acme" }), { mode: 0o600 });
@@ -284,10 +362,11 @@ describe("trusted publishing (fs + memory)", () => {
 
 describe("trusted publishing across replicas (s3 + redis)", () => {
   let s: Stack;
+  let admin: string;
   before(async () => {
     s = await startStack({ store: "s3", cache: "redis" }, { OIDC_ISSUERS: issuer.url, OIDC_AUDIENCE: "pkgate.example" });
     assert.equal((await s.cli(["org", "--create", "acme"])).code, 0);
-    const admin = lastLine((await s.cli(["auth", "--create", "--name", "admin", "--scopes", "api", "--org", "acme"])).stdout);
+    admin = lastLine((await s.cli(["auth", "--create", "--name", "admin", "--scopes", "api", "--org", "acme"])).stdout);
     const res = await fetch(`${s.url}/api/channels/acme/publishers`, {
       method: "POST",
       headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
@@ -297,13 +376,41 @@ describe("trusted publishing across replicas (s3 + redis)", () => {
   });
   after(() => s.stop());
 
+  test("two first exchanges at once on two gateways, with other repository ids: one records its ids, the other is refused", async () => {
+    const res = await fetch(`${s.url}/api/channels/acme/publishers`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "race", issuer: issuer.url, kind: "github", claims: { repository: "acme/race", workflow: "release.yml" }, scopes: ["conda"], packages: "*" }),
+    });
+    assert.equal(res.status, 201, await res.text());
+    const replica = await s.spawnReplica();
+    try {
+      const sign = (owner: string) => issuer.sign(githubClaims("acme/race", "release.yml", { repository_owner_id: owner, repository_id: `${owner}0` }), { audience: "pkgate.example" });
+      const [a, b] = await Promise.all([uvExchange(s.url, await sign("1111")), uvExchange(replica.url, await sign("2222"))]);
+      assert.deepEqual([a.status, b.status].sort(), [200, 403], replica.output());
+      const winner = a.status === 200 ? "1111" : "2222";
+      const listed = (await (await fetch(`${replica.url}/api/channels/acme/publishers`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { name: string; claims: Record<string, string> }[];
+      const race = listed.find((p) => p.name === "race")!;
+      assert.deepEqual([race.claims.repository_owner_id, race.claims.repository_id], [winner, `${winner}0`]);
+      // the loser stays refused on either gateway; the winner goes on
+      const loser = winner === "1111" ? "2222" : "1111";
+      for (const url of [s.url, replica.url]) assert.equal((await uvExchange(url, await sign(loser))).status, 403);
+      assert.equal((await uvExchange(replica.url, await sign(winner))).status, 200);
+    } finally {
+      await replica.stop();
+    }
+  });
+
   test("one ID token is exchanged once across two gateways; the configured audience is asked for", async () => {
     const replica = await s.spawnReplica();
     try {
       assert.deepEqual(await (await fetch(`${replica.url}/_/oidc/audience`)).json(), { audience: "pkgate.example" });
-      const noEnv = await uvExchange(s.url, await issuer.sign(githubClaims("acme/lib", "release.yml"), { audience: "pkgate.example" }));
+      const noEnvToken = await issuer.sign(githubClaims("acme/lib", "release.yml"), { audience: "pkgate.example" });
+      const noEnv = await uvExchange(s.url, noEnvToken);
       assert.equal(noEnv.status, 403);
-      assert.match((await noEnv.json()).message, /environment is missing, the publisher's is "pypi"/);
+      assert.match((await noEnv.json()).message, /The token says: .*environment none/);
+      const told = await fetch(`${replica.url}/api/oidc/mint-token`, { method: "POST", headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" }, body: JSON.stringify({ token: noEnvToken, channel: "acme" }) });
+      assert.match((await told.json()).message, /The publishers of acme: ci: environment is missing, the publisher's is "pypi"/);
       const token = await issuer.sign(githubClaims("acme/lib", "release.yml", { environment: "PyPI" }), { audience: "pkgate.example" });
       const answers = await Promise.all([uvExchange(s.url, token), uvExchange(replica.url, token), uvExchange(s.url, token), uvExchange(replica.url, token)]);
       const statuses = answers.map((r) => r.status).sort();
@@ -331,7 +438,7 @@ describe("trusted publishing under BASE_PATH", () => {
       // no publisher yet: a refusal that says so, from the exchange itself
       const res = await uvExchange(base, await issuer.sign(githubClaims("acme/lib", "release.yml")));
       assert.equal(res.status, 403, base);
-      assert.match((await res.json()).message, /none is registered for it/);
+      assert.match((await res.json()).message, /no trusted publisher matches this ID token/);
     }
     assert.equal((await fetch(`${origin}/pkg/api/oidc/audience`)).status, 200);
     assert.equal((await fetch(`${origin}/_/oidc/other`)).status, 404);

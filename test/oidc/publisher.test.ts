@@ -3,7 +3,7 @@
 // and the verifier's replay memory on a real Redis, up and down.
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { identityOf, kindOf, mintedTokenName, mismatch, publisherInput, registeredIdentity, runOf } from "../../src/oidc/publisher.js";
+import { identityOf, idsToRecord, kindOf, mintedTokenName, mismatch, noPublisher, publisherInput, registeredIdentity, runOf } from "../../src/oidc/publisher.js";
 import { loadConfig, GITHUB_ACTIONS_ISSUER, GITLAB_ISSUER } from "../../src/config.js";
 import { packageList } from "../../src/api/validate.js";
 import { IdTokenVerifier, type VerifiedIdToken } from "../../src/oidc/verify.js";
@@ -23,7 +23,7 @@ const gh = (extra: Record<string, unknown> = {}) => ({
 });
 
 describe("claims matching", () => {
-  const table: [string, { kind: "github" | "gitlab" | "oidc"; claims: Record<string, string> }, Record<string, unknown>, RegExp | null][] = [
+  const table: [string, { kind: "github" | "gitlab" | "oidc"; claims: Record<string, string>; idsRecordedAt?: string }, Record<string, unknown>, RegExp | null][] = [
     ["github: the repository in any case, the workflow file", GH, gh(), null],
     ["github: a reusable workflow elsewhere, the caller's workflow_ref", GH, gh({ job_workflow_ref: "other/tools/.github/workflows/publish.yml@v1" }), null],
     ["github: another repository", GH, gh({ repository: "acme/fork" }), /^repository is "acme\/fork", the publisher's is "Acme\/Lib"$/],
@@ -33,7 +33,10 @@ describe("claims matching", () => {
     ["github: environment, any case", { ...GH, claims: { ...GH.claims, environment: "PyPI" } }, gh({ environment: "pypi" }), null],
     ["github: environment missing", { ...GH, claims: { ...GH.claims, environment: "pypi" } }, gh(), /^environment is missing, the publisher's is "pypi"$/],
     ["github: the repository's ids", { ...GH, claims: { ...GH.claims, repository_owner_id: "1234", repository_id: "5678" } }, gh({ repository_owner_id: "1234", repository_id: "5678" }), null],
-    ["github: the same name, another owner (deleted and made again)", { ...GH, claims: { ...GH.claims, repository_owner_id: "1234" } }, gh({ repository_owner_id: "999" }), /^repository_owner_id is "999", the publisher's is "1234"$/],
+    ["github: the same name, another owner (deleted and made again)", { ...GH, claims: { ...GH.claims, repository_owner_id: "1234" } }, gh({ repository_owner_id: "999" }), /^repository_owner_id is "999", the publisher's is "1234": another repository of that name \(deleted and made again, or its owner renamed\); if the repository really moved, remove the publisher and add it again$/],
+    ["github: ids recorded at the first exchange say so", { ...GH, idsRecordedAt: "2026-11-30T12:00:00.000Z", claims: { ...GH.claims, repository_id: "5678" } }, gh({ repository_id: 77 }), /^repository_id is "77", the publisher's is "5678" \(recorded at its first exchange, 2026-11-30\): another repository/],
+    ["github: a recorded id the token lacks", { ...GH, claims: { ...GH.claims, repository_id: "5678" } }, gh(), /^repository_id is missing, the publisher's is "5678"/],
+    ["github: an id as a number", { ...GH, claims: { ...GH.claims, repository_id: "5678" } }, gh({ repository_id: 5678 }), null],
     ["github: ref exact", { ...GH, claims: { ...GH.claims, ref: "refs/heads/main" } }, gh(), null],
     ["github: ref prefix", { ...GH, claims: { ...GH.claims, ref: "refs/tags/v*" } }, gh({ ref: "refs/tags/v1.2" }), null],
     ["github: ref other", { ...GH, claims: { ...GH.claims, ref: "refs/tags/v*" } }, gh(), /^ref is "refs\/heads\/main", the publisher's is "refs\/tags\/v\*"$/],
@@ -51,6 +54,29 @@ describe("claims matching", () => {
       else assert.match(got ?? "(matched)", refusal);
     });
   }
+
+  test("ids to record at the first exchange: the GitHub ids the token has and the publisher lacks", () => {
+    assert.deepEqual(idsToRecord(GH, gh({ repository_owner_id: "1234", repository_id: 5678 })), { repository_owner_id: "1234", repository_id: "5678" });
+    assert.deepEqual(idsToRecord({ ...GH, claims: { ...GH.claims, repository_owner_id: "1234" } }, gh({ repository_owner_id: "1234", repository_id: "5678" })), { repository_id: "5678" });
+    assert.deepEqual(idsToRecord(GH, gh()), {}, "a token without ids: nothing to record");
+    assert.deepEqual(idsToRecord(GH, gh({ repository_owner_id: "", repository_id: 1.5 })), {});
+    assert.deepEqual(idsToRecord({ kind: "gitlab", claims: { project_path: "a/b", ci_config_path: ".gitlab-ci.yml" } }, { repository_owner_id: "1" }), {});
+  });
+
+  test("the refusal says what the token says, and the reasons only when given", () => {
+    const claims = gh({ repository: "acme/fork", environment: "pypi", repository_owner_id: "1234", repository_id: "5678" });
+    const plain = noPublisher("https://token.actions.githubusercontent.com", null, claims, null);
+    assert.equal(plain.status, 403);
+    assert.match(plain.message, /^no trusted publisher matches this ID token \(issuer https:\/\/token\.actions\.githubusercontent\.com\)\. The token says: repository "acme\/fork", workflow "acme\/lib\/\.github\/workflows\/release\.yml@refs\/heads\/main", environment "pypi", ref "refs\/heads\/main", repository_owner_id "1234", repository_id "5678"; a GitHub publisher matches when/);
+    assert.match(plain.message, /if the repository really moved, the publisher is removed and added again/);
+    assert.match(plain.message, /'pkgate publisher list ACCOUNT'/);
+    const none = noPublisher("https://i", "acme", claims, []);
+    assert.match(none.message, /channel acme\).* acme has no trusted publisher for this repository and issuer\.$/);
+    const some = noPublisher("https://i", "acme", claims, ["release: the workflow is x"]);
+    assert.match(some.message, / The publishers of acme: release: the workflow is x\.$/);
+    assert.match(noPublisher("https://i", null, { project_path: "a/b", ci_config_ref_uri: "x" }, null).message, /The token says: project_path "a\/b", ci_config_ref_uri "x", environment none, ref none; a GitLab publisher/);
+    assert.match(noPublisher("https://i", null, { sub: "svc" }, null).message, /The token says: sub "svc"; a publisher matches when each of its claims is the token's/);
+  });
 
   test("the index key: the CI project, lower case where the platform ignores case", () => {
     assert.equal(identityOf("github", { repository: "Acme/Lib" }), "acme/lib");
@@ -90,6 +116,8 @@ describe("registrations", () => {
     ["a claim github does not have", { ...base, claims: { ...base.claims, sub: "x" } }, /"sub" is not one of github's/],
     ["a workflow path", { ...base, claims: { ...base.claims, workflow: ".github/workflows/release.yml" } }, /claims.workflow/],
     ["a repository without owner", { ...base, claims: { ...base.claims, repository: "lib" } }, /claims.repository: owner\/name/],
+    ["an owner id that is no number", { ...base, claims: { ...base.claims, repository_owner_id: "acme" } }, /invalid claims.repository_owner_id: GitHub's number for the repository's owner \(gh api repos\/OWNER\/NAME --jq \.owner\.id\)/],
+    ["a repository id that is no number", { ...base, claims: { ...base.claims, repository_id: "12x" } }, /invalid claims.repository_id: GitHub's number for the repository/],
     ["an empty claim", { ...base, claims: { ...base.claims, environment: "" } }, /claims.environment: a non-empty string/],
     ["oidc without sub", { ...base, issuer: "https://ci.example", claims: { team: "a" } }, /oidc needs sub/],
     ["GitHub's claims on another issuer, without --kind", { ...base, issuer: "https://ci.example", claims: { repository: "acme/lib", workflow: "release.yml" } }, /oidc needs sub .*these are github's claims: register it with kind github/],
