@@ -169,8 +169,10 @@ const PREFIX = encodable("[pP]", "[57]0") + encodable("[kK]", "[46][Bb]") + enco
  * characters, each of them literal or percent-encoded. A '+' (a space in a query) or any
  * other character ends it, and so does the `pkg-` of a token right behind it. */
 const TOKEN_SHAPED = new RegExp(`${PREFIX}(?:(?!${PREFIX})${BASE62_CHAR}){${MIN_SECRET_CHARS},}`, "g");
-/** The first character of a match: skip the regex when the text cannot hold one. */
-const MAY_HOLD_TOKEN = /[pP%]/;
+/** What every match holds: `pkg-` literally (in any case), or a percent sign where one of its
+ * characters is encoded. Text without either cannot hold a token, and skips the regex (a
+ * request path such as `…/repodata.json` has a `p`, which the check before let through). */
+const MAY_HOLD_TOKEN = /%|[pP][kK][gG]-/;
 
 /** `text` with every token-shaped string replaced by `<token>`, wherever it stands (path,
  * query, Referer, User-Agent, any header) and however it is encoded: literal, percent-encoded
