@@ -3,7 +3,9 @@
 // real redis-server — a burst of any size checking at most the limit.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { PasswordThrottle, type PasswordAttempt } from "../../src/api/throttle.js";
+import { DEFAULT_SIGNUP_LIMIT, PasswordThrottle, SignupThrottle, type PasswordAttempt } from "../../src/api/throttle.js";
+import { AuthFailures } from "../../src/http/auth-failures.js";
+import { loadConfig } from "../../src/config.js";
 import type { Cache } from "../../src/cache/cache.js";
 import { MemoryCache } from "../../src/cache/memory.js";
 import { RedisCache } from "../../src/cache/redis.js";
@@ -94,6 +96,39 @@ async function burst(cache: Cache, account: string): Promise<{ checked: number; 
   );
   return { checked, statuses };
 }
+
+describe("SignupThrottle", () => {
+  const admit = async (t: SignupThrottle, client: string): Promise<string> => {
+    try {
+      await t.admit(client);
+      return "ok";
+    } catch (err) {
+      assert.ok(err instanceof GateError);
+      return `${err.status} ${err.headers["retry-after"]} ${err.message}`;
+    }
+  };
+
+  test("SIGNUP_LIMIT per address and hour: 429 with Retry-After at the window's end; the next window starts afresh", async () => {
+    const clock = { now: 3600_000 * 10 + 600_000 }; // ten minutes into a window
+    const now = () => clock.now;
+    const cache = new MemoryCache({ now });
+    const t = new SignupThrottle(cache, 2, { now });
+    assert.deepEqual([await admit(t, "a"), await admit(t, "a"), await admit(t, "b")], ["ok", "ok", "ok"]);
+    assert.equal(await admit(t, "a"), "429 3000 too many sign-ups from this address; retry in 3000 s");
+    // the budget of unknown tokens has counters of its own in the same cache
+    await new AuthFailures(1, { cache, now }).charge("a");
+    clock.now += 3000_000;
+    assert.equal(await admit(t, "a"), "ok");
+  });
+
+  test("SIGNUP_LIMIT: 10 unless set; a whole number of at least 1", () => {
+    assert.equal(DEFAULT_SIGNUP_LIMIT, 10);
+    assert.equal(loadConfig({}).web.signupLimit, 10);
+    assert.equal(loadConfig({ SIGNUP_LIMIT: "50" }).web.signupLimit, 50);
+    assert.throws(() => loadConfig({ SIGNUP_LIMIT: "0" }), /SIGNUP_LIMIT must be between 1 and 1000000/);
+    assert.throws(() => loadConfig({ SIGNUP_LIMIT: "ten" }), /SIGNUP_LIMIT must be a whole number/);
+  });
+});
 
 describe("a burst of 100 parallel logins checks at most perAccount passwords", () => {
   let redis: RedisService;
