@@ -156,7 +156,7 @@ export const publisherRoutes: ApiRoute[] = [
     method: "POST",
     path: "/oidc/mint-token",
     operationId: "oidcMintToken",
-    summary: "Exchange a CI job's OIDC ID token for a short-lived token of the account whose trusted publisher it matches (only `channel`'s when given). Each ID token is accepted once.",
+    summary: "Exchange a CI job's OIDC ID token for a short-lived token of the account whose trusted publisher it matches (only `channel`'s when given). Each ID token is accepted once. A refusal says what the token says and how a publisher would match it; called with a token that may list `channel`'s publishers (its admins'), it also says why each of them does not match.",
     tag: "publishers",
     auth: "optional",
     action: null,
