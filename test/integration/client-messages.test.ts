@@ -3,8 +3,9 @@
 //   - twine (non-verbose) prints the status line's reason phrase and nothing of the body:
 //     every upload answer carries the reason there, as PyPI's does.
 //   - pip prompts `User for host:` on any 401 (and dies with EOFError when stdin is closed, as
-//     in CI); a bad token in the path is answered 403, so pip fails cleanly. pip logs the
-//     reason of a refused index page at debug level only: nothing more to show there.
+//     in CI); a bad token in the path is answered 403, so pip fails cleanly. pip logs a refused
+//     index page's status line at debug level (-vv), nothing of the body: a refused token's
+//     reason is in the status line, the same whatever the URL asks for.
 //   - rattler (@conda-org/rattler) prints reqwest's canonical status text, never the body nor
 //     the reason phrase: its error says 403 Forbidden, with the token masked.
 //   - conda and uv print the JSON body (`message`, problem+json `detail`): checked on the body.
@@ -18,6 +19,7 @@ import { startStack, type Stack } from "../harness/gateway.js";
 import { buildWheel, wheelFilename } from "../pypi/fixtures.js";
 import { runClient } from "../pypi/clients.js";
 import { generateToken } from "../../src/auth/token.js";
+import { fetchRaw } from "../harness/raw-http.js";
 
 // no keyring, no cache, nothing beyond the gateway; prompts are NOT switched off (pip would
 // ask for a user name on a 401: that is what is tested)
@@ -81,6 +83,36 @@ describe("what the clients print when the gateway refuses", () => {
     const body = await res.json();
     assert.match(body.detail, /"old-ci" of acme was revoked on \d{4}-\d\d-\d\d/);
     assert.equal(body.message, body.detail, "conda reads message, or detail from problem+json");
+  });
+
+  test("pip -vv with a revoked, unknown or malformed token in the index URL: the reason in the status line it prints", async () => {
+    const bad: [string, RegExp][] = [
+      [revoked, /403 Client Error: The token "old-ci" of acme was revoked on \d{4}-\d\d-\d\d\. Ask for a new token\. for url/],
+      [generateToken(), /403 Client Error: The token given is invalid: this server does not know it\. Ask for a new token\. for url/],
+      ["not-a-pkgate-token", /403 Client Error: The token given is not a pkgate token \(check the URL or the credentials you configured\)\. for url/],
+    ];
+    const runs = await Promise.all(bad.map(([t], i) => runClient("python3", ["-m", "pip", "install", "-vv", "--index-url", `${s.url}/t/${t}/acme/simple/`, "--target", join(work, `site-vv-${i}`), "priv-up"], CLIENT_ENV)));
+    runs.forEach((r, i) => assert.match(r.out, bad[i]![1], r.out));
+  });
+
+  test("a refused token's status line and body are the same for a hidden project, a missing one and a missing channel, and hold no token", async () => {
+    await s.rt.catalog.setPackagePrivacy("acme", "priv-held", "private");
+    await s.rt.store.put(`acme/pypi/priv-held/${wheelFilename("priv-held", "1.0")}`, buildWheel({ name: "priv-held", version: "1.0" }));
+    assert.equal((await fetchRaw(`${s.url}/t/${reader}/acme/simple/priv-held/`)).res.statusCode, 200, "it is there, hidden from others");
+    for (const token of [revoked, generateToken(), "not-a-pkgate-token"]) {
+      const seen = await Promise.all(
+        ["acme/simple/priv-held/", "acme/simple/no-such-project/", "no-such-org/simple/priv-held/"].map(async (path) => {
+          const { res, body } = await fetchRaw(`${s.url}/t/${token}/${path}`);
+          const headers = Object.entries(res.headers).filter(([k]) => k !== "date" && k !== "x-request-id");
+          return { status: res.statusCode, reason: res.statusMessage, headers, body: body.toString() };
+        }),
+      );
+      assert.equal(seen[0]!.status, 403);
+      assert.match(seen[0]!.reason ?? "", /^The token /);
+      assert.ok(!seen[0]!.reason!.includes(token), "the token in the status line");
+      assert.deepEqual(seen[1], seen[0]);
+      assert.deepEqual(seen[2], seen[0]);
+    }
   });
 
   test("credentials from the Authorization header keep 401 and its challenge", async () => {
