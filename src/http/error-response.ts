@@ -7,7 +7,7 @@
 //     the plain JSON its OpenAPI document describes;
 //   - an upload's answer carries the reason in its status line too, as PyPI does: twine prints
 //     the reason phrase and nothing of the body unless --verbose; so does a refused token's,
-//     which pip prints (with -v) for an index page and nothing of the body;
+//     which pip prints (with -vv) for an index page and nothing of the body;
 //   - a bad token given in the URL path (`/t/<token>/`) is answered 403, never 401: pip prompts
 //     for a user name on any 401 (and dies on EOF in CI), and no credentials typed at a prompt
 //     can mend a URL. Credentials from the Authorization header keep 401 and its challenge.
@@ -70,7 +70,7 @@ export function errorResponse(err: unknown, c: Context, logger: Logger, metrics?
   // The Node adapter writes the head without a reason phrase, so Node uses the response's
   // statusMessage: set here, before the head goes out. statusText serves app.request().
   // A refused token's reason goes there too: pip prints it for an index page ("403 Client
-  // Error: <reason> for url", with -v). It depends on the token alone, never on the target.
+  // Error: <reason> for url", with -vv). It depends on the token alone, never on the target.
   let statusText: string | undefined;
   if (c.get("route") === "pypi-upload" || TOKEN_REFUSALS.has(e.code)) {
     statusText = reasonPhrase(e.message);
