@@ -174,10 +174,17 @@ const TOKEN_SHAPED = new RegExp(`${PREFIX}(?:(?!${PREFIX})${BASE62_CHAR}){${MIN_
  * request path such as `…/repodata.json` has a `p`, which the check before let through). */
 const MAY_HOLD_TOKEN = /%|[pP][kK][gG]-/;
 
+/** A JOSE compact serialization (a JWS's three parts, a JWE's five): a URL that authorises
+ * itself carries one (anaconda-client's post_url, `/api/anaconda-upload/<jwt>`), and so is
+ * as much a secret as a token. Every JOSE header is a JSON object, so base64url `eyJ`. */
+const JOSE_SHAPED = /eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){2,4}/g;
+
 /** `text` with every token-shaped string replaced by `<token>`, wherever it stands (path,
  * query, Referer, User-Agent, any header) and however it is encoded: literal, percent-encoded
- * character by character in either case, or encoded several times over. */
+ * character by character in either case, or encoded several times over; and every JWT (a
+ * signed link's `?sig=`, a post_url in a Referer) by `<jwt>`. */
 export function redactSecrets(text: string): string {
+  if (text.includes("eyJ")) text = text.replace(JOSE_SHAPED, "<jwt>");
   if (!MAY_HOLD_TOKEN.test(text)) return text;
   return text.replace(TOKEN_SHAPED, "<token>");
 }
@@ -185,16 +192,11 @@ export function redactSecrets(text: string): string {
 /** A `t` path segment, however spelled: `t`, `T`, `%74`, `%54`, or encoded again. */
 const T_SEGMENT = new RegExp(`(^|/)${encodable("[tT]", "[57]4")}/[^/]*`, "g");
 
-/** A JOSE compact serialization (a JWS's three parts, a JWE's five): a URL that authorises
- * itself carries one (anaconda-client's post_url, `/api/anaconda-upload/<jwt>`), and so is
- * as much a secret as a token. Every JOSE header is a JSON object, so base64url `eyJ`. */
-const JOSE_SHAPED = /eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){2,4}/g;
-
 /** The path as it may be logged: every `/t/<token>` segment (`/T/`, `/%74/` too) becomes
  * `/t/<id:abc123…>` — wherever it stands, so a token sent without the BASE_PATH prefix is
  * redacted too — a signed or sealed JWT anywhere becomes `<jwt>`, and any other
  * token-shaped string becomes `<token>`. */
 export function redactPath(rawPath: string, tokenId: string | undefined): string {
   const segments = rawPath.replace(T_SEGMENT, (_m, lead: string) => `${lead}t/<${tokenId ? `id:${tokenId}` : "token"}>`);
-  return redactSecrets(segments.includes("eyJ") ? segments.replace(JOSE_SHAPED, "<jwt>") : segments);
+  return redactSecrets(segments);
 }

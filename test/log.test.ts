@@ -120,6 +120,18 @@ describe("redactPath", () => {
   for (const path of untouched) test(`leaves ${path}`, () => assert.equal(redactPath(path, undefined), path));
 });
 
+describe("redactSecrets: JWTs in what is logged beside the path (query, Referer, User-Agent)", () => {
+  const jws = "eyJhbGciOiJIUzI1NiJ9.eyJjaGFubmVsIjoiYWxpY2UifQ.c2lnbmF0dXJl";
+  const cases: [string, string, string][] = [
+    ["a signed link's query", `sig=${jws}&exp=1`, "sig=<jwt>&exp=1"],
+    ["a Referer holding anaconda-client's post_url", `https://pkgate.example/api/anaconda-upload/${jws}`, "https://pkgate.example/api/anaconda-upload/<jwt>"],
+    ["a JWE (five parts, an empty key)", "s=eyJhbGciOiJkaXIifQ..aXY.Y2lwaGVy.dGFn", "s=<jwt>"],
+    ["a JWT and a token side by side", `a=${jws}&t=pkg-${"A".repeat(40)}`, "a=<jwt>&t=<token>"],
+  ];
+  for (const [name, text, want] of cases) test(name, () => assert.equal(redactSecrets(text), want));
+  test("leaves text without a JWT as it is", () => assert.equal(redactSecrets("q=eyJ&x=eyJhbGc"), "q=eyJ&x=eyJhbGc"));
+});
+
 describe("logRequest", () => {
   const written = () => {
     const lines: string[] = [];
