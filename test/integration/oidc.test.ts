@@ -387,7 +387,7 @@ describe("trusted publishing across replicas (s3 + redis)", () => {
     try {
       const sign = (owner: string) => issuer.sign(githubClaims("acme/race", "release.yml", { repository_owner_id: owner, repository_id: `${owner}0` }), { audience: "pkgate.example" });
       const [a, b] = await Promise.all([uvExchange(s.url, await sign("1111")), uvExchange(replica.url, await sign("2222"))]);
-      assert.deepEqual([a.status, b.status].sort(), [200, 403], replica.output());
+      assert.deepEqual([a.status, b.status].sort(), [200, 403], `${await a.clone().text()} ${await b.clone().text()} ${replica.output()}`);
       const winner = a.status === 200 ? "1111" : "2222";
       const listed = (await (await fetch(`${replica.url}/api/channels/acme/publishers`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { name: string; claims: Record<string, string> }[];
       const race = listed.find((p) => p.name === "race")!;
