@@ -1,7 +1,9 @@
 // Per-address budgets in fixed windows: a count per client address (as clientAddress gives
 // it: an IPv6 client by its /64), shared by every replica through the Cache, refused with 429
-// and Retry-After (the window's end) past the limit. AddressBudget is the counter; two budgets
-// use it: the store reads of unknown tokens (AuthFailures, below) and sign-ups (api/throttle.ts).
+// and Retry-After (the window's end) past the limit. AddressBudget is the counter; budgets
+// that use it: the store reads of unknown tokens (AuthFailures, below), sign-ups
+// (api/throttle.ts) and password recovery (web/recovery.ts: requests per address, and mails
+// per account and per mailbox, which count those keys in place of an address).
 //
 // AuthFailures: the budget of store reads of unknown tokens, per client address: what a flood
 // of bad tokens could make the gateway spend. Only such a read is charged (a token hash that no

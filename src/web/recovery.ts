@@ -13,9 +13,10 @@
 //
 // A request answers at once, before anything is looked up: the lookups and the mail are an
 // outbox job (mail.ts), so the answer, its time and its work are the same whether the
-// address or the user exists or not. Mail bombing is bounded in the shared cache: requests
-// per client address (refused with 429: that says nothing about anybody else), and mails
-// per account and per mailbox (silently not sent: a refusal would say the account exists).
+// address or the user exists or not. Mail bombing is bounded in the shared cache, in fixed
+// windows (AddressBudget): requests per client address (refused with 429 and the window's
+// end as Retry-After: that says nothing about anybody else), and mails per account and per
+// mailbox (silently not sent: a refusal would say the account exists).
 //
 // A reset link is only ever built on PUBLIC_URL: built on the Host a request came with,
 // anyone could ask for a victim's link with `Host: attacker.example` and be mailed the
@@ -26,6 +27,7 @@ import { GateError } from "../errors.js";
 import type { Account } from "../access/model.js";
 import { catalogAccountNames, type Catalog } from "../access/catalog.js";
 import type { Cache } from "../cache/cache.js";
+import { AddressBudget } from "../http/auth-failures.js";
 import type { Store } from "../store/store.js";
 import type { Logger } from "../log.js";
 import type { WebConfig } from "../config.js";
@@ -139,32 +141,41 @@ export const RECOVERY_LIMITS: RecoveryLimits = {
   mailbox: { max: 5, windowSeconds: 3600 },
 };
 
-/** The counters of those limits, in the shared cache (Redis across replicas: a client that
- * spreads its requests over replicas counts against one limit). Fixed windows: each counter
- * expires a window after its first count. */
+/** The counters of those limits: AddressBudget's fixed windows (http/auth-failures.ts), in
+ * the shared cache (Redis across replicas: a client that spreads its requests over replicas
+ * counts against one limit; counted in process while the cache cannot be reached). A count is
+ * taken before the work it limits: a request's before its job is posted, a mail's before the
+ * mail is made. */
 export class RecoveryThrottle {
-  constructor(
-    private readonly cache: Cache,
-    readonly limits: RecoveryLimits = RECOVERY_LIMITS,
-  ) {}
+  private readonly client: AddressBudget;
+  private readonly account: AddressBudget;
+  private readonly mailbox: AddressBudget;
 
-  /** Count a request from `client`; a 429 with Retry-After past the limit. */
+  constructor(
+    cache: Cache | undefined,
+    readonly limits: RecoveryLimits = RECOVERY_LIMITS,
+    now?: () => number,
+  ) {
+    const budget = (kind: keyof RecoveryLimits, refusal: string) =>
+      new AddressBudget(limits[kind].max, { key: `recovery:${kind}`, refusal }, { cache, windowSeconds: limits[kind].windowSeconds, ...(now ? { now } : {}) });
+    this.client = budget("client", "too many recovery requests from this address");
+    // never shown: a mail past these limits is silently not sent
+    this.account = budget("account", "too many reset links for this account");
+    this.mailbox = budget("mailbox", "too many recovery mails to this mailbox");
+  }
+
+  /** Count a request from `client`; a 429 with Retry-After (the window's end) past the limit. */
   async request(client: string): Promise<void> {
-    const { max, windowSeconds } = this.limits.client;
-    if ((await this.cache.incr(`recovery:client:${client.slice(0, 64)}`, windowSeconds)) > max) {
-      throw new GateError("rate_limited", `too many recovery requests from this address; retry in ${windowSeconds} s`, { "retry-after": String(windowSeconds) });
-    }
+    await this.client.charge(client);
   }
 
   /** Count a mail to `mailbox` (and, for a reset link, for `account`); false past a limit. */
   async mayMail(mailbox: string, account?: string): Promise<boolean> {
-    const counts = [this.count("mailbox", createHash("sha256").update(mailbox.toLowerCase()).digest("base64url"), this.limits.mailbox)];
-    if (account !== undefined) counts.push(this.count("account", account, this.limits.account));
-    return (await Promise.all(counts)).every(Boolean);
-  }
-
-  private async count(kind: string, key: string, limit: RecoveryLimit): Promise<boolean> {
-    return (await this.cache.incr(`recovery:${kind}:${key}`, limit.windowSeconds)) <= limit.max;
+    const charges = [this.mailbox.charge(createHash("sha256").update(mailbox.toLowerCase()).digest("base64url"))];
+    if (account !== undefined) charges.push(this.account.charge(account));
+    const counted = await Promise.allSettled(charges);
+    for (const c of counted) if (c.status === "rejected" && !(c.reason instanceof GateError && c.reason.code === "rate_limited")) throw c.reason;
+    return counted.every((c) => c.status === "fulfilled");
   }
 }
 

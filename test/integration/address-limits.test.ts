@@ -7,13 +7,17 @@
 //     says so;
 //   - an IPv6 client is counted by its /64: a host that picks new addresses in its /64 for
 //     each request shares one budget (sign-up, unknown tokens, wrong passwords); IPv4 and
-//     IPv4-mapped IPv6 are one client.
+//     IPv4-mapped IPv6 are one client;
+//   - the recovery forms' per-address budget is one across the two processes (a real SMTP
+//     server catches the mail), with the window's real end as Retry-After.
 // Each test uses prefixes of its own, so each has budgets of its own.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startStack, type Stack } from "../harness/gateway.js";
 import { textOf, WebClient } from "../web/client.js";
 import { generateToken } from "../../src/auth/token.js";
+import { RECOVERY_LIMITS } from "../../src/web/recovery.js";
+import { startMailbox, type Mailbox } from "../web/recovery-harness.js";
 
 const LIMIT = 3;
 /** One hour windows: a test never straddles two (it waits past an edge that is near). */
@@ -27,15 +31,18 @@ async function awayFromWindowEdge(): Promise<void> {
 describe("per-address limits (s3 + redis, two gateway processes)", () => {
   let s: Stack;
   let replica: { url: string; stop(): Promise<void> };
+  let mail: Mailbox;
 
   before(async () => {
-    s = await startStack({ store: "s3", cache: "redis" }, { SIGNUP: "open", SIGNUP_LIMIT: String(LIMIT), AUTH_FAILURE_LIMIT: String(LIMIT), AUTH_FAILURE_WINDOW: String(WINDOW), TRUST_PROXY: "127.0.0.1" });
+    mail = await startMailbox();
+    s = await startStack({ store: "s3", cache: "redis" }, { SIGNUP: "open", SIGNUP_LIMIT: String(LIMIT), AUTH_FAILURE_LIMIT: String(LIMIT), AUTH_FAILURE_WINDOW: String(WINDOW), TRUST_PROXY: "127.0.0.1", SMTP_URL: mail.url });
     replica = await s.spawnReplica();
     await awayFromWindowEdge();
   });
   after(async () => {
     await replica?.stop();
     await s?.stop();
+    await mail?.stop();
   });
 
   const signUp = (base: string, name: string, from: string) =>
@@ -99,5 +106,33 @@ describe("per-address limits (s3 + redis, two gateway processes)", () => {
     assert.deepEqual(statuses.slice(0, 20), Array(20).fill(401));
     assert.equal(statuses[20], 429);
     assert.equal((await login("guess99", "2001:db8:53:2::1")).status, 401, "another /64 has its own budget");
+  });
+
+  test("recovery requests: the two processes count one per-address budget, and the refusal says when its window ends", async () => {
+    const { max, windowSeconds } = RECOVERY_LIMITS.client;
+    const windowMs = windowSeconds * 1000;
+    const edgeIn = windowMs - (Date.now() % windowMs);
+    if (edgeIn < 30_000) await new Promise((r) => setTimeout(r, edgeIn + 500));
+    // a browser at each process, from two addresses of one /64; each form token is its process's
+    const here = new WebClient(s.url, "2001:db8:54:1::a");
+    const there = new WebClient(replica.url, "2001:db8:54:1::b");
+    const tokens = [await here.formToken("/account/forgot-username"), await there.formToken("/account/forgot-username")];
+    const statuses: number[] = [];
+    for (let i = 0; i < max; i++) {
+      const [jar, token] = i % 2 ? [there, tokens[1]!] : [here, tokens[0]!];
+      statuses.push((await jar.postRaw("/account/forgot-username", { _csrf: token, who: `nobody${i}@example.org` })).status);
+    }
+    assert.deepEqual(statuses, Array(max).fill(303), "the first RECOVERY_LIMITS.client.max are answered alike");
+    for (const [jar, token] of [[here, tokens[0]!], [there, tokens[1]!]] as const) {
+      const refused = await jar.postRaw("/account/forgot-username", { _csrf: token, who: "nobody@example.org" });
+      assert.equal(refused.status, 429, `${jar.base}: the budget spent at both processes is spent at this one`);
+      const left = Math.ceil((windowMs - (Date.now() % windowMs)) / 1000);
+      const retry = Number(refused.headers.get("retry-after"));
+      assert.ok(retry >= left && retry <= left + 2, `Retry-After ${retry}: the window ends in ${left} s`);
+      assert.match(textOf(await refused.text()), new RegExp(`too many recovery requests from this address; retry in ${retry} s`, "i"));
+    }
+    const elsewhere = new WebClient(replica.url, "2001:db8:54:2::a");
+    assert.equal((await elsewhere.post("/account/forgot-username", { who: "nobody@example.org" }, { from: "/account/forgot-username" })).status, 303, "another /64 has its own budget");
+    assert.deepEqual(mail.mails.filter((m) => m.to.some((t) => t.endsWith("@example.org"))), [], "no user has these addresses: nothing is mailed");
   });
 });

@@ -48,7 +48,7 @@ interface Recovery {
 
 function recoveryOf(web: Web): Recovery {
   const { catalog, store, cache, logger } = web.deps;
-  const throttle = new RecoveryThrottle(cache);
+  const throttle = new RecoveryThrottle(cache, undefined, web.now);
   const mailer = web.config.smtpUrl !== null ? smtpMailer(web.config.smtpUrl, web.config.mailFrom) : null;
   return { throttle, outbox: new Outbox(logger), jobs: mailer ? { catalog, store, logger, mailer, throttle, keys: web.keys, now: web.now } : null };
 }
