@@ -22,7 +22,15 @@ describe("addressBucket: cases", () => {
     ["::1", "0:0:0:0::/64"],
     ["::", "0:0:0:0::/64"],
     ["fe80::1%eth0", "fe80:0:0:0::/64"],
-    ["64:ff9b::203.0.113.7", "64:ff9b:0:0::/64"],
+    // an IPv4 client's address carried in IPv6: that IPv4 client, never one bucket for all
+    ["64:ff9b::203.0.113.7", "203.0.113.7"],
+    ["64:ff9b::198.51.100.9", "198.51.100.9"],
+    ["::203.0.113.7", "203.0.113.7"],
+    ["::ffff:0:203.0.113.7", "203.0.113.7"],
+    ["2002:cb00:7107::1", "203.0.113.7"],
+    ["2002:cb00:7107:ffff:1:2:3:4", "203.0.113.7"],
+    ["2001:0:4136:e378:8000:63bf:34ff:8ef8", "203.0.113.7"],
+    ["2001:0:4136:e378:8000:63bf:39cc:9bf6", "198.51.100.9"],
     // not an address: itself (the CLI's "local", a request without a peer)
     ["unknown", "unknown"],
     ["local", "local"],
@@ -62,7 +70,13 @@ function write(g: number[], how: { pad: boolean; upper: boolean; collapse: numbe
   return how.upper ? text.toUpperCase() : text;
 }
 const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((o) => o.join("."));
-const isMapped = (g: number[]) => g.slice(0, 5).every((n) => n === 0) && g[5] === 0xffff;
+/** An IPv6 address that stands for an IPv4 client (mapped, translated, compatible, NAT64,
+ * 6to4, Teredo): counted as that client, not by its /64. */
+const carriesIPv4 = (g: number[]) =>
+  (g.slice(0, 4).every((n) => n === 0) && ((g[4] === 0 && g[5] === 0xffff) || (g[4] === 0xffff && g[5] === 0) || (g[4] === 0 && g[5] === 0 && g[6]! >= 0x100))) ||
+  (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((n) => n === 0)) ||
+  g[0] === 0x2002 ||
+  (g[0] === 0x2001 && g[1] === 0);
 
 describe("addressBucket: properties", () => {
   test("the generator writes valid IPv6 addresses", () => {
@@ -73,7 +87,7 @@ describe("addressBucket: properties", () => {
     const pair = fc.tuple(groups8, groups8, fc.boolean()).map(([a, b, samePrefix]) => [a, samePrefix ? [...a.slice(0, 4), ...b.slice(4)] : b] as const);
     fc.assert(
       fc.property(pair, writings, writings, ([a, b], howA, howB) => {
-        if (isMapped(a) || isMapped(b)) return;
+        if (carriesIPv4(a) || carriesIPv4(b)) return;
         const same = a.slice(0, 4).every((n, i) => n === b[i]);
         assert.equal(addressBucket(write(a, howA)) === addressBucket(write(b, howB)), same, `${write(a, howA)} / ${write(b, howB)}`);
       }),
@@ -84,7 +98,7 @@ describe("addressBucket: properties", () => {
   test("an IPv6 bucket is its /64 in shortest groups; the rest of the address never shows", () => {
     fc.assert(
       fc.property(groups8, writings, (g, how) => {
-        if (isMapped(g)) return;
+        if (carriesIPv4(g)) return;
         assert.equal(addressBucket(write(g, how)), `${g.slice(0, 4).map((n) => n.toString(16)).join(":")}::/64`);
       }),
       { numRuns: RUNS },
@@ -99,6 +113,22 @@ describe("addressBucket: properties", () => {
         assert.equal(addressBucket(v4), v4);
         assert.equal(addressBucket(mapped), v4, mapped);
         assert.ok(!addressBucket(v4).includes(":"));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test("an IPv4 client behind NAT64, 6to4 or Teredo is that IPv4 client, whatever else the address holds", () => {
+    fc.assert(
+      fc.property(ipv4, groups8, writings, (v4, rest, how) => {
+        const [a, b, c, d] = v4.split(".").map(Number) as [number, number, number, number];
+        const hi = (a << 8) | b;
+        const lo = (c << 8) | d;
+        for (const g of [
+          [0x64, 0xff9b, 0, 0, 0, 0, hi, lo],
+          [0x2002, hi, lo, ...rest.slice(3)],
+          [0x2001, 0, ...rest.slice(2, 6), hi ^ 0xffff, lo ^ 0xffff],
+        ]) assert.equal(addressBucket(write(g, how)), v4, write(g, how));
       }),
       { numRuns: RUNS },
     );
