@@ -160,6 +160,14 @@ function encodable(literal: string, hex: string): string {
 // the hex of [0-9A-Za-z]: 30-39, 41-5A, 61-7A
 const BASE62_HEX = "3[0-9]|4[1-9A-Fa-f]|5[0-9Aa]|6[1-9A-Fa-f]|7[0-9Aa]";
 const BASE62_CHAR = encodable("[A-Za-z0-9]", BASE62_HEX);
+/** A JWT's `eyJ`, base64url characters and dots, each literal or percent-encoded (a dot sent
+ * as `%2E`, or a whole post_url encoded into a query, is the same secret). */
+function joseShaped(): RegExp {
+  const char = encodable("[A-Za-z0-9_-]", `${BASE62_HEX}|2[Dd]|5[Ff]`);
+  const dot = encodable("\\.", "2[Ee]");
+  const head = encodable("e", "65") + encodable("y", "79") + encodable("J", "4[Aa]");
+  return new RegExp(`${head}${char}*(?:${dot}${char}*){2,4}`, "g");
+}
 /** How much of a token's body makes it token-shaped: fewer than its 40 characters, so that
  * a token cut short (a truncated field, a copy that lost its end) is still removed, since its
  * first 34 characters alone are the whole secret (the last 6 are a check computed from them). */
@@ -177,14 +185,16 @@ const MAY_HOLD_TOKEN = /%|[pP][kK][gG]-/;
 /** A JOSE compact serialization (a JWS's three parts, a JWE's five): a URL that authorises
  * itself carries one (anaconda-client's post_url, `/api/anaconda-upload/<jwt>`), and so is
  * as much a secret as a token. Every JOSE header is a JSON object, so base64url `eyJ`. */
-const JOSE_SHAPED = /eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){2,4}/g;
+const JOSE_SHAPED = joseShaped();
+/** Text that may hold one: `eyJ` literally, or a percent sign where one is encoded. */
+const MAY_HOLD_JOSE = /eyJ|%/;
 
 /** `text` with every token-shaped string replaced by `<token>`, wherever it stands (path,
  * query, Referer, User-Agent, any header) and however it is encoded: literal, percent-encoded
  * character by character in either case, or encoded several times over; and every JWT (a
  * signed link's `?sig=`, a post_url in a Referer) by `<jwt>`. */
 export function redactSecrets(text: string): string {
-  if (text.includes("eyJ")) text = text.replace(JOSE_SHAPED, "<jwt>");
+  if (MAY_HOLD_JOSE.test(text)) text = text.replace(JOSE_SHAPED, "<jwt>");
   if (!MAY_HOLD_TOKEN.test(text)) return text;
   return text.replace(TOKEN_SHAPED, "<token>");
 }

@@ -127,9 +127,16 @@ describe("redactSecrets: JWTs in what is logged beside the path (query, Referer,
     ["a Referer holding anaconda-client's post_url", `https://pkgate.example/api/anaconda-upload/${jws}`, "https://pkgate.example/api/anaconda-upload/<jwt>"],
     ["a JWE (five parts, an empty key)", "s=eyJhbGciOiJkaXIifQ..aXY.Y2lwaGVy.dGFn", "s=<jwt>"],
     ["a JWT and a token side by side", `a=${jws}&t=pkg-${"A".repeat(40)}`, "a=<jwt>&t=<token>"],
+    // percent-encoded, in part or all, once or again: the same secret
+    ["its dots sent as %2E", `sig=${jws.replaceAll(".", "%2E")}&exp=1`, "sig=<jwt>&exp=1"],
+    ["its dots sent as %2e, encoded again", `sig=${jws.replaceAll(".", "%252e")}`, "sig=<jwt>"],
+    ["its eyJ encoded", `sig=%65%79%4A${jws.slice(3)}`, "sig=<jwt>"],
+    ["every character encoded", `sig=${[...jws].map((ch) => `%${ch.charCodeAt(0).toString(16)}`).join("")}`, "sig=<jwt>"],
   ];
   for (const [name, text, want] of cases) test(name, () => assert.equal(redactSecrets(text), want));
   test("leaves text without a JWT as it is", () => assert.equal(redactSecrets("q=eyJ&x=eyJhbGc"), "q=eyJ&x=eyJhbGc"));
+  test("a JWT with encoded dots in the path is cut out too", () => assert.equal(redactPath(`/api/anaconda-upload/${jws.replaceAll(".", "%2E")}`, undefined), "/api/anaconda-upload/<jwt>"));
+  test("leaves encoded text without a JWT as it is", () => assert.equal(redactSecrets("q=a%2Eb%2Ec&r=%65yJ%2E"), "q=a%2Eb%2Ec&r=%65yJ%2E"));
 });
 
 describe("logRequest", () => {
