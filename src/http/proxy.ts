@@ -32,11 +32,22 @@ export function isTrustedProxy(peer: string, trusted: string[]): boolean {
  * client itself, so they are never believed. */
 export function clientOf(peer: string, forwardedFor: string | undefined, trusted: string[]): string {
   if (!forwardedFor || !isTrustedProxy(peer, trusted)) return peer;
-  const hops = forwardedFor.split(",").map((s) => s.trim()).filter(Boolean);
+  const hops = forwardedFor.split(",").map((s) => hostOf(s.trim())).filter(Boolean);
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = hops[i]!;
     if (!isIP(hop)) return peer;
     if (!isTrustedProxy(hop, trusted)) return hop;
   }
   return hops[0] ?? peer;
+}
+
+/** A hop as some proxies write it, with a port (`203.0.113.7:51234`, Azure's) or brackets
+ * (`[2001:db8::1]:443`), → the address; anything else as it is. Without this every client
+ * behind such a proxy was the proxy itself: one budget for all of them. */
+function hostOf(hop: string): string {
+  const v6 = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(hop);
+  if (v6 && isIP(v6[1]!) === 6) return v6[1]!;
+  const v4 = /^([\d.]+):\d{1,5}$/.exec(hop);
+  if (v4 && isIP(v4[1]!) === 4) return v4[1]!;
+  return hop;
 }

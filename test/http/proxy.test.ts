@@ -17,6 +17,13 @@ describe("clientOf", () => {
     ["127.0.0.1", "10.1.2.3, 10.4.5.6", "10.1.2.3"], // everyone trusted: the leftmost
     ["127.0.0.1", "not-an-ip", "127.0.0.1"],
     ["::1", "2001:db8::1", "2001:db8::1"],
+    // a proxy that writes the client's port (Azure's) or brackets: still that client, not the proxy
+    ["127.0.0.1", "198.51.100.1:51234", "198.51.100.1"],
+    ["127.0.0.1", "[2001:db8::1]:443", "2001:db8::1"],
+    ["127.0.0.1", "[2001:db8::1]", "2001:db8::1"],
+    ["127.0.0.1", "6.6.6.6:1, 198.51.100.1:2, 10.1.2.3:3", "198.51.100.1"],
+    ["127.0.0.1", "[not-an-ip]:80", "127.0.0.1"],
+    ["127.0.0.1", "198.51.100.1:port", "127.0.0.1"],
   ];
   for (const [peer, xff, want] of cases) test(`${peer} / ${xff}`, () => assert.equal(clientOf(peer, xff, trusted), want));
   test("nothing is trusted by default", () => assert.equal(isTrustedProxy("127.0.0.1", []), false));
