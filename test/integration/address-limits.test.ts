@@ -85,6 +85,22 @@ describe("per-address limits (s3 + redis, two gateway processes)", () => {
     assert.equal((await signUp(s.url, "mapped9", "198.51.100.10")).status, 201, "the next IPv4 address is another client");
   });
 
+  test("an IPv4 client carried in IPv6 is that client: NAT64 clients each have a budget, a 6to4 host's /48 has one; a proxy's hop with a port is its client", async () => {
+    // behind NAT64 every IPv4 client is 64:ff9b::a.b.c.d: one /64 would be one budget for all of them
+    const nat64 = [];
+    for (let i = 0; i < LIMIT + 1; i++) nat64.push((await signUp(s.url, `nat64x${i}`, `64:ff9b::203.0.113.${i + 1}`)).status);
+    assert.deepEqual(nat64, Array(LIMIT + 1).fill(201));
+    // a 6to4 host (one IPv4 address, 2002:c633:640b::/48) picking a new /64 for each sign-up
+    const sixto4 = [];
+    for (let i = 0; i < LIMIT + 1; i++) sixto4.push((await signUp(s.url, `sixtofour${i}`, `2002:c633:640b:${i + 1}::1`)).status);
+    assert.deepEqual(sixto4, [...Array(LIMIT).fill(201), 429]);
+    assert.equal((await signUp(s.url, "sixtofour9", "198.51.100.11")).status, 429, "the same host by its IPv4 address");
+    // a proxy that writes the client's port: each client its own, not the proxy's one budget
+    const ported = [];
+    for (let i = 0; i < LIMIT + 1; i++) ported.push((await signUp(s.url, `ported${i}`, `198.51.100.${i + 20}:5${i}000`)).status);
+    assert.deepEqual(ported, Array(LIMIT + 1).fill(201));
+  });
+
   test("unknown tokens: two addresses of one /64 spend one AUTH_FAILURE_LIMIT; another /64 does not", async () => {
     const asUnknown = (from: string) => fetch(`${s.url}/api/user`, { headers: { authorization: `Bearer ${generateToken()}`, "x-forwarded-for": from } });
     const statuses = [];
