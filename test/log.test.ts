@@ -136,6 +136,25 @@ describe("redactSecrets: JWTs in what is logged beside the path (query, Referer,
   for (const [name, text, want] of cases) test(name, () => assert.equal(redactSecrets(text), want));
   test("leaves text without a JWT as it is", () => assert.equal(redactSecrets("q=eyJ&x=eyJhbGc"), "q=eyJ&x=eyJhbGc"));
   test("a JWT with encoded dots in the path is cut out too", () => assert.equal(redactPath(`/api/anaconda-upload/${jws.replaceAll(".", "%2E")}`, undefined), "/api/anaconda-upload/<jwt>"));
+  test("finds what one regex over the whole text finds, however JWT-like pieces are put together", () => {
+    // the pattern redactSecrets applies at one place at a time, applied to the whole text
+    const enc = (literal: string, hex: string) => `(?:${literal}|%(?:25)*(?:${hex}))`;
+    const char = enc("[A-Za-z0-9_-]", "3[0-9]|4[1-9A-Fa-f]|5[0-9Aa]|6[1-9A-Fa-f]|7[0-9Aa]|2[Dd]|5[Ff]");
+    const whole = new RegExp(`${enc("e", "65")}${enc("y", "79")}${enc("J", "4[Aa]")}${char}*(?:${enc("\\.", "2[Ee]")}${char}*){2,4}`, "g");
+    const pieces = fc.constantFrom("eyJ", "e", "y", "J", "%65", "%79", "%4a", "%2565", ".", "%2E", "%252e", "a", "Z", "9", "-", "_", "%41", "%6e", "%", "25", "/", "=", "&", " ");
+    fc.assert(
+      fc.property(fc.array(pieces, { maxLength: 40 }), (parts) => {
+        const text = parts.join("");
+        assert.equal(redactSecrets(text), text.replace(whole, "<jwt>"), text);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+  // a hang detector, not a benchmark: one regex tried at every eyJ took minutes on a megabyte
+  test("a megabyte of eyJ without a dot is read once, not once for each eyJ", { timeout: 30_000 }, () => {
+    const text = `q=${"eyJ".repeat(350_000)}.x`;
+    assert.equal(redactSecrets(text), text);
+  });
   test("leaves encoded text without a JWT as it is", () => assert.equal(redactSecrets("q=a%2Eb%2Ec&r=%65yJ%2E"), "q=a%2Eb%2Ec&r=%65yJ%2E"));
 });
 
