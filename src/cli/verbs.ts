@@ -837,7 +837,7 @@ const whoami = verb<"gateway", Session, null>({
 const PUBLISHER_OPTIONS: OptionTable = {
   issuer: { type: "string", value: "URL", help: "with add: the OIDC issuer (GitHub Actions' by default; one of the server's OIDC_ISSUERS)" },
   kind: { type: "string", value: "KIND", help: "with add: github, gitlab or oidc (implied by GitHub's and gitlab.com's issuers)" },
-  claims: { type: "string", value: "'K=V ...'", help: "with add: the claims to match; github: repository workflow [environment ref], gitlab: project_path ci_config_path [environment ref], oidc: sub and any other" },
+  claims: { type: "string", value: "'K=V ...'", help: "with add: the claims to match; github: repository workflow [environment ref repository_owner_id repository_id], gitlab: project_path ci_config_path [environment ref], oidc: sub and any other. A GitHub publisher's repository_owner_id and repository_id are GitHub's numbers (gh api repos/OWNER/NAME --jq '.owner.id, .id'); ids not given are recorded from its first exchange, and later tokens must carry the same" },
   scopes: { type: "string", value: "'SCOPES'", help: "with add: what its tokens may do: pypi:upload and/or conda" },
   packages: { type: "string", value: "'NAMES'", help: "with add: the packages its tokens may upload, or '*'" },
 };
@@ -872,6 +872,7 @@ const publisher = verb<"both", Operations, PublisherRequest>({
   options: PUBLISHER_OPTIONS,
   examples: [
     "pkgate publisher add acme/release --claims 'repository=acme/lib workflow=release.yml environment=pypi' --scopes pypi:upload --packages acme-lib",
+    "pkgate publisher add acme/pinned --claims 'repository=acme/lib workflow=release.yml repository_owner_id=4127003 repository_id=58912644' --scopes pypi:upload --packages acme-lib",
     "pkgate publisher add acme/gitlab --issuer https://gitlab.com --claims 'project_path=acme/lib ci_config_path=.gitlab-ci.yml' --scopes conda --packages '*'",
     "pkgate publisher list acme",
     "pkgate publisher remove acme/release",

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCliProcess, type CliRun } from "../harness/cli-process.js";
 import { VERBS } from "../../src/cli/verbs.js";
+import { parseCommandLine } from "../../src/cli/usage.js";
 
 /** Nothing a user reads may look like a crash. */
 function assertNoCrash(r: CliRun): void {
@@ -27,6 +28,23 @@ describe("help, generated from the verb table", () => {
       assert.ok(v.examples.length > 0, `${v.name} has an example`);
       for (const example of v.examples) assert.ok(r.stdout.includes(example), `${v.name} --help shows ${example}`);
     });
+  });
+
+  test("publisher --help says a GitHub publisher may carry repository_owner_id and repository_id, and its example of them parses", async () => {
+    const r = await runCliProcess(["publisher", "--help"]);
+    assert.equal(r.code, 0, r.stderr);
+    const claims = r.stdout.split("\n").find((l) => l.trimStart().startsWith("--claims"))!;
+    assert.match(claims, /github: repository workflow \[environment ref repository_owner_id repository_id\]/);
+    assert.match(claims, /repository_owner_id and repository_id are GitHub's numbers \(gh api repos\/OWNER\/NAME --jq '\.owner\.id, \.id'\); ids not given are recorded from its first exchange/);
+    const publisher = VERBS.find((v) => v.name === "publisher")!;
+    const example = publisher.examples.find((e) => e.includes("repository_id="));
+    assert.ok(example, "an example with the ids");
+    // the example as a shell splits it (single quotes only)
+    const argv = [...example.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]!).slice(2);
+    const args = parseCommandLine(publisher, argv);
+    assert.notEqual(args, "help");
+    const request = publisher.parse(args as Exclude<typeof args, "help">) as { publisher: { claims: Record<string, string> } };
+    assert.deepEqual(request.publisher.claims, { repository: "acme/lib", workflow: "release.yml", repository_owner_id: "4127003", repository_id: "58912644" });
   });
 
   test("pkgate help auth and pkgate auth -h say what pkgate auth --help says", async () => {
