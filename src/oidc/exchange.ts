@@ -81,6 +81,14 @@ export class OidcExchange {
       publisher = recorded.publisher;
       this.deps.logger?.info({ msg: "trusted publisher's repository ids recorded from its first exchange", account: account.name, publisher: publisher.name, repository_owner_id: publisher.claims.repository_owner_id, repository_id: publisher.claims.repository_id });
     }
+    // every other publisher of the account this token matches would have accepted it as well:
+    // they get its ids too, or one less specific than the pick, never picked, would keep none
+    // and accept the next repository of that name
+    for (const other of matching) {
+      if (other === chosen || Object.keys(idsToRecord(other.publisher, claims)).length === 0) continue;
+      const recorded = await this.publishers.recordIds(account.name, other.publisher, claims);
+      if ("publisher" in recorded) this.deps.logger?.info({ msg: "trusted publisher's repository ids recorded from its first exchange", account: account.name, publisher: other.publisher.name, repository_owner_id: recorded.publisher.claims.repository_owner_id, repository_id: recorded.publisher.claims.repository_id });
+    }
     await this.verifier.consume(verified);
     // made as the account's own (a publisher is the account's, as its registrar's rights may change)
     const creator: Principal & { account: string } = { token: null, account: publisher.createdBy, accountKind: "user", scopes: [] };

@@ -282,6 +282,24 @@ describe("trusted publishing (fs + memory)", () => {
     for (const name of ["tofu", "fixed"]) assert.equal((await api(`/channels/acme/publishers/${name}`, { method: "DELETE" })).status, 200);
   });
 
+  test("the first exchange records the ids into every publisher of the account it matches, not only the one it picks: a less specific one left without ids would take another repository of that name", async () => {
+    const prod = { ...release, name: "shadow-prod", claims: { repository: "acme/shadow", workflow: "release.yml", environment: "prod" }, scopes: ["conda"] };
+    const any = { ...prod, name: "shadow-any", claims: { repository: "acme/shadow", workflow: "release.yml" } };
+    for (const p of [prod, any]) assert.equal((await register(p)).status, 201);
+    // the owner's release job (environment prod) matches both; the more specific one is picked
+    const first = await uvExchange(s.url, await issuer.sign(githubClaims("acme/shadow", "release.yml", { environment: "prod" })));
+    assert.equal(first.status, 200, await first.clone().text());
+    minted.push((await first.json()).token);
+    const listed = (await (await api("/channels/acme/publishers")).json()) as { name: string; claims: Record<string, string> }[];
+    for (const name of ["shadow-prod", "shadow-any"]) assert.equal(listed.find((p) => p.name === name)!.claims.repository_id, "5678", `${name} has the repository's ids`);
+    // acme/shadow deleted and made again by someone else, who names an environment prod or none
+    for (const extra of [{ environment: "prod" }, {}]) {
+      const impostor = await uvExchange(s.url, await issuer.sign(githubClaims("acme/shadow", "release.yml", { repository_owner_id: "999", repository_id: "4242", ...extra })));
+      assert.equal(impostor.status, 403, await impostor.clone().text());
+    }
+    for (const p of [prod, any]) assert.equal((await api(`/channels/acme/publishers/${p.name}`, { method: "DELETE" })).status, 200);
+  });
+
   test("a rotated key: the new key is fetched once, the old one is refused, unknown key ids cost one fetch per period", async () => {
     const old = issuer.current;
     const fresh = await issuer.newKey();
