@@ -66,15 +66,17 @@ const CODES: Record<string, [ErrnoKind, string]> = {
   EADDRNOTAVAIL: ["not-local", "not an address of this machine"],
 };
 
-/** The system error in `err` (or in its causes: fetch wraps the socket's error), in words;
- * undefined when it carries no code this module knows. */
+/** The system error in `err` (or in its causes: fetch wraps the socket's error; or under
+ * `originalCode`: nodemailer puts its own ESOCKET, EDNS… in `code`), in words; undefined when
+ * it carries no code this module knows. */
 export function errnoOf(err: unknown): Errno | undefined {
   let e = err;
   for (let depth = 0; depth < 4 && e !== null && typeof e === "object"; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && Object.hasOwn(CODES, code)) {
-      const [kind, words] = CODES[code]!;
-      return { code, kind, words };
+    for (const code of [(e as { code?: unknown }).code, (e as { originalCode?: unknown }).originalCode]) {
+      if (typeof code === "string" && Object.hasOwn(CODES, code)) {
+        const [kind, words] = CODES[code]!;
+        return { code, kind, words };
+      }
     }
     e = (e as { cause?: unknown }).cause;
   }

@@ -34,6 +34,14 @@ test("each code: its kind and its words", () => {
   }
 });
 
+test("nodemailer's errors: its own code (ESOCKET, EDNS) in code, the system's in originalCode", () => {
+  const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:25"), { code: "ESOCKET", originalCode: "ECONNREFUSED", command: "CONN" });
+  assert.deepEqual(errnoOf(refused), { code: "ECONNREFUSED", kind: "refused", words: "connection refused" });
+  const dns = Object.assign(new Error("getaddrinfo ENOTFOUND smtp.example.invalid"), { code: "EDNS", originalCode: "ENOTFOUND" });
+  assert.equal(errnoOf(dns)?.words, "host name not found");
+  assert.equal(errnoOf({ code: "ESOCKET", originalCode: "toString" }), undefined);
+});
+
 test("no code it knows: undefined, whatever the error is (S3's own codes stay the S3 store's)", () => {
   for (const err of [new Error("boom"), Object.assign(new Error("x"), { code: "AccessDenied" }), { code: "toString" }, { code: 42 }, "ECONNREFUSED", null, undefined]) {
     assert.equal(errnoOf(err), undefined, String(err));

@@ -14,6 +14,7 @@
 import { createHash } from "node:crypto";
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import { GateError } from "../errors.js";
+import { errnoOf } from "../errno.js";
 import type { Cache } from "../cache/cache.js";
 import type { OidcConfig } from "../config.js";
 
@@ -218,7 +219,7 @@ export class IdTokenVerifier {
     try {
       res = await this.fetch(url, { redirect: "error", signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: { accept: "application/json" } });
     } catch (err) {
-      throw unreachable(iss, `its ${what} could not be fetched (${(err as Error).name === "TimeoutError" ? "timeout" : "connection failed"})`);
+      throw unreachable(iss, `its ${what} could not be fetched (${whyNotFetched(err)})`);
     }
     if (res.status !== 200) {
       await res.body?.cancel().catch(() => undefined);
@@ -272,6 +273,17 @@ export class IdTokenVerifier {
 
 function invalid(why: string): GateError {
   return new GateError("token_invalid", `The ID token was refused: ${why}.`);
+}
+
+/** Why a fetch of the issuer's documents failed, in words (errno.ts: refused, host name not
+ * found, a certificate not trusted…); never the URL or anything from it. */
+function whyNotFetched(err: unknown): string {
+  if ((err as Error | undefined)?.name === "TimeoutError") return `no answer within ${FETCH_TIMEOUT_MS / 1000} s`;
+  const errno = errnoOf(err);
+  if (errno) return errno.words;
+  // fetch's own refusals (redirect: "error") carry no code
+  if ((err as { cause?: { message?: unknown } } | undefined)?.cause?.message === "unexpected redirect") return "it answered with a redirect";
+  return "connection failed";
 }
 
 function unreachable(iss: string, why: string): GateError {

@@ -4,6 +4,7 @@
 // or not there was anyone to mail.
 import { createTransport } from "nodemailer";
 import type { Logger } from "../log.js";
+import { errnoOf } from "../errno.js";
 
 export interface Mail {
   /** One address of record, as the catalog holds it. */
@@ -67,11 +68,15 @@ export class Outbox {
   }
 }
 
-/** A failure as it may be logged: the SMTP reply or the error's message, never the URL. */
+/** A failure as it may be logged: what a system error code means (errno.ts: "connection
+ * refused: ESOCKET connect ECONNREFUSED 10.0.0.5:587"), then the SMTP reply or the error's
+ * message, never the URL. */
 function describe(err: unknown): string {
   if (err && typeof err === "object") {
     const e = err as { code?: unknown; responseCode?: unknown; message?: unknown };
-    return [e.code, e.responseCode, typeof e.message === "string" ? e.message.slice(0, 200) : undefined].filter((x) => x !== undefined).join(" ");
+    const detail = [e.code, e.responseCode, typeof e.message === "string" ? e.message.slice(0, 200) : undefined].filter((x) => x !== undefined).join(" ");
+    const errno = errnoOf(err);
+    return errno ? `${errno.words}: ${detail}` : detail;
   }
   return String(err);
 }

@@ -2,6 +2,12 @@
 // each kind which ID-token claims match and what the refusal says; the OIDC_* configuration;
 // and the verifier's replay memory on a real Redis, up and down.
 import { after, describe, test } from "node:test";
+import { spawnSync } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import assert from "node:assert/strict";
 import { identityOf, idsToRecord, kindOf, mintedTokenName, mismatch, noPublisher, publisherInput, registeredIdentity, runOf } from "../../src/oidc/publisher.js";
 import { loadConfig, GITHUB_ACTIONS_ISSUER, GITLAB_ISSUER } from "../../src/config.js";
@@ -192,8 +198,44 @@ describe("an issuer that cannot be reached", () => {
     };
     const v = new IdTokenVerifier({ ...loadConfig({}).oidc, issuers: [issuer.url], jwksRefresh: 30 }, new MemoryCache(), { fetch: counting });
     for (let i = 0; i < 5; i++) {
-      await assert.rejects(v.verify(await issuer.sign({ sub: "x" })), (e: unknown) => e instanceof GateError && e.status === 503 && /the issuer http:\/\/127\.0\.0\.1:\d+ is unreachable or broken: its discovery document could not be fetched/.test(e.message));
+      await assert.rejects(v.verify(await issuer.sign({ sub: "x" })), (e: unknown) => e instanceof GateError && e.status === 503 && /the issuer http:\/\/127\.0\.0\.1:\d+ is unreachable or broken: its discovery document could not be fetched \(connection refused\)\.$/.test(e.message));
     }
     assert.equal(fetches, 1);
+  });
+
+  test("the cause in words: a host name that does not resolve, a certificate no authority vouches for", async () => {
+    const fetchFails = async (iss: string, sign: () => Promise<string>) => {
+      const v = new IdTokenVerifier({ ...loadConfig({}).oidc, issuers: [iss] }, new MemoryCache());
+      const err = await v.verify(await sign()).then(() => assert.fail("verified"), (e: unknown) => e);
+      assert.ok(err instanceof GateError && err.status === 503, String(err));
+      return err.message;
+    };
+    const issuer = await startOidcIssuer();
+    try {
+      const nowhere = "https://issuer.pkgate-test.invalid";
+      assert.equal(
+        await fetchFails(nowhere, () => issuer.sign({ sub: "x" }, { issuer: nowhere })),
+        `The ID token cannot be checked now: the issuer ${nowhere} is unreachable or broken: its discovery document could not be fetched (host name not found).`,
+      );
+      // a real TLS server with a self-signed certificate
+      const dir = await mkdtemp(join(tmpdir(), "pkgate-oidc-tls-"));
+      const made = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")]);
+      assert.equal(made.status, 0, String(made.stderr));
+      const server = createHttpsServer({ key: await readFile(join(dir, "key.pem")), cert: await readFile(join(dir, "cert.pem")) }, (_req, res) => res.end("{}"));
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      try {
+        const tls = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        assert.equal(
+          await fetchFails(tls, () => issuer.sign({ sub: "x" }, { issuer: tls })),
+          `The ID token cannot be checked now: the issuer ${tls} is unreachable or broken: its discovery document could not be fetched (the server's certificate is self-signed).`,
+        );
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+        await rm(dir, { recursive: true, force: true });
+      }
+    } finally {
+      await issuer.stop();
+    }
   });
 });
