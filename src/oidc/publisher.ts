@@ -15,6 +15,7 @@ import { GateError, badRequest } from "../errors.js";
 import type { TrustedPublisher } from "../access/model.js";
 import { GITHUB_ACTIONS_ISSUER, GITLAB_ISSUER } from "../config.js";
 import { PUBLISHER_NAME, TOKEN_NAME, requireName } from "../access/names.js";
+import { CLOCK_TOLERANCE } from "./verify.js";
 
 export type PublisherKind = TrustedPublisher["kind"];
 export type Claims = Record<string, unknown>;
@@ -136,9 +137,14 @@ const GITHUB_IDS = ["repository_owner_id", "repository_id"] as const;
 const idClaim = (v: unknown): string | null => (typeof v === "string" && v !== "" ? v : typeof v === "number" && Number.isSafeInteger(v) ? String(v) : null);
 
 /** The ids a publisher does not hold yet that this (matching) ID token carries: recorded at
- * its first exchange, and required of every later token. Empty for other kinds. */
-export function idsToRecord(p: Pick<TrustedPublisher, "kind" | "claims">, claims: Claims): Record<string, string> {
+ * its first exchange, and required of every later token. Empty for other kinds, and for a
+ * token issued before the publisher was added (clock skew aside): that is no first exchange
+ * but an older token, perhaps one already spent and now replayed (ids are recorded before the
+ * token is spent), perhaps the repository's from before it moved and its publisher was added
+ * again; it records nothing (it may still be exchanged once). */
+export function idsToRecord(p: Pick<TrustedPublisher, "kind" | "claims"> & Partial<Pick<TrustedPublisher, "createdAt">>, claims: Claims): Record<string, string> {
   if (p.kind !== "github") return {};
+  if (p.createdAt !== undefined && typeof claims.iat === "number" && claims.iat + CLOCK_TOLERANCE < Date.parse(p.createdAt) / 1000) return {};
   const out: Record<string, string> = {};
   for (const id of GITHUB_IDS) {
     const v = idClaim(claims[id]);

@@ -300,6 +300,30 @@ describe("trusted publishing (fs + memory)", () => {
     for (const p of [prod, any]) assert.equal((await api(`/channels/acme/publishers/${p.name}`, { method: "DELETE" })).status, 200);
   });
 
+  test("an ID token issued before its publisher was added records no ids: a spent one replayed into a publisher added again after the repository moved is refused and leaves it open to the moved repository", async () => {
+    const moved = { ...release, name: "moved", claims: { repository: "acme/moved", workflow: "release.yml" }, scopes: ["conda"] };
+    assert.equal((await register(moved)).status, 201);
+    // a job's ID token from two minutes ago, exchanged once (the old repository, ids 1234/5678)
+    const old = await issuer.sign(githubClaims("acme/moved", "release.yml"), { issuedAt: -120 });
+    const spent = await uvExchange(s.url, old);
+    assert.equal(spent.status, 200, await spent.clone().text());
+    minted.push((await spent.json()).token);
+    // the repository moved (other ids): its owner removes the publisher and adds it again
+    assert.equal((await api("/channels/acme/publishers/moved", { method: "DELETE" })).status, 200);
+    assert.equal((await register(moved)).status, 201);
+    // whoever holds the spent token replays it: refused, and it records nothing
+    const replayed = await uvExchange(s.url, old);
+    assert.equal(replayed.status, 401);
+    assert.match((await replayed.json()).message, /already exchanged/);
+    const stored = ((await (await api("/channels/acme/publishers")).json()) as { name: string; claims: Record<string, string> }[]).find((p) => p.name === "moved")!;
+    assert.deepEqual(stored.claims, moved.claims, "the replayed token's ids were recorded");
+    // the moved repository's first job mints, and its ids are the ones recorded
+    const fresh = await uvExchange(s.url, await issuer.sign(githubClaims("acme/moved", "release.yml", { repository_owner_id: "77", repository_id: "88" })));
+    assert.equal(fresh.status, 200, await fresh.clone().text());
+    minted.push((await fresh.json()).token);
+    assert.equal((await api("/channels/acme/publishers/moved", { method: "DELETE" })).status, 200);
+  });
+
   test("a rotated key: the new key is fetched once, the old one is refused, unknown key ids cost one fetch per period", async () => {
     const old = issuer.current;
     const fresh = await issuer.newKey();

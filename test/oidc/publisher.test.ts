@@ -67,6 +67,13 @@ describe("claims matching", () => {
     assert.deepEqual(idsToRecord(GH, gh()), {}, "a token without ids: nothing to record");
     assert.deepEqual(idsToRecord(GH, gh({ repository_owner_id: "", repository_id: 1.5 })), {});
     assert.deepEqual(idsToRecord({ kind: "gitlab", claims: { project_path: "a/b", ci_config_path: ".gitlab-ci.yml" } }, { repository_owner_id: "1" }), {});
+    // a token issued before the publisher was added (a minute's skew aside) records nothing
+    const added = { ...GH, createdAt: "2026-01-01T12:00:00.000Z" };
+    const at = (iso: string) => Date.parse(iso) / 1000;
+    const ids = { repository_owner_id: "1234", repository_id: "5678" };
+    assert.deepEqual(idsToRecord(added, gh({ ...ids, iat: at("2026-01-01T11:58:59Z") })), {});
+    assert.deepEqual(idsToRecord(added, gh({ ...ids, iat: at("2026-01-01T11:59:30Z") })), { repository_owner_id: "1234", repository_id: "5678" });
+    assert.deepEqual(idsToRecord(added, gh({ ...ids, iat: at("2026-01-01T12:00:05Z") })), { repository_owner_id: "1234", repository_id: "5678" });
   });
 
   test("the refusal says what the token says, and the reasons only when given", () => {
